@@ -1,0 +1,1 @@
+"""Event contracts: the CloudEvents envelope, every event of DESIGN.md, topics and keys."""
