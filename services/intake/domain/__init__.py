@@ -1,0 +1,1 @@
+"""The intake domain: pure Python, no faust, aiokafka, asyncpg or fastapi imports."""

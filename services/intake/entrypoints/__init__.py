@@ -1,0 +1,1 @@
+"""Thin entrypoints of the intake service: HTTP routes and event consumers."""

@@ -1,0 +1,20 @@
+"""The intake service's Kafka consumer: its own group, in order per key, bad messages dead-lettered."""
+
+from services.intake.handlers import EVENT_HANDLERS, IGNORED_EVENTS
+from shared.contracts.envelope import decode_inbound
+from shared.contracts.topics import CONCERN_INBOUND
+from shared.kafka.dispatch import Dispatcher
+from shared.kafka.processing import EventProcessor
+from shared.runtime import Runtime
+
+TOPICS = (CONCERN_INBOUND,)
+
+
+def event_processor(runtime: Runtime) -> EventProcessor:
+    """Decode with the contracts, dispatch through the handler table, dead-letter what cannot apply."""
+    return EventProcessor(
+        consumer=runtime.settings.consumer_group,
+        decoder=decode_inbound,
+        handler=Dispatcher(EVENT_HANDLERS, IGNORED_EVENTS),
+        dead_letters=runtime.dead_letters,
+    )

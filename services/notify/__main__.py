@@ -1,0 +1,5 @@
+"""`python -m services.notify`: run the notify service in this process."""
+
+from services.notify.bootstrap import main
+
+main()

@@ -1,0 +1,1 @@
+"""The notify domain: pure Python, no faust, aiokafka, asyncpg or fastapi imports."""

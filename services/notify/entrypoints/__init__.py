@@ -1,0 +1,1 @@
+"""Thin entrypoints of the notify service: HTTP routes and event consumers."""

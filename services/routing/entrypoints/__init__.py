@@ -1,0 +1,1 @@
+"""Thin entrypoints of the routing service: HTTP routes and event consumers."""

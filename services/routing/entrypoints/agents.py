@@ -1,0 +1,25 @@
+"""The routing service's Faust agents: a few lines of `async for` each, bad events dead-lettered."""
+
+import faust
+
+from services.routing.handlers import EVENT_HANDLERS, IGNORED_EVENTS
+from shared.contracts.envelope import decode
+from shared.contracts.topics import CONCERN_EVENTS
+from shared.kafka.dispatch import Dispatcher
+from shared.kafka.processing import EventProcessor
+from shared.kafka.streams import process_stream, raw_topic
+from shared.runtime import Runtime
+
+
+def register_agents(app: faust.App, runtime: Runtime) -> None:
+    """Attach this service's agents to its Faust app."""
+    processor = EventProcessor(
+        consumer=runtime.settings.consumer_group,
+        decoder=decode,
+        handler=Dispatcher(EVENT_HANDLERS, IGNORED_EVENTS),
+        dead_letters=runtime.dead_letters,
+    )
+
+    @app.agent(raw_topic(app, CONCERN_EVENTS), name="concern-events")
+    async def concern_events(stream: faust.StreamT) -> None:
+        await process_stream(stream, processor)

@@ -1,0 +1,5 @@
+"""HTTP routes of the routing service (DESIGN.md, "Public HTTP contract")."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1", tags=["routing"])

@@ -1,0 +1,1 @@
+"""Stats: The flow made visible for ops, management and municipal cooperation."""

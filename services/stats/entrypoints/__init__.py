@@ -1,0 +1,1 @@
+"""Thin entrypoints of the stats service: HTTP routes and event consumers."""

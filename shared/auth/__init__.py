@@ -1,0 +1,1 @@
+"""Token authentication with roles and scopes; only token hashes are ever stored."""

@@ -1,0 +1,192 @@
+"""`crp`: the operator's command line (topics, migrations, API clients, dead letters, docs)."""
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.auth.admin import new_client, publish_record, revoked
+from shared.auth.follower import load_registry
+from shared.auth.principal import Role
+from shared.db.migrate import apply_migrations
+from shared.kafka.admin import ensure_topics
+from shared.kafka.dead_letter_tools import read_dead_letters, replay
+
+app = typer.Typer(help="Operate the concern-referral platform.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients (tokens are shown once; only hashes are stored).", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: list, show, replay.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated contract documents under docs/.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(clients_app, name="clients")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(docs_app, name="docs")
+console = Console()
+ROOT = Path(__file__).resolve().parents[1]
+
+Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")]
+
+
+@topics_app.command("ensure")
+def topics_ensure(
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    partitions: Annotated[int, typer.Option(envvar="TOPIC_PARTITIONS", min=1)] = 6,
+    replication_factor: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Create the topics of DESIGN.md, their .dlq topics and api-clients (existing ones are kept)."""
+    created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor))
+    console.print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
+
+
+@app.command("migrate")
+def migrate(
+    service: Annotated[str, typer.Argument(help="intake, routing, notify or stats")],
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL", help="The service's database.")],
+) -> None:
+    """Apply the shared and the service's own migrations to the service's database."""
+    applied = apply_migrations(service, database_url)
+    console.print(f"{service}: {len(applied)} migration(s) applied")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="Who the client is, e.g. 'Holbæk Kommune, én indgang'.")],
+    role: Annotated[Role, typer.Option(help="The client's role.")],
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    municipality: Annotated[str | None, typer.Option(help="Municipality code (role municipality).")] = None,
+    department: Annotated[list[str] | None, typer.Option(help="Department id; repeat for several.")] = None,
+    organisation: Annotated[str | None, typer.Option(help="Organisation id (role reporter).")] = None,
+    expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API client and print its token once."""
+    try:
+        issued = new_client(
+            name=name,
+            role=role,
+            organisation_id=organisation,
+            municipality_code=municipality,
+            department_ids=department,
+            expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    asyncio.run(publish_record(bootstrap, issued.record))
+    record = issued.record
+    out: dict[str, object] = {"client_id": record.client_id, "name": record.name, "role": record.role}
+    if record.municipality_code:
+        out["municipality"] = record.municipality_code
+    if record.department_ids:
+        out["departments"] = record.department_ids
+    if record.organisation_id:
+        out["organisation"] = record.organisation_id
+    out["token"] = issued.token
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        console.print(f"created {record.client_id} ({record.role}); token, shown once:\n{issued.token}")
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: str, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Revoke a client: its token stops working within seconds in every service."""
+    registry = asyncio.run(load_registry(bootstrap))
+    record = registry.get(client_id)
+    if record is None:
+        raise typer.BadParameter(f"no client {client_id}")
+    asyncio.run(publish_record(bootstrap, revoked(record)))
+    console.print(f"revoked {client_id}")
+
+
+@clients_app.command("list")
+def clients_list(bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """List clients (never tokens)."""
+    registry = asyncio.run(load_registry(bootstrap))
+    table = Table("client_id", "name", "role", "scope", "state")
+    for r in registry.records():
+        scope = r.municipality_code or ", ".join(r.department_ids) or r.organisation_id or "platform"
+        table.add_row(r.client_id, r.name, r.role, scope, "revoked" if r.revoked_at else "active")
+    console.print(table)
+
+
+@dlq_app.command("list")
+def dlq_list(topic: str, bootstrap: Bootstrap = "127.0.0.1:9092", limit: int = 100) -> None:
+    """List the dead letters of a topic: where each came from and why it was refused."""
+    letters = asyncio.run(read_dead_letters(bootstrap, topic, limit=limit))
+    table = Table("partition:offset", "reason", "origin", "consumer", "failed at")
+    for d in letters:
+        origin = f"{d.origin_topic}[{d.headers.get('dlq-origin-partition')}]@{d.headers.get('dlq-origin-offset')}"
+        table.add_row(
+            f"{d.partition}:{d.offset}",
+            d.reason,
+            origin,
+            d.headers.get("dlq-consumer", ""),
+            d.headers.get("dlq-failed-at", ""),
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letter(s)")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    topic: str,
+    position: Annotated[str, typer.Argument(help="partition:offset, as `crp dlq list` prints it.")],
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    value: Annotated[bool, typer.Option(help="Also print the raw value (it may hold personal data).")] = False,
+) -> None:
+    """Show one dead letter's headers (and, on request, its bytes)."""
+    letter = _find(bootstrap, topic, position)
+    console.print_json(data={"partition": letter.partition, "offset": letter.offset, "headers": letter.headers})
+    if value:
+        typer.echo((letter.value or b"").decode(errors="replace"))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: str,
+    position: Annotated[list[str] | None, typer.Argument(help="partition:offset; none with --all.")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter of the topic.")] = False,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+) -> None:
+    """Send dead letters back to their origin topic (after the consumer is fixed); consumers are idempotent."""
+    if replay_all == bool(position):
+        raise typer.BadParameter("give partition:offset positions or --all, not both")
+    letters = asyncio.run(read_dead_letters(bootstrap, topic, limit=1_000_000))
+    if position:
+        wanted = set(position)
+        letters = [d for d in letters if f"{d.partition}:{d.offset}" in wanted]
+    count = asyncio.run(replay(bootstrap, letters))
+    console.print(f"replayed {count} dead letter(s)")
+
+
+def _find(bootstrap: str, topic: str, position: str):  # noqa: ANN202
+    for letter in asyncio.run(read_dead_letters(bootstrap, topic, limit=1_000_000)):
+        if f"{letter.partition}:{letter.offset}" == position:
+            return letter
+    raise typer.BadParameter(f"no dead letter at {position}")
+
+
+@docs_app.command("generate")
+def docs_generate() -> None:
+    """Regenerate docs/schemas/*.json and docs/asyncapi.yaml from the contract models."""
+    from shared.contracts.docgen import generate_docs
+
+    written = generate_docs(ROOT)
+    console.print(f"{len(written)} document(s) written")
+
+
+@docs_app.command("check")
+def docs_check() -> None:
+    """Fail when the committed documents differ from the models."""
+    from shared.contracts.docgen import stale_docs
+
+    stale = stale_docs(ROOT)
+    if stale:
+        console.print("stale: " + ", ".join(stale) + " (run `make docs`)")
+        raise typer.Exit(1)
+    console.print("docs are up to date")

@@ -1,0 +1,1 @@
+"""PostgreSQL helpers: the pool, migrations and the processed-events inbox."""

@@ -1,0 +1,26 @@
+"""The asyncpg pool of a service's own database; created by the service's lifespan, never at import."""
+
+import asyncpg
+
+from shared.settings import Settings
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    """A pool sized from settings; connections fail fast so readiness and 503s answer promptly."""
+    return await asyncpg.create_pool(
+        dsn=settings.database_url.get_secret_value(),
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+        timeout=5.0,
+        command_timeout=30.0,
+        server_settings={"application_name": settings.service_name},
+    )
+
+
+async def database_ready(pool: asyncpg.Pool, timeout: float) -> bool:
+    """True when a connection can be had and answers a trivial query within the timeout."""
+    try:
+        async with pool.acquire(timeout=timeout) as conn:
+            return await conn.fetchval("SELECT 1", timeout=timeout) == 1
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False

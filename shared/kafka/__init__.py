@@ -1,0 +1,1 @@
+"""Kafka helpers: idempotent producer, consumer with dead letters, topic administration."""

@@ -1,0 +1,103 @@
+"""Applying one consumed message: decode, hand to the handler, retry what is transient, dead-letter the rest."""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
+
+from shared.contracts.envelope import ContractError
+from shared.kafka.dead_letters import DeadLetters, RawMessage
+from shared.logging import get_logger
+from shared.metrics import DEAD_LETTERS, EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """The message can never be applied as it is (e.g. it names an unknown department): dead-letter it."""
+
+    reason = "rejected"
+
+
+class EventProcessor(Generic[T]):
+    """Decodes a message, applies it once through the handler, and never lets one bad message stop the rest.
+
+    Transient failures (database or broker away) are retried with backoff and jitter for as long as it
+    takes, so nothing is skipped; a message that fails to decode or that the handler refuses as
+    permanent goes to the topic's dead-letter topic with the reason, and processing carries on.
+    """
+
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        decoder: Callable[[bytes], T],
+        handler: Callable[[T], Awaitable[Any]],
+        dead_letters: DeadLetters,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 30.0,
+    ):
+        self.consumer = consumer
+        self._decoder = decoder
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._wait = wait_exponential_jitter(initial=retry_initial_s, max=retry_max_s)
+
+    async def process(self, message: RawMessage) -> str:
+        """Apply one message; returns the outcome: "applied" or "dead_lettered"."""
+        started = time.perf_counter()
+        try:
+            event = self._decoder(message.value or b"")
+        except ContractError as error:
+            return await self._dead_letter(message, "unknown", error.reason, str(error))
+        event_type = event_type_of(event)
+        try:
+            async for attempt in AsyncRetrying(
+                wait=self._wait,
+                retry=retry_if_not_exception_type((PermanentError, ContractError)),
+                before_sleep=lambda state: self._on_retry(message, event_type, state),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._handler(event)
+        except (PermanentError, ContractError) as error:
+            reason = getattr(error, "reason", "rejected")
+            return await self._dead_letter(message, event_type, reason, str(error))
+        EVENTS_HANDLED.labels(self.consumer, message.topic, event_type, "applied").inc()
+        EVENT_DURATION.labels(self.consumer, message.topic, event_type).observe(time.perf_counter() - started)
+        return "applied"
+
+    def _on_retry(self, message: RawMessage, event_type: str, state: Any) -> None:
+        EVENT_RETRIES.labels(self.consumer, message.topic, event_type).inc()
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "event_retry",
+            consumer=self.consumer,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            event_type=event_type,
+            attempt=state.attempt_number,
+            error=type(error).__name__,
+        )
+
+    async def _dead_letter(self, message: RawMessage, event_type: str, reason: str, error: str) -> str:
+        await self._dead_letters.send(message, reason=reason, error=error)
+        DEAD_LETTERS.labels(self.consumer, message.topic, reason).inc()
+        EVENTS_HANDLED.labels(self.consumer, message.topic, event_type, "dead_lettered").inc()
+        log.warning(
+            "event_dead_lettered",
+            consumer=self.consumer,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            reason=reason,
+        )
+        return "dead_lettered"
+
+
+def event_type_of(event: object) -> str:
+    """The CloudEvents type of an envelope, else the class name (e.g. InboundConcern)."""
+    return str(getattr(event, "type", None) or type(event).__name__)

@@ -1,0 +1,124 @@
+"""What every service owns while it runs: its pool, its producer, the client registry, its readiness checks."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from shared.auth.follower import ApiClientsFollower
+from shared.auth.registry import ClientRegistry
+from shared.db.pool import create_pool, database_ready
+from shared.kafka.config import producer_config
+from shared.kafka.dead_letters import KafkaDeadLetters
+from shared.kafka.producer import KafkaEventPublisher
+from shared.logging import configure_logging, get_logger
+from shared.settings import Settings
+from shared.web.app import ReadinessCheck
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The adapters a service's lifespan opens and closes; handlers get them from here."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    publisher: KafkaEventPublisher
+    dead_letters: KafkaDeadLetters
+    clients: ClientRegistry
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+
+async def kafka_ready(producer: AIOKafkaProducer, timeout: float) -> bool:
+    """True when the broker answers a metadata request within the timeout."""
+    try:
+        async with asyncio.timeout(timeout):
+            metadata = await producer.client.fetch_all_metadata()
+        return bool(metadata.brokers())
+    except (TimeoutError, KafkaError, OSError):
+        return False
+
+
+async def _start_producer(settings: Settings) -> AIOKafkaProducer:
+    """Start the producer, waiting for the broker for up to two minutes (it may still be starting)."""
+    async for attempt in AsyncRetrying(
+        wait=wait_exponential_jitter(initial=0.5, max=5),
+        stop=stop_after_delay(120),
+        retry=retry_if_exception_type((KafkaError, OSError)),
+        reraise=True,
+    ):
+        with attempt:
+            producer = AIOKafkaProducer(**producer_config(settings.kafka_bootstrap_servers, settings.service_name))
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+    return producer
+
+
+@asynccontextmanager
+async def service_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Open the pool, the producer and the api-clients follower; close them in reverse order."""
+    pool = await create_pool(settings)
+    producer = await _start_producer(settings)
+    clients = ClientRegistry()
+    follower = ApiClientsFollower(
+        settings.kafka_bootstrap_servers, clients, client_id=f"{settings.service_name}-clients"
+    )
+    follower.start()
+    timeout = settings.readiness_timeout_s
+
+    async def clients_loaded() -> bool:
+        return clients.loaded
+
+    runtime = Runtime(
+        settings=settings,
+        pool=pool,
+        producer=producer,
+        publisher=KafkaEventPublisher(producer),
+        dead_letters=KafkaDeadLetters(producer, consumer=settings.consumer_group),
+        clients=clients,
+        readiness={
+            "database": lambda: database_ready(pool, timeout),
+            "kafka": lambda: kafka_ready(producer, timeout),
+            "api_clients": clients_loaded,
+        },
+    )
+    try:
+        yield runtime
+    finally:
+        await follower.stop()
+        await producer.stop()
+        await pool.close()
+
+
+def attach(app: FastAPI, runtime: Runtime) -> None:
+    """Make the runtime reachable from routes and the shared readiness and auth dependencies."""
+    app.state.runtime = runtime
+    app.state.clients = runtime.clients
+    app.state.readiness = runtime.readiness
+
+
+def serve(app: FastAPI, settings: Settings) -> None:
+    """Run the service in this process until SIGTERM; logs are JSON lines on stdout."""
+    configure_logging(settings.service_name, settings.log_level)
+    log.info("service_starting", port=settings.http_port)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )

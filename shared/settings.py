@@ -1,0 +1,38 @@
+"""One settings model for every service, read once from the environment at start."""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration common to all services; a service subclasses it for its own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = Field("unknown", description="Name used in logs, metrics and CloudEvent sources.")
+    environment: Literal["local", "test", "production"] = "local"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+    database_url: SecretStr = Field(..., description="postgresql:// URL of this service's own database.")
+    database_pool_min: int = Field(0, ge=0, description="0: the service starts even while PostgreSQL is away.")
+    database_pool_max: int = Field(10, ge=1)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(6, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)
+    subject_key_secret: SecretStr = Field(..., min_length=16, description="HMAC key of the subject key.")
+    log_level: str = "INFO"
+    local_dev: bool = Field(False, description="Allows local-only conveniences (e.g. loopback webhooks).")
+    readiness_timeout_s: float = Field(2.0, gt=0)
+    api_clients_load_timeout_s: float = Field(30.0, gt=0)
+
+    @property
+    def consumer_group(self) -> str:
+        """This service's own Kafka consumer group."""
+        return f"{self.service_name}-service"
+
+    @property
+    def event_source(self) -> str:
+        """The CloudEvents `source` of events this service emits."""
+        return f"/services/{self.service_name}"

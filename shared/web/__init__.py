@@ -1,0 +1,1 @@
+"""The HTTP edge every service shares: app factory, errors, health, readiness, auth dependencies."""

@@ -1,0 +1,64 @@
+"""The app factory: the same edge for every service (health, readiness, metrics, docs, errors)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shared.metrics import READY, HttpMetricsMiddleware, metrics_endpoint
+from shared.web.errors import install_error_handlers
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz", summary="Alive: the process answers.")
+async def healthz() -> dict[str, str]:
+    """Liveness: no dependency is checked."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz", summary="Ready: the service's database and Kafka are reachable.")
+async def readyz(request: Request) -> JSONResponse:
+    """200 when every dependency answers in time, 503 naming the ones that do not."""
+    checks: dict[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
+    results = await asyncio.gather(*(_safe(check) for check in checks.values()))
+    status = dict(zip(checks, results, strict=True))
+    for name, ok in status.items():
+        READY.labels(name).set(1 if ok else 0)
+    ready = bool(status) and all(status.values())
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {k: "ok" if v else "down" for k, v in status.items()},
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _safe(check: ReadinessCheck) -> bool:
+    try:
+        return await check()
+    except Exception:
+        return False
+
+
+def create_app(
+    *,
+    title: str,
+    description: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
+    routers: Sequence[APIRouter] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    """A FastAPI app with /healthz, /readyz, /metrics, /docs, /openapi.json and problem+json errors."""
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, redoc_url=None, debug=False)
+    app.add_middleware(HttpMetricsMiddleware)
+    install_error_handlers(app)
+    app.include_router(health)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,63 @@
+"""Problem details (RFC 9457) for every refusal; no stack traces, no echo of submitted values."""
+
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: object,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    """Each invalid field by its path and what is wrong with it, without the value that was sent."""
+    return [
+        {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "problem": e["msg"]}
+        for e in error.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Validation errors become 422 naming the fields; HTTP errors keep their status; anything else a bare 500."""
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = field_errors(error)
+        detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, error: HTTPException) -> JSONResponse:
+        return problem(error.status_code, _title(error.status_code), str(error.detail), headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("unhandled_error", route=request.url.path, error=type(error).__name__)
+        return problem(500, "Internal error", "The request could not be completed.")
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
