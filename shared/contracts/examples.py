@@ -1,0 +1,182 @@
+"""Realistic, fictional examples of every message: for tests, demos and the generated docs."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.contracts.clients import ApiClientRecord
+from shared.contracts.concerns import ConcernErased, ConcernReported
+from shared.contracts.envelope import Envelope, make_event
+from shared.contracts.inbound import InboundConcern
+from shared.contracts.notifications import NotificationDelivered, NotificationFailed
+from shared.contracts.referrals import (
+    ReferralCreated,
+    ReferralEscalated,
+    ReferralSlaBreached,
+    ReferralStatusChanged,
+)
+from shared.subject_key import subject_key
+
+DOCS_SEED = "docs"
+"""Seed of the examples in the generated documents."""
+
+_FIXED_TIME = datetime(2025, 3, 4, 8, 30, tzinfo=UTC)  # a Tuesday morning
+_ORGANISATION = "org-lejerbo"
+_DEPARTMENT = "dep-0316-017"  # a fictional estate in Holbæk
+_MUNICIPALITY = "0316"
+_INTAKE, _ROUTING, _NOTIFY = "/services/intake", "/services/routing", "/services/notify"
+
+
+class _Ids:
+    """Fresh uuid4 ids, or with a seed the same ids on every call."""
+
+    def __init__(self, seed: str | None):
+        self._seed = seed
+
+    def __call__(self, label: str) -> str:
+        if self._seed is None:
+            return str(uuid.uuid4())
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:crp-example:{self._seed}:{label}"))
+
+
+def _start(seed: str | None) -> datetime:
+    # Unseeded examples lie in the recent past, so every time in them is before now.
+    return _FIXED_TIME if seed is not None else datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+
+
+def example_events(seed: str | None = None) -> list[Envelope[Any]]:
+    """One event of every CloudEvent type; fresh ids each call, or fixed ids and times with a seed."""
+    ids, t0 = _Ids(seed), _start(seed)
+    key = subject_key("example-secret-not-for-use", _ORGANISATION, tenancy_id="17-0042", department_id=_DEPARTMENT)
+    concern_id, referral_id, consultant_referral_id = ids("concern"), ids("referral"), ids("referral-2")
+    place = {"department_id": _DEPARTMENT, "municipality_code": _MUNICIPALITY}
+    reported = ConcernReported(
+        concern_id=concern_id,
+        organisation_id=_ORGANISATION,
+        subject_key=key,
+        **place,
+        categories=("rent_arrears", "eviction_risk"),
+        severity="high",
+        consent="not_asked",
+        legal_basis="statutory_duty",
+        observed_at=t0 - timedelta(days=2),
+        reported_at=t0,
+        reporter_role="administration",
+        channel="inbound",
+        source_system="lettings-system",
+        has_reporter_contact=True,
+        has_resident_details=True,
+    )
+    created = ReferralCreated(
+        referral_id=referral_id,
+        concern_id=concern_id,
+        subject_key=key,
+        target="municipality",
+        recipient_id="mun-0316-single-entry",
+        organisation_id=_ORGANISATION,
+        **place,
+        categories=("rent_arrears", "eviction_risk"),
+        severity="high",
+        urgent=False,
+        repeated=False,
+        legal_basis="statutory_duty",
+        disclosure="full",
+        task="act",
+        suggested_function="eviction_prevention",
+        rules_version=3,
+        rule_id="rent_arrears_eviction_risk",
+        ack_due_at=t0 + timedelta(days=1),
+        created_at=t0 + timedelta(seconds=2),
+    )
+    completed = ReferralStatusChanged(
+        referral_id=referral_id,
+        concern_id=concern_id,
+        target="municipality",
+        **place,
+        from_status="in_progress",
+        to_status="completed",
+        outcome="eviction_avoided",
+        changed_by_role="municipality",
+        changed_at=t0 + timedelta(days=12),
+    )
+    clock = {
+        "referral_id": consultant_referral_id,
+        "concern_id": concern_id,
+        "target": "consultant",
+        "recipient_id": "con-lejerbo-holbaek",
+        "severity": "high",
+        "ack_due_at": t0 + timedelta(days=1),
+        **place,
+    }
+    breached = ReferralSlaBreached(**clock, breached_at=t0 + timedelta(days=1, minutes=1))
+    escalated = ReferralEscalated(
+        **clock, escalation_contact_id="con-lejerbo-lead", escalated_at=t0 + timedelta(days=2, minutes=1)
+    )
+    subscription, webhook_event = ids("subscription"), ids("event-referral-created")
+    delivery = {
+        "delivery_id": ids("delivery"),
+        "channel": "webhook",
+        "subscription_id": subscription,
+        "event_id": webhook_event,
+        "event_type": ReferralCreated.event_type,
+        "referral_id": referral_id,
+        "municipality_code": _MUNICIPALITY,
+    }
+    failed = NotificationFailed(
+        **delivery,
+        attempts=1,
+        reason="http_5xx",
+        final=False,
+        failed_at=t0 + timedelta(seconds=3),
+    )
+    delivered = NotificationDelivered(
+        **delivery,
+        attempts=2,
+        latency_ms=31_400,
+        delivered_at=t0 + timedelta(seconds=33),
+    )
+    erased = ConcernErased(concern_id=concern_id, subject_key=key, erased_at=t0 + timedelta(days=20))
+    return [
+        make_event(reported, source=_INTAKE, subject=key, id=ids("event-concern-reported"), time=t0),
+        make_event(erased, source=_INTAKE, subject=key, id=ids("event-concern-erased"), time=erased.erased_at),
+        make_event(created, source=_ROUTING, subject=key, id=webhook_event, time=created.created_at),
+        make_event(completed, source=_ROUTING, subject=key, id=ids("event-status"), time=completed.changed_at),
+        make_event(breached, source=_ROUTING, subject=key, id=ids("event-breach"), time=breached.breached_at),
+        make_event(escalated, source=_ROUTING, subject=key, id=ids("event-escalation"), time=escalated.escalated_at),
+        make_event(
+            delivered, source=_NOTIFY, subject=subscription, id=ids("event-delivered"), time=delivered.delivered_at
+        ),
+        make_event(failed, source=_NOTIFY, subject=subscription, id=ids("event-failed"), time=failed.failed_at),
+    ]
+
+
+def example_inbound(seed: str | None = None) -> InboundConcern:
+    """A raw concern as a fictional lettings system sends it (its payload is in that system's format)."""
+    ids, t0 = _Ids(seed), _start(seed)
+    return InboundConcern(
+        system="lettings-system",
+        external_id="RA-" + ids("inbound")[:8],
+        sent_at=t0,
+        payload={
+            "afdeling": "017",
+            "lejemaal": "17-0042",
+            "sagstype": "restance",
+            "beloeb_dkk": 18_450,
+            "bemaerkning": "Tredje rykker uden svar. Fiktivt eksempel.",
+        },
+    )
+
+
+def example_api_client(seed: str | None = None) -> ApiClientRecord:
+    """A municipality client record (the token behind the hash is a throwaway example)."""
+    ids, t0 = _Ids(seed), _start(seed)
+    return ApiClientRecord(
+        client_id="cli_" + ids("client").replace("-", "")[:16],
+        name="Holbæk Kommune, single entry (example)",
+        role="municipality",
+        municipality_code=_MUNICIPALITY,
+        token_sha256=hashlib.sha256(b"crp_example-token-not-for-use").hexdigest(),
+        created_at=t0,
+        expires_at=t0 + timedelta(days=365),
+    )

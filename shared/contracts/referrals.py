@@ -1,0 +1,164 @@
+"""Events about referrals, written by routing to the referral-events topic."""
+
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from shared.contracts.events import Code, EntityId, EventData, MunicipalityCode, SubjectKey, UtcDatetime
+from shared.contracts.topics import REFERRAL_EVENTS
+from shared.contracts.vocabulary import (
+    ActorRole,
+    Categories,
+    Disclosure,
+    LegalBasis,
+    Outcome,
+    ReferralStatus,
+    ReferralTarget,
+    RejectReason,
+    Severity,
+    Task,
+)
+
+
+class ReferralCreated(EventData):
+    """Routing referred a concern to a recipient; the referral starts as `requested` and its clock runs."""
+
+    event_type = "referral.created.v1"
+    topic = REFERRAL_EVENTS
+
+    referral_id: EntityId
+    """Id of the referral, derived deterministically from concern id + target (+ recipient)."""
+    concern_id: EntityId
+    """The concern referred."""
+    subject_key: SubjectKey
+    """Pseudonymous key of the concern's tenancy; the Kafka key."""
+    target: ReferralTarget
+    """The kind of recipient."""
+    recipient_id: EntityId
+    """The recipient: a municipality's single entry point, a consultant or an association."""
+    organisation_id: EntityId
+    """The housing organisation the concern belongs to."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    categories: Categories
+    """The concern's categories this recipient may see (associations never see health categories)."""
+    severity: Severity
+    """Severity used for the clock, after repeats raised it."""
+    urgent: bool
+    """Whether the referral must be handled at once (acute, threats or violence, suspected abuse)."""
+    repeated: bool
+    """Whether three or more concerns about the tenancy arrived within 90 days."""
+    legal_basis: LegalBasis
+    """The legal basis for sharing personal details with this recipient; `none` means not shared."""
+    disclosure: Disclosure
+    """What the recipient may fetch through intake's API."""
+    task: Task
+    """What the recipient is asked to do."""
+    suggested_function: Code | None = None
+    """Municipal function suggested, e.g. housing_support, dementia_coordinator, social_psychiatry,
+    eviction_prevention, elderly_care."""
+    rules_version: Annotated[int, Field(ge=1)]
+    """Version of the routing rules that made the decision."""
+    rule_id: Code
+    """The rule that made the decision."""
+    ack_due_at: UtcDatetime
+    """When the recipient must have acknowledged the referral (Danish working days)."""
+    created_at: UtcDatetime
+    """When routing created the referral."""
+    replaces_referral_id: EntityId | None = None
+    """The rejected referral this one re-routes, along the fallback chain."""
+
+
+class ReferralStatusChanged(EventData):
+    """A referral moved along its lifecycle (HL7 FHIR Task states)."""
+
+    event_type = "referral.status_changed.v1"
+    topic = REFERRAL_EVENTS
+
+    referral_id: EntityId
+    """The referral."""
+    concern_id: EntityId
+    """The concern it refers."""
+    target: ReferralTarget
+    """The kind of recipient."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    from_status: ReferralStatus
+    """State before the change."""
+    to_status: ReferralStatus
+    """State after the change."""
+    reason: Code | None = None
+    """Machine code of the reason; for `rejected` one of the RejectReason values."""
+    outcome: Outcome | None = None
+    """How the referral ended; present exactly when `to_status` is `completed`."""
+    changed_by_role: ActorRole
+    """Who made the change: the recipient's role, or `system`."""
+    changed_at: UtcDatetime
+    """When the change took effect."""
+
+    @model_validator(mode="after")
+    def _reason_and_outcome_fit(self) -> Self:
+        rejected = self.to_status is ReferralStatus.REJECTED
+        if rejected and self.reason is not None and self.reason not in set(RejectReason):
+            raise ValueError("reason must be a reject reason when to_status is rejected")
+        if (self.to_status is ReferralStatus.COMPLETED) != (self.outcome is not None):
+            raise ValueError("outcome is required with to_status completed, and only then")
+        return self
+
+
+class ReferralSlaBreached(EventData):
+    """A referral was not acknowledged by its due time; the recipient is reminded."""
+
+    event_type = "referral.sla_breached.v1"
+    topic = REFERRAL_EVENTS
+
+    referral_id: EntityId
+    """The referral."""
+    concern_id: EntityId
+    """The concern it refers."""
+    target: ReferralTarget
+    """The kind of recipient."""
+    recipient_id: EntityId
+    """The recipient that did not acknowledge."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    severity: Severity
+    """Severity that set the clock."""
+    ack_due_at: UtcDatetime
+    """When the acknowledgement was due."""
+    breached_at: UtcDatetime
+    """When the breach was detected."""
+
+
+class ReferralEscalated(EventData):
+    """A referral was still not acknowledged at twice its due time; it goes to the escalation contact."""
+
+    event_type = "referral.escalated.v1"
+    topic = REFERRAL_EVENTS
+
+    referral_id: EntityId
+    """The referral."""
+    concern_id: EntityId
+    """The concern it refers."""
+    target: ReferralTarget
+    """The kind of recipient."""
+    recipient_id: EntityId
+    """The recipient that did not acknowledge."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    severity: Severity
+    """Severity that set the clock."""
+    ack_due_at: UtcDatetime
+    """When the acknowledgement was due."""
+    escalation_contact_id: EntityId
+    """The recipient's escalation contact, who now gets the referral."""
+    escalated_at: UtcDatetime
+    """When the referral escalated."""
