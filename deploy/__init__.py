@@ -1,0 +1,1 @@
+"""The local stack: Kafka, PostgreSQL and the four services as supervised processes, no containers."""

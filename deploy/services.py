@@ -1,0 +1,132 @@
+"""The four services as processes: their environment, the crp steps before they start, their readiness."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import yaml
+
+from deploy import postgres, supervisor
+from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
+
+DEMO_CLIENTS = Path(__file__).parent / "demo" / "clients.yaml"
+
+
+def database_url(cfg: StackConfig, secrets: dict[str, str], service: str) -> str:
+    """The URL of `service`'s own database, as its own role."""
+    return postgres.service_url(postgres.admin_url(cfg, secrets), service, secrets[f"{service}_password"])
+
+
+def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict[str, str]:
+    """The environment a service process runs with."""
+    return {
+        "SERVICE_NAME": service,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(cfg.service_port(service)),
+        "DATABASE_URL": database_url(cfg, secrets, service),
+        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+        "SUBJECT_KEY_SECRET": secrets["SUBJECT_KEY_SECRET"],
+        "MASTER_KEY": secrets["MASTER_KEY"],
+        "TOPIC_PARTITIONS": str(cfg.partitions),
+        "LOCAL_DEV": "true",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def program(cfg: StackConfig, secrets: dict[str, str], service: str) -> supervisor.Program:
+    """The supervisord program of a service; `up` starts it once its topics and tables exist."""
+    return supervisor.Program(
+        name=service,
+        command=[str(venv_bin() / "python"), "-m", f"services.{service}"],
+        log=cfg.log(service),
+        autostart=False,
+        directory=REPO,
+        environment=environment(cfg, secrets, service),
+        stopwaitsecs=20,
+    )
+
+
+def crp(*args: str, env: dict[str, str], what: str) -> str:
+    """Run the project CLI with `env` on top of ours; its stdout, or a StackError saying what failed."""
+    cmd = [str(venv_bin() / "crp"), *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=os.environ | env, cwd=REPO, timeout=300)  # noqa: S603
+    if result.returncode != 0:
+        output = (result.stderr.strip() or result.stdout.strip())[-2000:]
+        raise StackError(f"{what} failed (`crp {' '.join(args[:2])}`, exit {result.returncode}):\n{output}")
+    return result.stdout
+
+
+def ensure_topics(cfg: StackConfig) -> None:
+    """Create the platform's topics (and their dead-letter topics) with the configured partitions."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers, "TOPIC_PARTITIONS": str(cfg.partitions)}
+    crp("topics", "ensure", "--partitions", str(cfg.partitions), env=env, what="creating topics")
+
+
+def migrate(cfg: StackConfig, secrets: dict[str, str], service: str) -> None:
+    """Bring `service`'s database schema up to date."""
+    crp("migrate", service, env=environment(cfg, secrets, service), what=f"migrating {service}")
+
+
+def is_ready(cfg: StackConfig, service: str) -> bool:
+    """True when the service's /readyz answers 200; a StackError when supervisord gave up on it."""
+    if supervisor.states(cfg).get(service) in ("FATAL", "EXITED", "STOPPED"):
+        raise StackError(f"{service} is not running; see {cfg.log(service)}")
+    return httpx.get(f"{cfg.service_url(service)}/readyz", timeout=3).status_code == 200
+
+
+def _create_args(client: dict) -> list[str]:
+    """`crp clients create` arguments for one entry of clients.yaml."""
+    args = ["clients", "create", "--name", client["name"], "--role", client["role"], "--json"]
+    if "municipality" in client:
+        args += ["--municipality", str(client["municipality"])]
+    if "organisation" in client:
+        args += ["--organisation", client["organisation"]]
+    for department in client.get("departments", []):
+        args += ["--department", department]
+    return args
+
+
+def _parse_client(stdout: str, name: str) -> dict:
+    """The JSON object `crp clients create --json` printed (whole output, else its last JSON line)."""
+    text = stdout.strip()
+    for candidate in [text, *reversed(text.splitlines())]:
+        try:
+            created = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(created, dict) and created.get("token"):
+            return created
+    raise StackError(f"`crp clients create` printed no client with a token for {name}")
+
+
+def demo_clients(cfg: StackConfig, secrets: dict[str, str]) -> list[dict]:
+    """The demo API clients: read from credentials.json, or created once from clients.yaml and stored there."""
+    if cfg.credentials_file.exists():
+        return json.loads(cfg.credentials_file.read_text())
+    env = environment(cfg, secrets, "intake")
+    created = []
+    for client in yaml.safe_load(DEMO_CLIENTS.read_text())["clients"]:
+        stdout = crp(*_create_args(client), env=env, what=f"creating demo client {client['name']}")
+        created.append(_parse_client(stdout, client["name"]))
+    write_private(cfg.credentials_file, json.dumps(created, indent=2) + "\n")
+    return created
+
+
+def write_env_file(cfg: StackConfig, secrets: dict[str, str]) -> None:
+    """<home>/stack.env: the addresses and secrets that tests and tools need, as KEY=VALUE lines."""
+    values = {
+        "STACK_HOME": str(cfg.home),
+        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+        "TOPIC_PARTITIONS": str(cfg.partitions),
+        "ADMIN_DATABASE_URL": postgres.admin_url(cfg, secrets),
+        "SUBJECT_KEY_SECRET": secrets["SUBJECT_KEY_SECRET"],
+        "MASTER_KEY": secrets["MASTER_KEY"],
+        "CREDENTIALS_FILE": str(cfg.credentials_file),
+    }
+    for service in SERVICES:
+        values[f"{service.upper()}_DATABASE_URL"] = database_url(cfg, secrets, service)
+        values[f"{service.upper()}_URL"] = cfg.service_url(service)
+    write_private(cfg.env_file, "".join(f"{key}={value}\n" for key, value in values.items()))

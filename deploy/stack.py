@@ -1,0 +1,113 @@
+"""`python -m deploy.stack up|down|status|ctl`: the whole platform on this machine, no containers."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deploy import lifecycle, postgres, supervisor
+from deploy.config import REPO, SERVICES, StackConfig, StackError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+Home = Annotated[Path, typer.Option("--home", envvar="STACK_HOME", help="State dir of this stack.")]
+KafkaPort = Annotated[int, typer.Option(envvar="STACK_KAFKA_PORT", help="Kafka port; the controller gets +1.")]
+PgPort = Annotated[int, typer.Option(envvar="STACK_PG_PORT", help="PostgreSQL port (embedded server).")]
+BasePort = Annotated[int, typer.Option(envvar="STACK_BASE_PORT", help="Services listen on base+1..base+4.")]
+Partitions = Annotated[int, typer.Option(envvar="TOPIC_PARTITIONS", help="Partitions per topic.")]
+InfraOnly = Annotated[bool, typer.Option("--infra-only", envvar="STACK_INFRA_ONLY", help="Kafka and PostgreSQL only.")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(envvar="DATABASE_URL", help="Use this PostgreSQL server (admin URL) instead of the embedded one."),
+]
+DEFAULT_HOME = REPO / ".local"
+
+
+def _config(home: Path, **options) -> StackConfig:
+    """A StackConfig with an absolute home."""
+    return StackConfig(home=home.expanduser().resolve(), **options)
+
+
+def _addresses(cfg: StackConfig) -> Table:
+    """Where everything of a stack is."""
+    table = Table(title=f"Local stack in {cfg.home}", show_header=True)
+    table.add_column("what")
+    table.add_column("where")
+    if not cfg.infra_only:
+        for service in SERVICES:
+            table.add_row(service, f"{cfg.service_url(service)}  (API docs: {cfg.service_url(service)}/docs)")
+    table.add_row("Kafka", cfg.bootstrap_servers)
+    pg = "DATABASE_URL (external)" if cfg.database_url else f"127.0.0.1:{cfg.pg_port}, user {postgres.SUPERUSER}"
+    table.add_row("PostgreSQL", pg)
+    if cfg.credentials_file.exists():
+        table.add_row("demo API clients", f"{cfg.credentials_file} (tokens)")
+    table.add_row("secrets", str(cfg.secrets_file))
+    table.add_row("environment", str(cfg.env_file))
+    table.add_row("logs", str(cfg.logs))
+    return table
+
+
+def _fail(err: StackError) -> None:
+    """Print a stack error and exit non-zero."""
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    home: Home = DEFAULT_HOME,
+    kafka_port: KafkaPort = 9092,
+    pg_port: PgPort = 5432,
+    base_port: BasePort = 8000,
+    partitions: Partitions = 6,
+    infra_only: InfraOnly = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Start the stack (idempotent: parts that run are only checked for readiness)."""
+    options = dict(kafka_port=kafka_port, pg_port=pg_port, base_port=base_port, partitions=partitions)
+    cfg = _config(home, **options, infra_only=infra_only, database_url=database_url or None)
+    started = time.monotonic()
+    try:
+        lifecycle.up(cfg, console)
+    except StackError as err:
+        _fail(err)
+    console.print(_addresses(cfg))
+    console.print(f"[green]up[/] in {time.monotonic() - started:.1f} s; stop it with `make down`.")
+
+
+@app.command()
+def down(home: Home = DEFAULT_HOME) -> None:
+    """Stop every process of the stack; its data stays in the home dir."""
+    cfg = _config(home)
+    with console.status("Stopping"):
+        was_running, strays = lifecycle.down(cfg)
+    if strays:
+        console.print(f"[yellow]ended {len(strays)} stray process(es):[/] {', '.join(map(str, strays))}")
+    console.print("stopped" if was_running else "not running")
+
+
+@app.command()
+def status(home: Home = DEFAULT_HOME) -> None:
+    """What runs, on which ports, and where the logs are."""
+    cfg = lifecycle.load(_config(home))
+    if not supervisor.is_running(cfg):
+        console.print(f"not running (home {cfg.home})")
+        return
+    console.print(supervisor.ctl(cfg, "status", check=False).stdout.rstrip())
+    console.print(_addresses(cfg))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ctl(ctx: typer.Context, home: Home = DEFAULT_HOME) -> None:
+    """Pass the remaining arguments to supervisorctl for this stack (e.g. `ctl stop kafka`)."""
+    result = supervisor.ctl(_config(home), *ctx.args, check=False)
+    console.print((result.stdout + result.stderr).rstrip(), markup=False, highlight=False)
+    raise typer.Exit(result.returncode)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,33 @@
+"""Generated secrets of one local stack: created once, stored in <home>/secrets.json (0600), reused."""
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+from deploy.config import SERVICES, write_private
+
+
+def _password() -> str:
+    """A random password that needs no escaping in URLs or config files."""
+    return secrets.token_urlsafe(24)
+
+
+def _fresh() -> dict[str, str]:
+    """A complete set of new secrets."""
+    values = {
+        "postgres_password": _password(),
+        "SUBJECT_KEY_SECRET": secrets.token_urlsafe(32),
+        "MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    values |= {f"{service}_password": _password() for service in SERVICES}
+    return values
+
+
+def load_or_create(path: Path) -> dict[str, str]:
+    """The stack's secrets; missing ones are generated and stored, existing ones never change."""
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    merged = _fresh() | stored
+    if merged != stored:
+        write_private(path, json.dumps(merged, indent=2) + "\n")
+    return merged
