@@ -51,7 +51,7 @@ async def kafka_ready(producer: AIOKafkaProducer, timeout: float) -> bool:
 async def _start_producer(settings: Settings) -> AIOKafkaProducer:
     """Start the producer, waiting for the broker for up to two minutes (it may still be starting)."""
     async for attempt in AsyncRetrying(
-        wait=wait_exponential_jitter(initial=0.5, max=5),
+        wait=wait_exponential_jitter(multiplier=0.5, max=5),
         stop=stop_after_delay(120),
         retry=retry_if_exception_type((KafkaError, OSError)),
         reraise=True,

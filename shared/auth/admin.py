@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.auth.principal import Role
 from shared.auth.tokens import new_token, token_hash
-from shared.contracts.clients import ApiClientRecord
+from shared.contracts.clients import ApiClientRecord, encode_api_client
 from shared.contracts.topics import API_CLIENTS
 from shared.kafka.config import producer_config
 
@@ -46,7 +46,7 @@ def new_client(
         role=role.value,
         organisation_id=organisation_id,
         municipality_code=municipality_code,
-        department_ids=departments,
+        department_ids=tuple(departments),
         token_sha256=token_hash(token),
         created_at=now,
         expires_at=now + expires_in if expires_in else None,
@@ -59,7 +59,7 @@ async def publish_record(bootstrap_servers: str, record: ApiClientRecord) -> Non
     producer = AIOKafkaProducer(**producer_config(bootstrap_servers, "crp-cli"))
     await producer.start()
     try:
-        await producer.send_and_wait(API_CLIENTS, record.model_dump_json().encode(), key=record.client_id.encode())
+        await producer.send_and_wait(API_CLIENTS, encode_api_client(record), key=record.client_id.encode())
     finally:
         await producer.stop()
 

@@ -4,10 +4,10 @@ import asyncio
 import contextlib
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
 from shared.auth.registry import ClientRegistry
-from shared.contracts.clients import ApiClientRecord
+from shared.contracts.clients import decode_api_client
+from shared.contracts.errors import ContractError
 from shared.contracts.topics import API_CLIENTS
 from shared.logging import get_logger
 
@@ -70,8 +70,8 @@ class ApiClientsFollower:
         if key is None:
             return
         try:
-            record = ApiClientRecord.model_validate_json(value) if value is not None else None
-        except ValidationError:
+            record = decode_api_client(value) if value is not None else None
+        except ContractError:
             log.error("api_client_record_invalid")
             return
         self.registry.apply(key.decode(), record)

@@ -1,19 +1,8 @@
 """Who is calling: an API client's role and the scope its token covers."""
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Role(StrEnum):
-    """The roles of DESIGN.md's public HTTP contract."""
-
-    REPORTER = "reporter"
-    CONSULTANT = "consultant"
-    MUNICIPALITY = "municipality"
-    ASSOCIATION = "association"
-    OPS = "ops"
-    ADMIN = "admin"
-
+from shared.contracts.vocabulary import ClientRole as Role
 
 PLATFORM_WIDE = frozenset({Role.OPS, Role.ADMIN})
 

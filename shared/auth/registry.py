@@ -1,6 +1,6 @@
 """The in-memory registry of API clients, rebuilt from the compacted api-clients topic."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import token_hash
@@ -28,9 +28,7 @@ class ClientRegistry:
         """The principal of a valid token; None for an unknown, revoked or expired one."""
         client_id = self._by_hash.get(token_hash(token))
         record = self._by_id.get(client_id) if client_id else None
-        if record is None or record.revoked_at is not None:
-            return None
-        if record.expires_at is not None and record.expires_at <= (now or datetime.now(UTC)):
+        if record is None or not record.is_active(now):
             return None
         return Principal(
             client_id=record.client_id,

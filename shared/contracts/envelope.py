@@ -1,5 +1,6 @@
 """The CloudEvents 1.0 envelope around every event, and its JSON encoding on Kafka (structured mode)."""
 
+import inspect
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
@@ -39,8 +40,7 @@ class Envelope(BaseModel, Generic[DataT]):
     type: EventType
     """Event type with its major version, e.g. concern.reported.v1."""
     subject: Annotated[str, Field(min_length=1, max_length=128)]
-    """The Kafka key: the subject key (a pseudonym of the tenancy), or the subscription id for
-    notification events."""
+    """The Kafka key: the subject key (a tenancy pseudonym), or the subscription id of notification events."""
     time: UtcDatetime
     """When the event happened, in UTC."""
     datacontenttype: Literal["application/json"] = "application/json"
@@ -104,3 +104,14 @@ def validate_envelope(model: type[EventData], value: dict[str, Any]) -> Envelope
         in_data = any(item["loc"][:1] == ("data",) for item in error.errors(include_input=False))
         reason = INVALID_DATA if in_data else INVALID_ENVELOPE
         raise refusal(error, reason=reason, what=f"{model.event_type} event") from None
+
+
+def envelope_schema(model: type[EventData], *, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """JSON Schema of `Envelope[model]`, titled after the event and with its `type` pinned."""
+    schema = Envelope[model].model_json_schema(ref_template=ref_template)  # type: ignore[valid-type]
+    summary = inspect.cleandoc(model.__doc__ or "")
+    schema["title"] = f"{model.__name__} ({model.event_type})"
+    schema["description"] = f"{summary}\n\nA CloudEvents 1.0 event (structured mode); `data` holds the body."
+    type_schema = {key: value for key, value in schema["properties"]["type"].items() if key != "pattern"}
+    schema["properties"]["type"] = {**type_schema, "const": model.event_type}
+    return schema

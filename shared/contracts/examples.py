@@ -1,14 +1,15 @@
 """Realistic, fictional examples of every message: for tests, demos and the generated docs."""
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.contracts.clients import ApiClientRecord
+from shared.contracts.clients import ApiClientRecord, encode_api_client
 from shared.contracts.concerns import ConcernErased, ConcernReported
-from shared.contracts.envelope import Envelope, make_event
-from shared.contracts.inbound import InboundConcern
+from shared.contracts.envelope import Envelope, encode, make_event
+from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from shared.contracts.referrals import (
     ReferralCreated,
@@ -180,3 +181,11 @@ def example_api_client(seed: str | None = None) -> ApiClientRecord:
         created_at=t0,
         expires_at=t0 + timedelta(days=365),
     )
+
+
+def documented_examples() -> dict[str, dict[str, Any]]:
+    """The seeded examples as JSON values, by event type, plus `inbound-concern` and `api-client-record`."""
+    examples = {event.type: json.loads(encode(event)) for event in example_events(DOCS_SEED)}
+    examples["inbound-concern"] = json.loads(encode_inbound(example_inbound(DOCS_SEED)))
+    examples["api-client-record"] = json.loads(encode_api_client(example_api_client(DOCS_SEED)))
+    return examples

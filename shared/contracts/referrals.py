@@ -57,8 +57,7 @@ class ReferralCreated(EventData):
     task: Task
     """What the recipient is asked to do."""
     suggested_function: Code | None = None
-    """Municipal function suggested, e.g. housing_support, dementia_coordinator, social_psychiatry,
-    eviction_prevention, elderly_care."""
+    """Municipal function suggested: housing_support, dementia_coordinator, social_psychiatry, ..."""
     rules_version: Annotated[int, Field(ge=1)]
     """Version of the routing rules that made the decision."""
     rule_id: Code

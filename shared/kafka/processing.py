@@ -43,7 +43,7 @@ class EventProcessor(Generic[T]):
         self._decoder = decoder
         self._handler = handler
         self._dead_letters = dead_letters
-        self._wait = wait_exponential_jitter(initial=retry_initial_s, max=retry_max_s)
+        self._wait = wait_exponential_jitter(multiplier=retry_initial_s, max=retry_max_s)
 
     async def process(self, message: RawMessage) -> str:
         """Apply one message; returns the outcome: "applied" or "dead_lettered"."""
