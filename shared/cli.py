@@ -190,3 +190,7 @@ def docs_check() -> None:
         console.print("stale: " + ", ".join(stale) + " (run `make docs`)")
         raise typer.Exit(1)
     console.print("docs are up to date")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,7 +1,7 @@
 """The intake service's Kafka consumer: its own group, in order per key, bad messages dead-lettered."""
 
 from services.intake.handlers import EVENT_HANDLERS, IGNORED_EVENTS
-from shared.contracts.envelope import decode_inbound
+from shared.contracts.inbound import decode_inbound
 from shared.contracts.topics import CONCERN_INBOUND
 from shared.kafka.dispatch import Dispatcher
 from shared.kafka.processing import EventProcessor
