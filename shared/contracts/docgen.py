@@ -7,8 +7,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from shared.contracts.asyncapi import asyncapi_document, envelope_schema, examples_by_name
+from shared.contracts.asyncapi import asyncapi_document
 from shared.contracts.clients import ApiClientRecord
+from shared.contracts.envelope import envelope_schema
+from shared.contracts.examples import documented_examples
 from shared.contracts.inbound import InboundConcern
 from shared.contracts.registry import EVENT_MODELS
 
@@ -23,7 +25,7 @@ PLAIN_SCHEMAS: dict[str, type[BaseModel]] = {
 
 def render() -> dict[str, str]:
     """Every generated document, by path relative to the docs folder, as text."""
-    examples = examples_by_name()
+    examples = documented_examples()
     docs: dict[str, str] = {}
     for model in EVENT_MODELS:
         schema = envelope_schema(model, ref_template="#/$defs/{model}")
