@@ -18,7 +18,7 @@ from shared.contracts.errors import (
 from shared.contracts.events import EventData, EventType, UtcDatetime
 from shared.contracts.registry import EVENT_TYPES
 
-__all__ = ["ContractError", "Envelope", "decode", "encode", "make_event"]
+__all__ = ["ContractError", "Envelope", "decode", "encode", "envelope_schema", "make_event", "validate_envelope"]
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
