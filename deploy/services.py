@@ -46,6 +46,7 @@ def program(cfg: StackConfig, secrets: dict[str, str], service: str) -> supervis
         directory=REPO,
         environment=environment(cfg, secrets, service),
         stopwaitsecs=20,
+        startsecs=1,  # `supervisorctl start` waits this long per service; readiness is checked on /readyz
     )
 
 

@@ -31,6 +31,7 @@ class Program:
     environment: dict[str, str] = field(default_factory=dict)
     stopsignal: str = "TERM"
     stopwaitsecs: int = 30
+    startsecs: int = 3
 
 
 def _escape(value: object) -> str:
@@ -50,7 +51,7 @@ def _program_section(program: Program) -> str:
         f"command={_escape(shlex.join(program.command))}",
         f"autostart={str(program.autostart).lower()}",
         "autorestart=true",
-        "startsecs=3",
+        f"startsecs={program.startsecs}",
         "startretries=3",
         f"stopsignal={program.stopsignal}",
         f"stopwaitsecs={program.stopwaitsecs}",

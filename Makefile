@@ -1,0 +1,78 @@
+# The concern-referral platform: set-up, local stack, tests.
+# `make up` starts everything on this machine (no containers); `make down` stops it.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK := $(BIN)/python -m deploy.stack
+
+# The test stack runs beside a developer's own stack, on its own ports and in its own home.
+TEST_HOME := .local/test
+TEST_STACK := --home $(TEST_HOME) --kafka-port 19092 --pg-port 15432 --base-port 18000
+
+# pytest exits 5 when a tier has no tests yet; that is not a failure of the tier.
+define pytest_tier
+	@if [ ! -d $(2) ]; then echo "$(2): no tests yet"; exit 0; fi; \
+	$(BIN)/pytest $(1) $(2); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "$(2): no tests collected"; rc=0; fi; \
+	exit $$rc
+endef
+
+.PHONY: venv up down status test test-unit test-integration test-e2e lint docs lock
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+up: venv
+	$(STACK) up
+
+down: venv
+	$(STACK) down
+
+status: venv
+	$(STACK) status
+
+# Starts the test stack, runs every tier against it, and always stops it again.
+test: venv
+	@rc=0; \
+	trap '$(STACK) down --home $(TEST_HOME)' EXIT; \
+	$(MAKE) --no-print-directory test-unit || rc=1; \
+	if $(STACK) up $(TEST_STACK); then \
+		set -a; source $(TEST_HOME)/stack.env; set +a; \
+		$(MAKE) --no-print-directory test-integration || rc=1; \
+		$(MAKE) --no-print-directory test-e2e || rc=1; \
+	else \
+		echo "the test stack did not come up; integration and e2e tiers not run"; rc=1; \
+	fi; \
+	if [ $$rc -ne 0 ] && [ -n "$${CI:-}" ]; then tail -n 40 $(TEST_HOME)/logs/*.log 2>/dev/null; fi; \
+	exit $$rc
+
+test-unit: venv
+	$(call pytest_tier,-m unit,tests/unit)
+
+test-integration: venv
+	$(call pytest_tier,-m integration,tests/integration)
+
+test-e2e: venv
+	$(call pytest_tier,-m e2e,tests/e2e)
+
+lint: venv
+	$(BIN)/ruff check .
+
+docs: venv
+	$(BIN)/crp docs generate
+
+# Re-pins the full dependency closure of requirements.in into requirements.txt, in a throwaway venv.
+lock:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.in && \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > requirements.txt && \
+	echo "requirements.txt pinned from requirements.in"
