@@ -3,12 +3,13 @@
 import asyncio
 import contextlib
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.auth.registry import ClientRegistry
 from shared.contracts.clients import decode_api_client
 from shared.contracts.errors import ContractError
 from shared.contracts.topics import API_CLIENTS
+from shared.kafka.config import partitions_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -52,7 +53,9 @@ class ApiClientsFollower:
                 await consumer.stop()
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = [TopicPartition(API_CLIENTS, p) for p in sorted(await _partitions(consumer))]
+        partitions = await partitions_of(consumer, API_CLIENTS)
+        if not partitions:
+            raise RuntimeError(f"topic {API_CLIENTS} not found; run `crp topics ensure`")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
@@ -75,16 +78,6 @@ class ApiClientsFollower:
             log.error("api_client_record_invalid")
             return
         self.registry.apply(key.decode(), record)
-
-
-async def _partitions(consumer: AIOKafkaConsumer) -> set[int]:
-    for _ in range(50):
-        await consumer.topics()  # refreshes the cluster metadata
-        partitions = consumer.partitions_for_topic(API_CLIENTS)
-        if partitions:
-            return partitions
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"topic {API_CLIENTS} not found; run `crp topics ensure`")
 
 
 async def load_registry(bootstrap_servers: str, timeout: float = 30.0) -> ClientRegistry:

@@ -3,10 +3,10 @@
 import asyncio
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.contracts.topics import DLQ_SUFFIX
-from shared.kafka.config import producer_config
+from shared.kafka.config import partitions_of, producer_config
 from shared.kafka.dead_letters import DLQ_HEADER_PREFIX
 
 
@@ -42,8 +42,7 @@ async def read_dead_letters(bootstrap_servers: str, topic: str, *, limit: int = 
     await consumer.start()
     letters: list[DeadLetter] = []
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(dlq_topic, p) for p in sorted(consumer.partitions_for_topic(dlq_topic) or ())]
+        partitions = await partitions_of(consumer, dlq_topic)
         if not partitions:
             raise ValueError(f"no such topic: {dlq_topic}")
         consumer.assign(partitions)
