@@ -30,6 +30,7 @@ console = Console()
 ROOT = Path(__file__).resolve().parents[1]
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")]
+Prefix = Annotated[str, typer.Option(envvar="TOPIC_PREFIX", help="Prefix of every topic name (isolated deployments).")]
 
 
 @topics_app.command("ensure")
@@ -37,9 +38,10 @@ def topics_ensure(
     bootstrap: Bootstrap = "127.0.0.1:9092",
     partitions: Annotated[int, typer.Option(envvar="TOPIC_PARTITIONS", min=1)] = 6,
     replication_factor: Annotated[int, typer.Option(min=1)] = 1,
+    prefix: Prefix = "",
 ) -> None:
     """Create the topics of DESIGN.md, their .dlq topics and api-clients (existing ones are kept)."""
-    created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor))
+    created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor, prefix))
     console.print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
 
 
@@ -63,6 +65,7 @@ def clients_create(
     organisation: Annotated[str | None, typer.Option(help="Organisation id (role reporter).")] = None,
     expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    prefix: Prefix = "",
 ) -> None:
     """Create an API client and print its token once."""
     try:
@@ -76,7 +79,7 @@ def clients_create(
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
-    asyncio.run(publish_record(bootstrap, issued.record))
+    asyncio.run(publish_record(bootstrap, issued.record, topic_prefix=prefix))
     record = issued.record
     out: dict[str, object] = {"client_id": record.client_id, "name": record.name, "role": record.role}
     if record.municipality_code:
@@ -93,20 +96,20 @@ def clients_create(
 
 
 @clients_app.command("revoke")
-def clients_revoke(client_id: str, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+def clients_revoke(client_id: str, bootstrap: Bootstrap = "127.0.0.1:9092", prefix: Prefix = "") -> None:
     """Revoke a client: its token stops working within seconds in every service."""
-    registry = asyncio.run(load_registry(bootstrap))
+    registry = asyncio.run(load_registry(bootstrap, topic_prefix=prefix))
     record = registry.get(client_id)
     if record is None:
         raise typer.BadParameter(f"no client {client_id}")
-    asyncio.run(publish_record(bootstrap, revoked(record)))
+    asyncio.run(publish_record(bootstrap, revoked(record), topic_prefix=prefix))
     console.print(f"revoked {client_id}")
 
 
 @clients_app.command("list")
-def clients_list(bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+def clients_list(bootstrap: Bootstrap = "127.0.0.1:9092", prefix: Prefix = "") -> None:
     """List clients (never tokens)."""
-    registry = asyncio.run(load_registry(bootstrap))
+    registry = asyncio.run(load_registry(bootstrap, topic_prefix=prefix))
     table = Table("client_id", "name", "role", "scope", "state")
     for r in registry.records():
         scope = r.municipality_code or ", ".join(r.department_ids) or r.organisation_id or "platform"

@@ -73,7 +73,10 @@ async def service_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     producer = await _start_producer(settings)
     clients = ClientRegistry()
     follower = ApiClientsFollower(
-        settings.kafka_bootstrap_servers, clients, client_id=f"{settings.service_name}-clients"
+        settings.kafka_bootstrap_servers,
+        clients,
+        client_id=f"{settings.service_name}-clients",
+        topic_prefix=settings.topic_prefix,
     )
     follower.start()
     timeout = settings.readiness_timeout_s

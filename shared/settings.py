@@ -21,11 +21,18 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    topic_prefix: str = Field(
+        "", pattern=r"^[a-z0-9.-]*$", description="Prepended to every topic name: isolates tests and tenants."
+    )
     subject_key_secret: SecretStr = Field(..., min_length=16, description="HMAC key of the subject key.")
     log_level: str = "INFO"
     local_dev: bool = Field(False, description="Allows local-only conveniences (e.g. loopback webhooks).")
     readiness_timeout_s: float = Field(2.0, gt=0)
     api_clients_load_timeout_s: float = Field(30.0, gt=0)
+
+    def topic(self, name: str) -> str:
+        """The physical name of a logical topic of DESIGN.md (with this deployment's prefix)."""
+        return self.topic_prefix + name
 
     @property
     def consumer_group(self) -> str:

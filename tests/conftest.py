@@ -18,3 +18,5 @@ def _load_stack_env() -> None:
 
 
 _load_stack_env()
+
+pytest_plugins = ["tests.support.fixtures"]

@@ -21,7 +21,10 @@ def build_app(settings: NotifySettings) -> FastAPI:
         async with service_runtime(settings) as runtime:
             processor = consumers.event_processor(runtime)
             async with consuming(
-                settings.kafka_bootstrap_servers, settings.consumer_group, consumers.TOPICS, processor
+                settings.kafka_bootstrap_servers,
+                settings.consumer_group,
+                [settings.topic(t) for t in consumers.TOPICS],
+                processor,
             ):
                 attach(app, runtime)
                 yield

@@ -54,12 +54,14 @@ def new_client(
     return IssuedClient(record=record, token=token)
 
 
-async def publish_record(bootstrap_servers: str, record: ApiClientRecord) -> None:
+async def publish_record(bootstrap_servers: str, record: ApiClientRecord, *, topic_prefix: str = "") -> None:
     """Write the record to the compacted api-clients topic and wait for the broker's acknowledgement."""
     producer = AIOKafkaProducer(**producer_config(bootstrap_servers, "crp-cli"))
     await producer.start()
     try:
-        await producer.send_and_wait(API_CLIENTS, encode_api_client(record), key=record.client_id.encode())
+        await producer.send_and_wait(
+            topic_prefix + API_CLIENTS, encode_api_client(record), key=record.client_id.encode()
+        )
     finally:
         await producer.stop()
 

@@ -18,7 +18,10 @@ log = get_logger(__name__)
 class ApiClientsFollower:
     """Reads api-clients from the beginning (no consumer group) and keeps applying new records."""
 
-    def __init__(self, bootstrap_servers: str, registry: ClientRegistry, client_id: str = "api-clients"):
+    def __init__(
+        self, bootstrap_servers: str, registry: ClientRegistry, client_id: str = "api-clients", topic_prefix: str = ""
+    ):
+        self._topic = topic_prefix + API_CLIENTS
         self._bootstrap = bootstrap_servers
         self.registry = registry
         self._client_id = client_id
@@ -53,9 +56,9 @@ class ApiClientsFollower:
                 await consumer.stop()
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await partitions_of(consumer, API_CLIENTS)
+        partitions = await partitions_of(consumer, self._topic)
         if not partitions:
-            raise RuntimeError(f"topic {API_CLIENTS} not found; run `crp topics ensure`")
+            raise RuntimeError(f"topic {self._topic} not found; run `crp topics ensure`")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
@@ -80,9 +83,9 @@ class ApiClientsFollower:
         self.registry.apply(key.decode(), record)
 
 
-async def load_registry(bootstrap_servers: str, timeout: float = 30.0) -> ClientRegistry:
+async def load_registry(bootstrap_servers: str, timeout: float = 30.0, topic_prefix: str = "") -> ClientRegistry:
     """A one-shot, fully loaded registry (for the CLI)."""
-    follower = ApiClientsFollower(bootstrap_servers, ClientRegistry(), client_id="crp-cli")
+    follower = ApiClientsFollower(bootstrap_servers, ClientRegistry(), client_id="crp-cli", topic_prefix=topic_prefix)
     follower.start()
     try:
         await asyncio.wait_for(follower.caught_up.wait(), timeout)

@@ -8,17 +8,17 @@ from aiokafka.errors import TopicAlreadyExistsError
 from shared.contracts.topics import API_CLIENTS, EVENT_TOPICS, dlq
 
 
-def planned_topics(partitions: int, replication_factor: int) -> list[NewTopic]:
+def planned_topics(partitions: int, replication_factor: int, prefix: str = "") -> list[NewTopic]:
     """Every topic the platform uses, with its partitions and configuration."""
     min_isr = str(min(2, replication_factor))
     topics = [
-        NewTopic(name, partitions, replication_factor, topic_configs={"min.insync.replicas": min_isr})
+        NewTopic(prefix + name, partitions, replication_factor, topic_configs={"min.insync.replicas": min_isr})
         for topic in EVENT_TOPICS
         for name in (topic, dlq(topic))
     ]
     topics.append(
         NewTopic(
-            API_CLIENTS,
+            prefix + API_CLIENTS,
             1,
             replication_factor,
             topic_configs={"cleanup.policy": "compact", "min.insync.replicas": min_isr},
@@ -27,13 +27,15 @@ def planned_topics(partitions: int, replication_factor: int) -> list[NewTopic]:
     return topics
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int, replication_factor: int = 1) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str, partitions: int, replication_factor: int = 1, prefix: str = ""
+) -> list[str]:
     """Create the missing topics; returns the names created. Existing topics are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="crp-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in planned_topics(partitions, replication_factor) if t.name not in existing]
+        missing = [t for t in planned_topics(partitions, replication_factor, prefix) if t.name not in existing]
         if missing:
             # Another `up` may create them concurrently; that is the state we want.
             with contextlib.suppress(TopicAlreadyExistsError):

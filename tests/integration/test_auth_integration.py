@@ -19,7 +19,7 @@ from shared.auth.principal import Role
 from shared.auth.registry import ClientRegistry
 from shared.web.app import create_app
 from shared.web.auth import PrincipalDep, ensure_in_scope, require_roles
-from tests.integration.helpers import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from shared.kafka.dead_letter_tools import read_dead_letters, replay
 from shared.kafka.dead_letters import KafkaDeadLetters
 from shared.kafka.processing import EventProcessor
 from shared.kafka.producer import KafkaEventPublisher
-from tests.integration.helpers import eventually, read_all
+from tests.support.polling import eventually, read_all
 
 pytestmark = pytest.mark.integration
 

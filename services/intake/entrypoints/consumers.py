@@ -8,6 +8,7 @@ from shared.kafka.processing import EventProcessor
 from shared.runtime import Runtime
 
 TOPICS = (CONCERN_INBOUND,)
+"""Logical topic names; the consumer subscribes to their physical names (settings.topic)."""
 
 
 def event_processor(runtime: Runtime) -> EventProcessor:

@@ -20,6 +20,6 @@ def register_agents(app: faust.App, runtime: Runtime) -> None:
         dead_letters=runtime.dead_letters,
     )
 
-    @app.agent(raw_topic(app, CONCERN_EVENTS), name="concern-events")
+    @app.agent(raw_topic(app, runtime.settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
         await process_stream(stream, processor)

@@ -20,14 +20,14 @@ def register_agents(app: faust.App, runtime: Runtime) -> None:
         dead_letters=runtime.dead_letters,
     )
 
-    @app.agent(raw_topic(app, CONCERN_EVENTS), name="concern-events")
+    @app.agent(raw_topic(app, runtime.settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
         await process_stream(stream, processor)
 
-    @app.agent(raw_topic(app, REFERRAL_EVENTS), name="referral-events")
+    @app.agent(raw_topic(app, runtime.settings.topic(REFERRAL_EVENTS)), name="referral-events")
     async def referral_events(stream: faust.StreamT) -> None:
         await process_stream(stream, processor)
 
-    @app.agent(raw_topic(app, NOTIFICATION_EVENTS), name="notification-events")
+    @app.agent(raw_topic(app, runtime.settings.topic(NOTIFICATION_EVENTS)), name="notification-events")
     async def notification_events(stream: faust.StreamT) -> None:
         await process_stream(stream, processor)
