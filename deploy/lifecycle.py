@@ -3,7 +3,7 @@
 import json
 import socket
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from rich.console import Console
 
@@ -108,10 +108,19 @@ def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console)
         return services.demo_clients(cfg, secrets)
 
 
+def _refuse_other_options(cfg: StackConfig) -> None:
+    """A running stack keeps its ports; asking for others needs a `down` first."""
+    running = load(cfg)
+    if supervisor.is_running(cfg) and replace(running, infra_only=cfg.infra_only) != cfg:
+        ports = f"kafka {running.kafka_port}, postgres {running.pg_port}, base {running.base_port}"
+        raise StackError(f"the stack in {cfg.home} runs with other options ({ports}, ...); run `down` first")
+
+
 def up(cfg: StackConfig, console: Console) -> None:
     """Start whatever part of the stack is not running, then check that all of it is ready."""
     for path in (cfg.home, cfg.logs):
         path.mkdir(parents=True, exist_ok=True)
+    _refuse_other_options(cfg)
     secrets = stack_secrets.load_or_create(cfg.secrets_file)
     with console.status("Fetching Kafka jars"):
         jars.fetch(on_download=lambda count, libs: console.log(f"downloading {count} Kafka jars into {libs}"))
@@ -122,6 +131,7 @@ def up(cfg: StackConfig, console: Console) -> None:
         if cfg.embedded_postgres and postgres.prepare(cfg, secrets["postgres_password"]):
             cfg.credentials_file.unlink(missing_ok=True)  # a new cluster knows none of the old demo clients
     _ensure_supervisord(cfg, _programs(cfg, secrets, java))
+    save(cfg)
     supervisor.start(cfg, *(["postgres"] if cfg.embedded_postgres else []), "kafka")
     with console.status("Waiting for PostgreSQL and Kafka"):
         _wait_for_infra(cfg, secrets)
@@ -129,7 +139,6 @@ def up(cfg: StackConfig, console: Console) -> None:
     if not cfg.infra_only:
         _start_services(cfg, secrets, console)
     services.write_env_file(cfg, secrets)
-    save(cfg)
 
 
 def down(cfg: StackConfig) -> tuple[bool, list[int]]:

@@ -53,7 +53,7 @@ def _addresses(cfg: StackConfig) -> Table:
 
 def _fail(err: StackError) -> None:
     """Print a stack error and exit non-zero."""
-    console.print(f"[bold red]error:[/] {err}")
+    console.print(f"[bold red]error:[/] {err}", soft_wrap=True)
     raise typer.Exit(1)
 
 
