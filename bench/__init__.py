@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each module measures a target against a baseline in the same run."""
