@@ -5,23 +5,42 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.contracts.topics import API_CLIENTS, EVENT_TOPICS, dlq
+from shared.contracts.topics import (
+    API_CLIENTS,
+    CONCERN_EVENTS,
+    CONCERN_INBOUND,
+    EVENT_TOPICS,
+    NOTIFICATION_EVENTS,
+    REFERRAL_EVENTS,
+    dlq,
+)
+
+DAY_MS = 24 * 60 * 60 * 1000
+RETENTION_MS = {
+    # Raw inbound payloads hold personal details in the source systems' formats: keep them briefly.
+    CONCERN_INBOUND: 7 * DAY_MS,
+    # Thin events (no personal data) are the system of record for replays and rebuilds: keep them.
+    CONCERN_EVENTS: -1,
+    REFERRAL_EVENTS: -1,
+    NOTIFICATION_EVENTS: -1,
+}
+DLQ_RETENTION_MS = 30 * DAY_MS
 
 
 def planned_topics(partitions: int, replication_factor: int, prefix: str = "") -> list[NewTopic]:
-    """Every topic the platform uses, with its partitions and configuration."""
+    """Every topic the platform uses, with its partitions, retention and durability settings."""
     min_isr = str(min(2, replication_factor))
-    topics = [
-        NewTopic(prefix + name, partitions, replication_factor, topic_configs={"min.insync.replicas": min_isr})
-        for topic in EVENT_TOPICS
-        for name in (topic, dlq(topic))
-    ]
+    topics = []
+    for topic in EVENT_TOPICS:
+        for name, retention in ((topic, RETENTION_MS[topic]), (dlq(topic), DLQ_RETENTION_MS)):
+            configs = {"min.insync.replicas": min_isr, "retention.ms": str(retention)}
+            topics.append(NewTopic(prefix + name, partitions, replication_factor, topic_configs=configs))
     topics.append(
         NewTopic(
             prefix + API_CLIENTS,
             1,
             replication_factor,
-            topic_configs={"cleanup.policy": "compact", "min.insync.replicas": min_isr},
+            topic_configs={"cleanup.policy": "compact", "min.insync.replicas": min_isr, "retention.ms": "-1"},
         )
     )
     return topics

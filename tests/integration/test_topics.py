@@ -1,0 +1,41 @@
+"""`crp topics ensure` against the real broker: every topic of DESIGN.md, configured, and idempotent."""
+
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, EVENT_TOPICS, dlq
+from shared.kafka.admin import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+async def test_topics_are_created_once_with_partitions_retention_and_compaction(kafka_bootstrap: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    created = await ensure_topics(kafka_bootstrap, partitions=4, prefix=prefix)
+    expected = {prefix + t for t in EVENT_TOPICS} | {prefix + dlq(t) for t in EVENT_TOPICS} | {prefix + API_CLIENTS}
+    assert set(created) == expected
+    assert await ensure_topics(kafka_bootstrap, partitions=4, prefix=prefix) == []  # running twice is harmless
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        described = {
+            t["topic"]: t for t in await admin.describe_topics([prefix + CONCERN_EVENTS, prefix + API_CLIENTS])
+        }
+        assert len(described[prefix + CONCERN_EVENTS]["partitions"]) == 4
+        assert len(described[prefix + API_CLIENTS]["partitions"]) == 1
+        names = (prefix + CONCERN_EVENTS, prefix + CONCERN_INBOUND, prefix + API_CLIENTS)
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+        configs = {
+            resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+            for response in responses
+            for resource in response.resources
+        }
+    finally:
+        await admin.close()
+    assert configs[prefix + CONCERN_EVENTS]["retention.ms"] == "-1"
+    assert configs[prefix + CONCERN_INBOUND]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    assert configs[prefix + API_CLIENTS]["cleanup.policy"] == "compact"
