@@ -87,8 +87,10 @@ def _initdb(cfg: StackConfig, user: str | None, password: str) -> None:
         str(pginstall() / "bin" / "initdb"), "-D", str(data_dir(cfg)), "-U", SUPERUSER,
         f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale",
     ]  # fmt: skip
+    # As root, drop the group too: root's group would otherwise decide access to 0701 parents like pytest's.
+    identity = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True, user=user, cwd=data_dir(cfg))  # noqa: S603
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=data_dir(cfg), **identity)  # noqa: S603
     finally:
         pwfile.unlink(missing_ok=True)
     if result.returncode != 0:

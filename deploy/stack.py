@@ -34,20 +34,23 @@ def _config(home: Path, **options) -> StackConfig:
 
 def _addresses(cfg: StackConfig) -> Table:
     """Where everything of a stack is."""
-    table = Table(title=f"Local stack in {cfg.home}", show_header=True)
-    table.add_column("what")
-    table.add_column("where")
+    table = Table(title=f"Local stack in {cfg.home}")
+    table.add_column("what", no_wrap=True)
+    table.add_column("where", no_wrap=True)  # addresses and paths are copied; never break them
+    table.add_column("more")
     if not cfg.infra_only:
         for service in SERVICES:
-            table.add_row(service, f"{cfg.service_url(service)}  (API docs: {cfg.service_url(service)}/docs)")
-    table.add_row("Kafka", cfg.bootstrap_servers)
-    pg = "DATABASE_URL (external)" if cfg.database_url else f"127.0.0.1:{cfg.pg_port}, user {postgres.SUPERUSER}"
-    table.add_row("PostgreSQL", pg)
+            table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")
+    table.add_row("Kafka", cfg.bootstrap_servers, f"{cfg.partitions} partitions per topic")
+    if cfg.database_url:
+        table.add_row("PostgreSQL", "DATABASE_URL", "external server")
+    else:
+        table.add_row("PostgreSQL", f"127.0.0.1:{cfg.pg_port}", f"superuser {postgres.SUPERUSER}")
     if cfg.credentials_file.exists():
-        table.add_row("demo API clients", f"{cfg.credentials_file} (tokens)")
-    table.add_row("secrets", str(cfg.secrets_file))
-    table.add_row("environment", str(cfg.env_file))
-    table.add_row("logs", str(cfg.logs))
+        table.add_row("demo clients", str(cfg.credentials_file), "API tokens, one client per role")
+    table.add_row("secrets", str(cfg.secrets_file), "passwords and keys")
+    table.add_row("environment", str(cfg.env_file), "KEY=VALUE for tests and tools")
+    table.add_row("logs", str(cfg.logs), "one file per process")
     return table
 
 
