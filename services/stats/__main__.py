@@ -1,5 +1,5 @@
-"""`python -m services.stats`: run the stats service in this process."""
+"""`python -m services.stats`: run the stats service in this process; `... rebuild` rebuilds its projections."""
 
-from services.stats.bootstrap import main
+from services.stats.entrypoints.cli import app
 
-main()
+app(prog_name="python -m services.stats")

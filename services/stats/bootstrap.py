@@ -1,11 +1,16 @@
-"""The composition root of the stats service: wires settings, adapters, Faust worker and routes."""
+"""The composition root of the stats service: wires settings, adapters, Faust worker, routes and dashboard."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from services.stats.entrypoints import agents, api
+from services.stats.adapters.reference_data import load_reference
+from services.stats.domain.costs import UnitCosts
+from services.stats.entrypoints import agents, api, dashboard
+from services.stats.entrypoints.deps import StatsContext
+from services.stats.metrics import refreshing
 from services.stats.settings import StatsSettings
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
@@ -13,24 +18,33 @@ from shared.web.app import create_app
 from shared.web.whoami import router as whoami
 
 
+def unit_costs(settings: StatsSettings) -> UnitCosts:
+    """The configured unit costs behind the costs-avoided estimate."""
+    return UnitCosts(settings.cost_eviction_avoided_dkk, settings.cost_dwelling_restored_dkk)
+
+
 def build_app(settings: StatsSettings) -> FastAPI:
-    """The stats service as an ASGI app; its lifespan owns the pool, producer and Faust worker."""
+    """The stats service as an ASGI app; its lifespan owns the pool, producer, Faust worker and gauges."""
+    context = StatsContext(load_reference(settings.reference_data_file), unit_costs(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings) as runtime:
             stream_app = make_stream_app(settings)
             agents.register_agents(stream_app, runtime)
-            async with running(stream_app):
+            async with running(stream_app), refreshing(runtime.pool, settings, context.unit_costs):
                 attach(app, runtime)
+                app.state.stats = context
                 yield
 
-    return create_app(
+    app = create_app(
         title="Stats",
         description="The flow made visible for ops, management and municipal cooperation.",
         lifespan=lifespan,
-        routers=[api.router, whoami],
+        routers=[api.router, dashboard.router, whoami],
     )
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
+    return app
 
 
 def main() -> None:

@@ -2,21 +2,20 @@
 
 import faust
 
-from services.stats.handlers import EVENT_HANDLERS, IGNORED_EVENTS
+from services.stats.adapters.applier import ProjectionApplier
 from shared.contracts.envelope import decode
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
-from shared.kafka.dispatch import Dispatcher
 from shared.kafka.processing import EventProcessor
 from shared.kafka.streams import process_stream, raw_topic
 from shared.runtime import Runtime
 
 
 def register_agents(app: faust.App, runtime: Runtime) -> None:
-    """Attach this service's agents to its Faust app."""
+    """Attach this service's agents to its Faust app: each event applied once to the projections."""
     processor = EventProcessor(
         consumer=runtime.settings.consumer_group,
         decoder=decode,
-        handler=Dispatcher(EVENT_HANDLERS, IGNORED_EVENTS),
+        handler=ProjectionApplier(runtime.pool, runtime.settings.consumer_group),
         dead_letters=runtime.dead_letters,
     )
 

@@ -1,5 +1,181 @@
-"""HTTP routes of the stats service (DESIGN.md, "Public HTTP contract")."""
+"""HTTP routes of the stats service (DESIGN.md, "Public HTTP contract"): scoped by the caller's token."""
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
-router = APIRouter(prefix="/v1", tags=["stats"])
+from fastapi import APIRouter, Query
+
+from services.stats.adapters import queries
+from services.stats.domain import reports
+from services.stats.domain.calendar import Period
+from services.stats.domain.comparison import median_of_others
+from services.stats.domain.costs import estimate
+from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
+from services.stats.domain.scope import Selection, select
+from services.stats.entrypoints.deps import ContextDep, PeriodDep, PoolDep, Reader, SelectionDep
+
+router = APIRouter(prefix="/v1/stats", tags=["stats"])
+
+
+def _period(period: Period) -> dict:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": period.days}
+
+
+@router.get("/scope", summary="What the caller may see: municipalities and departments to filter by.")
+async def scope(principal: Reader, context: ContextDep) -> dict:
+    """The departments (with names and tenancies) and municipalities within the caller's scope."""
+    visible = select(principal, municipality=None, department=None, category=None)
+    departments = [
+        {"id": d.id, "name": d.name, "municipality_code": d.municipality_code, "tenancies": d.tenancies}
+        for d in context.reference.departments.values()
+        if visible.allows_department(d.id, d.municipality_code)
+    ]
+    codes = sorted({d["municipality_code"] for d in departments})
+    return {
+        "role": principal.role.value,
+        "municipalities": [{"code": c, "name": context.reference.municipality_name(c)} for c in codes],
+        "departments": departments,
+    }
+
+
+@router.get("/overview", summary="Concerns, referrals, response, outcomes and estimated costs avoided.")
+async def overview(period: PeriodDep, selection: SelectionDep, context: ContextDep, pool: PoolDep) -> dict:
+    """Everything the dashboard shows for a period and filters, within the caller's scope."""
+    async with pool.acquire() as conn:
+        counts = await queries.concern_counts(conn, period, selection)
+        categories = await queries.category_counts(conn, period, selection)
+        repeat = await queries.repeats(conn, period, selection)
+        states = await queries.referral_states(conn, period, selection)
+        outcome_rows = await queries.outcomes(conn, period, selection)
+        department_scoped = selection.departments is not None or selection.category is not None
+        delivery_rows = None if department_scoped else await queries.deliveries(conn, period, selection)
+        everyone = None
+        if selection.compare_with_other_municipalities:
+            everyone = await queries.concern_counts(conn, period, Selection(category=selection.category))
+    body = {
+        "period": _period(period),
+        "filters": _filters(selection),
+        "concerns": reports.concern_section(counts, period, context.reference),
+        "categories": [dict(row) for row in categories],
+        "repeat_tenancies": {
+            "tenancies": repeat["tenancies"],
+            "concerns": repeat["concerns"],
+            "definition": "3 or more concerns about one tenancy within 90 days (the 3rd and later are repeats)",
+        },
+        "referrals": reports.referral_section(states),
+        "outcomes": [dict(row) for row in outcome_rows],
+        "costs_avoided": estimate({r["outcome"]: r["concerns"] for r in outcome_rows}, context.unit_costs),
+        "notifications": None if delivery_rows is None else [dict(row) for row in delivery_rows],
+    }
+    if everyone is not None:
+        own = selection.compare_with_other_municipalities
+        rates = reports.municipality_rates(everyone, context.reference)
+        body["comparison"] = {
+            "concerns_per_100_tenancies": {"own": rates.get(own), "other_municipalities": median_of_others(rates, own)}
+        }
+    return body
+
+
+def _filters(selection: Selection) -> dict:
+    return {
+        "municipalities": sorted(selection.municipalities) if selection.municipalities is not None else None,
+        "departments": sorted(selection.departments) if selection.departments is not None else None,
+        "category": selection.category,
+    }
+
+
+@router.get("/response-times", summary="Hours to acknowledgement and completion (median, p90).")
+async def response_times(
+    period: PeriodDep,
+    selection: SelectionDep,
+    pool: PoolDep,
+    group_by: Annotated[
+        Literal["municipality", "target"], Query(description="municipality or target")
+    ] = "municipality",
+) -> dict:
+    """Response times of referrals created in the period, by municipality or by recipient type (target)."""
+    async with pool.acquire() as conn:
+        rows = await queries.response_times(conn, period, selection, group_by)
+        others = None
+        if selection.compare_with_other_municipalities:
+            both = await queries.response_times(conn, period, Selection(category=selection.category), "both")
+            others = reports.response_comparison(
+                both, selection.compare_with_other_municipalities, "target" if group_by == "target" else None
+            )
+    key = "municipality_code" if group_by == "municipality" else "target"
+    body = {
+        "period": _period(period),
+        "filters": _filters(selection),
+        "group_by": group_by,
+        "definition": "hours from the referral's creation to the recipient's first answer (received, accepted, "
+        "rejected or later; system moves do not count) and to completion; referrals created in the period",
+        "groups": [{group_by: row[key], **reports.response_row(row)} for row in rows],
+    }
+    if others is not None:
+        body["comparison"] = others
+    return body
+
+
+@router.get("/hotspots", summary="Departments whose concern rate stands out from the organisation's baseline.")
+async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextDep, pool: PoolDep) -> dict:
+    """Rate ratio per department against its organisation's rate, with a 95 % interval and the trend."""
+    previous = period.previous()
+    unscoped = Selection(category=selection.category)
+    async with pool.acquire() as conn:
+        now = _by_department(await queries.concern_counts(conn, period, unscoped))
+        before = _by_department(await queries.concern_counts(conn, previous, unscoped))
+    reference = context.reference
+    baselines: dict[str, dict] = {}
+    for department in reference.departments.values():
+        base = baselines.setdefault(department.organisation_id, {"concerns": 0, "tenancies": 0})
+        base["concerns"] += now.get(department.id, 0)
+        base["tenancies"] += department.tenancies
+    departments = []
+    for department in reference.departments.values():
+        if not selection.allows_department(department.id, department.municipality_code):
+            continue
+        base = baselines[department.organisation_id]
+        result = assess(now.get(department.id, 0), department.tenancies, base["concerns"] / base["tenancies"])
+        departments.append(
+            {
+                "department_id": department.id,
+                "name": department.name,
+                "municipality_code": department.municipality_code,
+                "tenancies": department.tenancies,
+                "concerns": result.observed,
+                "rate_per_100_tenancies": reports.rate_per_100(result.observed, department.tenancies),
+                "expected_concerns": round(result.expected, 3),
+                "rate_ratio": None if result.rate_ratio is None else round(result.rate_ratio, 3),
+                "rate_ratio_interval": None
+                if result.lower is None
+                else [round(result.lower, 3), round(result.upper, 3)],
+                "hotspot": result.hotspot,
+                "trend": trend(result.observed, before.get(department.id, 0)).as_dict(),
+            }
+        )
+    departments.sort(key=lambda d: (-(d["rate_ratio"] or 0), d["department_id"]))
+    return {
+        "period": _period(period),
+        "previous_period": _period(previous),
+        "filters": _filters(selection),
+        "method": METHOD,
+        "method_da": METHOD_DA,
+        "baselines": [
+            {
+                "organisation_id": org,
+                "name": reference.organisations.get(org, org),
+                "concerns": base["concerns"],
+                "tenancies": base["tenancies"],
+                "rate_per_100_tenancies": reports.rate_per_100(base["concerns"], base["tenancies"]),
+            }
+            for org, base in sorted(baselines.items())
+        ],
+        "departments": departments,
+        "hotspots": [d["department_id"] for d in departments if d["hotspot"]],
+    }
+
+
+def _by_department(rows: list) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["department_id"]] = totals.get(row["department_id"], 0) + row["concerns"]
+    return totals

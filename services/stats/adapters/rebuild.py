@@ -1,0 +1,141 @@
+"""Rebuild: replay the topics from the start into a shadow schema, then swap it in under the projection lock.
+
+1. Snapshot the end offsets; read every record up to them, decode it with the contracts (what live would
+   dead-letter is skipped), map it with the same handlers as live into staging rows (COPY, in batches).
+2. Fold the staging rows into fresh projection tables with set-based SQL (`rebuild_sql.FOLD`).
+3. Take the projection lock exclusively (live updates wait), apply what arrived since the snapshot through
+   the live code path into the shadow tables, and swap the tables in; the live worker then carries on.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from services.stats.adapters.applier import apply_in
+from services.stats.adapters.projections import PROJECTION_LOCK
+from services.stats.adapters.rebuild_sql import FOLD, PROJECTION_TABLES, SHADOW, STAGING
+from services.stats.adapters.staging import StagingWriter
+from services.stats.adapters.topic_reader import Offsets, TopicReader
+from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW
+from services.stats.handlers import EVENT_HANDLERS
+from shared.contracts.envelope import ContractError, decode
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild read and applied."""
+
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    caught_up: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+async def rebuild(
+    database_url: str,
+    bootstrap_servers: str,
+    topics: list[str],
+    consumer: str,
+    *,
+    on_total: Callable[[int], None] = lambda _: None,
+    on_progress: Progress = lambda _: None,
+) -> RebuildReport:
+    """Rebuild every projection from the topics and swap it in; returns what was read."""
+    report = RebuildReport()
+    conn = await asyncpg.connect(database_url, command_timeout=None)
+    try:
+        await _create_shadow(conn)
+        async with TopicReader(bootstrap_servers, topics) as reader:
+            start, snapshot = await reader.beginnings(), await reader.ends()
+            on_total(sum(snapshot[tp] - start[tp] for tp in reader.partitions))
+            await _stage(conn, reader, start, snapshot, report, on_progress)
+            await _fold(conn, consumer)
+            await _catch_up_and_swap(conn, reader, snapshot, consumer, report)
+        report.counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in PROJECTION_TABLES}  # noqa: S608
+    finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE")
+        await conn.close()
+    return report
+
+
+async def _create_shadow(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE; CREATE SCHEMA {SHADOW}")
+    for table in PROJECTION_TABLES:
+        await conn.execute(f"CREATE TABLE {SHADOW}.{table} (LIKE public.{table} INCLUDING ALL)")
+    for table, columns in STAGING.items():
+        await conn.execute(f"CREATE UNLOGGED TABLE {SHADOW}.{table} ({columns})")
+
+
+async def _stage(
+    conn: asyncpg.Connection,
+    reader: TopicReader,
+    start: Offsets,
+    stop: Offsets,
+    report: RebuildReport,
+    progress: Progress,
+) -> None:
+    writer = StagingWriter()
+    seen: set[str] = set()
+    async for batch in reader.batches(start, stop):
+        for record in batch:
+            report.records += 1
+            event = _decoded(record.value)
+            if event is None or event.type not in EVENT_HANDLERS:
+                report.skipped += 1  # live dead-letters it: it counts nowhere
+                continue
+            if event.id in seen:
+                report.duplicates += 1
+                continue
+            seen.add(event.id)
+            writer.event_ids.append((event.id,))
+            await EVENT_HANDLERS[event.type](event, writer)
+            report.applied += 1
+        if writer.size() >= 50_000:
+            await writer.flush(conn, SHADOW)
+        progress(len(batch))
+    await writer.flush(conn, SHADOW)
+
+
+def _decoded(value: bytes | None) -> Any:
+    try:
+        return decode(value or b"")
+    except ContractError:
+        return None
+
+
+async def _fold(conn: asyncpg.Connection, consumer: str) -> None:
+    params: dict[int, tuple[Any, ...]] = {2: (REPEAT_WINDOW, REPEAT_THRESHOLD), 7: (consumer,)}
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL search_path TO {SHADOW}")
+        for index, statement in enumerate(FOLD):
+            await conn.execute(statement, *params.get(index, ()))
+        # The inbox of other consumers sharing this database moves along unchanged.
+        await conn.execute(
+            "INSERT INTO processed_events SELECT * FROM public.processed_events WHERE consumer <> $1", consumer
+        )
+        for table in STAGING:
+            await conn.execute(f"DROP TABLE {table}")
+    await conn.execute(f"ANALYZE {', '.join(f'{SHADOW}.{t}' for t in PROJECTION_TABLES)}")
+
+
+async def _catch_up_and_swap(
+    conn: asyncpg.Connection, reader: TopicReader, snapshot: Offsets, consumer: str, report: RebuildReport
+) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTION_LOCK)
+        await conn.execute(f"SET LOCAL search_path TO {SHADOW}, public")
+        async for batch in reader.batches(snapshot, await reader.ends()):
+            for record in batch:
+                event = _decoded(record.value)
+                if event is not None and event.type in EVENT_HANDLERS and await apply_in(conn, consumer, event):
+                    report.caught_up += 1
+        await conn.execute("SET LOCAL search_path TO public")
+        for table in PROJECTION_TABLES:
+            await conn.execute(f"DROP TABLE public.{table}")
+            await conn.execute(f"ALTER TABLE {SHADOW}.{table} SET SCHEMA public")

@@ -1,0 +1,63 @@
+"""Reading whole topics, partition by partition, up to a snapshot of their end offsets (for rebuilds)."""
+
+from collections.abc import AsyncIterator, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from shared.kafka.config import partitions_of
+
+Offsets = dict[TopicPartition, int]
+
+
+class TopicReader:
+    """A group-less consumer over every partition of some topics; nothing is committed."""
+
+    def __init__(self, bootstrap_servers: str, topics: Sequence[str]):
+        self._topics = list(topics)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            client_id="stats-rebuild",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        self.partitions: list[TopicPartition] = []
+
+    async def __aenter__(self) -> "TopicReader":
+        await self._consumer.start()
+        for topic in self._topics:
+            self.partitions += await partitions_of(self._consumer, topic)
+        self._consumer.assign(self.partitions)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def beginnings(self) -> Offsets:
+        """The first offset still held by each partition."""
+        return await self._consumer.beginning_offsets(self.partitions)
+
+    async def ends(self) -> Offsets:
+        """The offset after the last record of each partition, now."""
+        return await self._consumer.end_offsets(self.partitions)
+
+    async def batches(self, start: Offsets, stop: Offsets) -> AsyncIterator[list[ConsumerRecord]]:
+        """Records from `start` up to (not including) `stop`, in batches; in order within each partition."""
+        pending = {tp for tp in self.partitions if start.get(tp, 0) < stop.get(tp, 0)}
+        for tp in self.partitions:
+            self._consumer.seek(tp, start.get(tp, 0))
+        self._consumer.pause(*[tp for tp in self.partitions if tp not in pending])
+        while pending:
+            fetched = await self._consumer.getmany(*pending, timeout_ms=1000, max_records=20_000)
+            for tp, records in fetched.items():
+                wanted = [r for r in records if r.offset < stop[tp]]
+                if wanted:
+                    yield wanted
+                if records and records[-1].offset + 1 >= stop[tp]:
+                    pending.discard(tp)
+                    self._consumer.pause(tp)
+            for tp in list(pending):
+                # A partition whose tail was compacted or aborted can end below its end offset.
+                if await self._consumer.position(tp) >= stop[tp]:
+                    pending.discard(tp)
+        self._consumer.resume(*self.partitions)

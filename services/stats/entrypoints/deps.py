@@ -1,0 +1,77 @@
+"""Dependencies of the stats routes, read as types: the caller's selection, the period, the context."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+
+from services.stats.domain.calendar import Period, PeriodError
+from services.stats.domain.costs import UnitCosts
+from services.stats.domain.reference import ReferenceData
+from services.stats.domain.scope import OutOfScope, Selection, select
+from shared.auth.principal import Principal, Role
+from shared.contracts.vocabulary import Category
+from shared.web.auth import require_roles
+
+READERS = (Role.OPS, Role.ADMIN, Role.MUNICIPALITY, Role.CONSULTANT, Role.ASSOCIATION)
+"""Everyone but reporters may read statistics, each within their scope."""
+
+
+@dataclass(frozen=True)
+class StatsContext:
+    """What the routes need besides the database: reference data and unit costs."""
+
+    reference: ReferenceData
+    unit_costs: UnitCosts
+
+
+def stats_context(request: Request) -> StatsContext:
+    """The context the lifespan attached."""
+    return request.app.state.stats
+
+
+def pool(request: Request) -> asyncpg.Pool:
+    """The service's database pool."""
+    return request.app.state.runtime.pool
+
+
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+ContextDep = Annotated[StatsContext, Depends(stats_context)]
+PoolDep = Annotated[asyncpg.Pool, Depends(pool)]
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("query", field), "msg": message, "type": "value_error"}])
+
+
+def period(
+    start: Annotated[
+        date | None, Query(alias="from", description="First day (Danish calendar), default 90 days ago.")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day, included; default today.")] = None,
+) -> Period:
+    """The period asked for; 422 naming `from` or `to` when unusable."""
+    try:
+        return Period.of(start, end)
+    except PeriodError as error:
+        raise _invalid(error.field, str(error)) from None
+
+
+def selection(
+    principal: Reader,
+    municipality: Annotated[str | None, Query(pattern=r"^\d{4}$", description="Municipality code.")] = None,
+    department: Annotated[str | None, Query(min_length=1, max_length=64, description="Department id.")] = None,
+    category: Annotated[Category | None, Query(description="Only concerns with this category.")] = None,
+) -> Selection:
+    """The caller's scope narrowed by the filters; 403 naming the filter that reaches beyond it."""
+    try:
+        return select(principal, municipality=municipality, department=department, category=category)
+    except OutOfScope as error:
+        raise HTTPException(403, f"{error.field}: {error}") from None
+
+
+PeriodDep = Annotated[Period, Depends(period)]
+SelectionDep = Annotated[Selection, Depends(selection)]

@@ -1,0 +1,125 @@
+"""The stats service's own metrics: business gauges refreshed from the projections, and consumer lag."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import Gauge
+
+from services.stats.domain.costs import UnitCosts
+from shared.contracts.topics import CONCERN_EVENTS, CONCERN_INBOUND, NOTIFICATION_EVENTS, REFERRAL_EVENTS
+from shared.kafka.config import partitions_of
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+CONCERNS = Gauge("stats_concerns", "Concerns reported, all time, by municipality.", ["municipality_code"])
+REFERRALS = Gauge("stats_referrals", "Referrals by recipient type and current state.", ["target", "status"])
+SLA_BREACHED = Gauge("stats_referrals_sla_breached", "Referrals that breached their acknowledgement SLA.", ["target"])
+ESCALATIONS = Gauge("stats_referral_escalations", "Escalations of referrals, all time.", ["target"])
+OUTCOMES = Gauge("stats_outcome_concerns", "Concerns with a completed referral, by outcome.", ["outcome"])
+COSTS_AVOIDED = Gauge("stats_costs_avoided_estimate_dkk", "ESTIMATE of costs avoided (outcomes x unit costs), DKK.")
+REPEAT_TENANCIES = Gauge("stats_repeat_tenancies", "Tenancies with 3+ concerns within 90 days, all time.")
+DELIVERIES = Gauge(
+    "stats_deliveries", "Notifications by channel and state (delivered, failed, retrying).", ["channel", "state"]
+)
+ACK_MEDIAN = Gauge(
+    "stats_ack_median_hours", "Median hours to acknowledgement, referrals of the last 90 days.", ["municipality_code"]
+)
+CONSUMER_LAG = Gauge("kafka_consumer_group_lag", "Records not yet consumed by a consumer group.", ["group", "topic"])
+REFRESHED = Gauge("stats_business_metrics_refreshed_timestamp_seconds", "When the business gauges were refreshed.")
+
+CONSUMERS = {
+    "intake-service": (CONCERN_INBOUND,),
+    "routing-service": (CONCERN_EVENTS,),
+    "notify-service": (REFERRAL_EVENTS,),
+    "stats-service": (CONCERN_EVENTS, REFERRAL_EVENTS, NOTIFICATION_EVENTS),
+}
+"""The platform's consumer groups and the topics they read (DESIGN.md), for the lag gauge."""
+
+
+async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
+    """Set the business gauges from the projections."""
+    async with pool.acquire() as conn:
+        for row in await conn.fetch("SELECT municipality_code, sum(concerns) n FROM concern_counts GROUP BY 1"):
+            CONCERNS.labels(row["municipality_code"]).set(row["n"])
+        for row in await conn.fetch(
+            "SELECT target, status, count(*) n, count(*) FILTER (WHERE sla_breaches > 0) b, sum(escalations) e "
+            "FROM referrals GROUP BY 1, 2"
+        ):
+            REFERRALS.labels(row["target"], row["status"]).set(row["n"])
+        for row in await conn.fetch(
+            "SELECT target, count(*) FILTER (WHERE sla_breaches > 0) b, sum(escalations) e FROM referrals GROUP BY 1"
+        ):
+            SLA_BREACHED.labels(row["target"]).set(row["b"])
+            ESCALATIONS.labels(row["target"]).set(row["e"])
+        outcomes = {
+            row["outcome"]: row["n"]
+            for row in await conn.fetch(
+                "SELECT outcome, count(DISTINCT concern_id) n FROM referrals WHERE outcome IS NOT NULL GROUP BY 1"
+            )
+        }
+        for outcome, n in outcomes.items():
+            OUTCOMES.labels(outcome).set(n)
+        COSTS_AVOIDED.set(sum(outcomes.get(o, 0) * cost for o, cost in unit_costs.by_outcome().items()))
+        REPEAT_TENANCIES.set(
+            await conn.fetchval("SELECT count(DISTINCT subject_key) FROM concern_facts WHERE repeated")
+        )
+        for row in await conn.fetch(
+            "SELECT channel, count(*) FILTER (WHERE delivered_at IS NOT NULL) d, "
+            "count(*) FILTER (WHERE delivered_at IS NULL AND final_failed) f, "
+            "count(*) FILTER (WHERE delivered_at IS NULL AND NOT final_failed) r FROM deliveries GROUP BY 1"
+        ):
+            for state, key in (("delivered", "d"), ("failed", "f"), ("retrying", "r")):
+                DELIVERIES.labels(row["channel"], state).set(row[key])
+        for row in await conn.fetch(
+            "SELECT municipality_code, percentile_cont(0.5) WITHIN GROUP "
+            "(ORDER BY extract(epoch FROM acknowledged_at - created_at) / 3600) m FROM referrals "
+            "WHERE created_at > now() - interval '90 days' AND acknowledged_at IS NOT NULL GROUP BY 1"
+        ):
+            ACK_MEDIAN.labels(row["municipality_code"]).set(row["m"])
+
+
+async def refresh_lag(bootstrap_servers: str, prefix: str) -> None:
+    """Lag of every platform consumer group: end offsets minus committed offsets, per topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="stats-lag")
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="stats-lag", enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        for group, topics in CONSUMERS.items():
+            committed = await admin.list_consumer_group_offsets(group)
+            for topic in topics:
+                partitions = await partitions_of(consumer, prefix + topic)
+                ends = await consumer.end_offsets(partitions) if partitions else {}
+                lag = sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+                CONSUMER_LAG.labels(group, topic).set(max(lag, 0))
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def refreshing(pool: asyncpg.Pool, settings, unit_costs: UnitCosts) -> AsyncIterator[None]:  # noqa: ANN001
+    """Refresh the gauges every `business_metrics_interval_s` while the service runs."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await refresh_business(pool, unit_costs)
+                await refresh_lag(settings.kafka_bootstrap_servers, settings.topic_prefix)
+                REFRESHED.set_to_current_time()
+            except Exception as error:  # the gauges are best effort; the next round tries again
+                log.warning("business_metrics_failed", error=type(error).__name__)
+            await asyncio.sleep(settings.business_metrics_interval_s)
+
+    task = asyncio.create_task(loop(), name="stats-business-metrics")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
