@@ -123,8 +123,8 @@ def up(cfg: StackConfig, console: Console) -> None:
     _refuse_other_options(cfg)
     secrets = stack_secrets.load_or_create(cfg.secrets_file)
     with console.status("Fetching Kafka jars"):
-        jars.fetch(on_download=lambda count, libs: console.log(f"downloading {count} Kafka jars into {libs}"))
-    java = find_java(on_install=lambda pin: console.log(f"no Java >= 17 on PATH; installing {pin}"))
+        jars.fetch(on_download=lambda count, libs: console.print(f"downloading {count} Kafka jars into {libs}"))
+    java = find_java(on_install=lambda pin: console.print(f"no Java >= 17 on PATH; installing {pin}"))
     broker.write_config(cfg)
     with console.status("Preparing Kafka and PostgreSQL storage"):
         broker.format_storage(cfg, java, jars.libs_dir())
