@@ -1,40 +1,109 @@
-"""The composition root of the intake service: wires settings, adapters, consumer and routes."""
+"""The composition root of the intake service: wires settings, adapters, consumers, relay and routes."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 
+from services.intake.adapters.guidance_files import load_guidance
+from services.intake.adapters.mappings import load_mappings
+from services.intake.adapters.outbox_relay import OutboxRelay
+from services.intake.adapters.reference_data import ReferenceData, load_reference_data, read_reference_file
+from services.intake.adapters.sealing import Sealer
+from services.intake.domain.directory import Directory
 from services.intake.entrypoints import api, consumers
+from services.intake.entrypoints.body_limit import BodySizeLimit
+from services.intake.handlers import bind
+from services.intake.handlers.deps import Deps
 from services.intake.settings import IntakeSettings
+from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
+from shared.db.pool import database_ready
 from shared.kafka.consumer import consuming
+from shared.logging import get_logger
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
 from shared.web.whoami import router as whoami
 
+log = get_logger(__name__)
+DATABASE_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                   asyncpg.TooManyConnectionsError)  # fmt: skip
+"""Errors meaning PostgreSQL cannot be reached right now (TimeoutError is an OSError)."""
+
+
+async def keep_loading_reference_data(deps: Deps, data: ReferenceData) -> None:
+    """Load the reference data into the database and memory, retrying while PostgreSQL is away."""
+    delay = 0.5
+    while True:
+        try:
+            deps.directory.replace(await load_reference_data(deps.pool, data))
+            log.info("reference_data_loaded", departments=len(deps.directory.departments))
+            return
+        except Exception as error:  # noqa: BLE001 - retried until the database answers
+            log.warning("reference_data_not_loaded", error=type(error).__name__, retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
 
 def build_app(settings: IntakeSettings) -> FastAPI:
-    """The intake service as an ASGI app; its lifespan owns the pool, producer and consumer."""
+    """The intake service as an ASGI app; its lifespan owns the pool, producer, consumers and relay."""
+    # Data files are checked before anything connects: a broken file stops the start with a clear error.
+    reference = read_reference_file(settings.reference_file, settings.municipalities_file)
+    guidance = load_guidance(settings.guidance_dir)
+    mappings = load_mappings(settings.mappings_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings) as runtime:
-            processor = consumers.event_processor(runtime)
-            async with consuming(
-                settings.kafka_bootstrap_servers,
-                settings.consumer_group,
-                [settings.topic(t) for t in consumers.TOPICS],
-                processor,
-            ):
-                attach(app, runtime)
-                yield
+            deps = Deps(settings, runtime.pool, Sealer(settings.master_key_bytes), Directory(), guidance, mappings)
+            app.state.intake = deps
+            tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference), name="reference-data")]
+            if settings.outbox_relay_enabled:
+                relay = OutboxRelay(
+                    runtime.pool,
+                    runtime.publisher,
+                    dsn=settings.database_url.get_secret_value(),
+                    physical_topic=settings.topic,
+                    batch_size=settings.outbox_batch_size,
+                    poll_interval_s=settings.outbox_poll_interval_s,
+                    retention_hours=settings.outbox_retention_hours,
+                )
+                tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
 
-    return create_app(
+            async def database_and_reference_ready() -> bool:
+                return deps.directory.loaded and await database_ready(runtime.pool, settings.readiness_timeout_s)
+
+            runtime.readiness["database"] = database_and_reference_ready
+            handlers = bind(deps)
+            bootstrap = settings.kafka_bootstrap_servers
+            try:
+                async with (
+                    consuming(bootstrap, settings.consumer_group, [settings.topic(CONCERN_INBOUND)],
+                              consumers.inbound_processor(runtime, handlers)),
+                    consuming(bootstrap, consumers.referral_group(settings.consumer_group),
+                              [settings.topic(REFERRAL_EVENTS)], consumers.referral_processor(runtime, handlers)),
+                ):  # fmt: skip
+                    attach(app, runtime)
+                    yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    app = create_app(
         title="Intake",
         description="Concerns reported over HTTP and from integrated housing systems: receipt, guidance, nothing lost.",
         lifespan=lifespan,
         routers=[api.router, whoami],
     )
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, api.database_unavailable)
+    return app
 
 
 def main() -> None:

@@ -1,5 +1,197 @@
-"""HTTP routes of the intake service (DESIGN.md, "Public HTTP contract")."""
+"""HTTP routes of the intake service (DESIGN.md, "Public HTTP contract"); thin: the handlers do the work."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter(prefix="/v1", tags=["intake"])
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from services.intake.domain.concern import ConcernRefused
+from services.intake.domain.guidance import Guidance, guidance_for
+from services.intake.domain.report import ConcernReport
+from services.intake.domain.views import ConcernView, ContactView
+from services.intake.entrypoints.schemas import AuditView, ConcernReceipt, DepartmentView, ErasureResult, Problem
+from services.intake.handlers import views
+from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_concern, erase_concern
+from services.intake.handlers.deps import Deps
+from services.intake.metrics import CONCERNS_REFUSED
+from shared.auth.principal import Principal, Role
+from shared.contracts.vocabulary import Category, IntakeChannel
+from shared.web.auth import PrincipalDep, require_roles
+from shared.web.errors import problem
+
+
+class RefusalCountingRoute(APIRoute):
+    """Counts POST /v1/concerns bodies refused by the schema, by the shared 422 handler's side."""
+
+    def get_route_handler(self):  # noqa: ANN201 - FastAPI's own signature
+        original = super().get_route_handler()
+        counted = self.path == "/v1/concerns" and "POST" in self.methods
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError:
+                if counted:
+                    CONCERNS_REFUSED.labels("http", "invalid_request").inc()
+                raise
+
+        return handler
+
+
+def _problems(*codes: int) -> dict[int | str, dict]:
+    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
+
+
+AUTH = _problems(401, 403, 503)
+router = APIRouter(prefix="/v1", tags=["intake"], route_class=RefusalCountingRoute, responses=AUTH)
+
+
+def get_deps(request: Request) -> Deps:
+    """The service's handlers' dependencies, wired by bootstrap."""
+    deps: Deps = request.app.state.intake
+    if not deps.directory.loaded:
+        raise HTTPException(503, "Reference data is still loading; try again shortly.", headers={"Retry-After": "2"})
+    return deps
+
+
+DepsDep = Annotated[Deps, Depends(get_deps)]
+Reporting = Annotated[Principal, Depends(require_roles(Role.REPORTER, Role.CONSULTANT, Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (e.g. a UUID): a retry with the same key returns the first answer.",
+    ),
+]
+
+
+@router.post(
+    "/concerns",
+    status_code=201,
+    summary="Report a concern about a resident; answers with a receipt and guidance.",
+    responses=_problems(409, 413, 422),
+)
+async def report_concern(
+    report: ConcernReport,
+    principal: Reporting,
+    deps: DepsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ConcernReceipt:
+    """Stored durably (with its event) before the answer; a replay of the same request returns the first answer."""
+    try:
+        receipt = await accept_concern(
+            deps, report, channel=IntakeChannel.HTTP, principal=principal, idempotency_key=idempotency_key
+        )
+    except ConcernRefused as error:
+        CONCERNS_REFUSED.labels("http", error.reason).inc()
+        errors = [{"field": r.field, "problem": r.problem} for r in error.refusals]
+        return problem(422, "Invalid request", str(error), errors=errors)
+    except ConcernConflict as error:
+        CONCERNS_REFUSED.labels("http", f"{error.reason}_conflict").inc()
+        errors = [{"field": error.field, "problem": error.problem}]
+        return problem(409, "Conflict", str(error), errors=errors)
+    response.headers["Location"] = f"/v1/concerns/{receipt.concern_id}"
+    if receipt.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _receipt(deps, receipt)
+
+
+def _receipt(deps: Deps, receipt: Receipt) -> ConcernReceipt:
+    categories = [Category(c) for c in receipt.categories]
+    return ConcernReceipt(
+        id=receipt.concern_id,
+        status="received",
+        received_at=receipt.received_at,
+        receipt_code=receipt.receipt_code,
+        guidance=guidance_for(deps.guidance, categories),
+    )
+
+
+@router.get(
+    "/concerns/{concern_id}",
+    summary="A concern with its referrals and history, as the caller may see it.",
+    responses=_problems(404, 422),
+)
+async def get_concern(concern_id: uuid.UUID, principal: PrincipalDep, deps: DepsDep) -> ConcernView:
+    """Personal details only for a caller whose role, scope and legal basis allow it; each such read is audited."""
+    view = await views.view_concern(deps, str(concern_id), principal)
+    if view is None:
+        raise HTTPException(404, "Not found.")
+    return view
+
+
+@router.post(
+    "/concerns/{concern_id}/erasure",
+    summary="Erase a concern's personal details (admin).",
+    responses=_problems(404, 422),
+)
+async def erase(concern_id: uuid.UUID, principal: Admin, deps: DepsDep) -> ErasureResult:
+    """Destroys the concern's data key (crypto-shredding) and emits concern.erased.v1; repeating it is harmless."""
+    erased_at = await erase_concern(deps, str(concern_id), principal)
+    if erased_at is None:
+        raise HTTPException(404, "Not found.")
+    return ErasureResult(id=str(concern_id), status="erased", erased_at=erased_at)
+
+
+@router.get(
+    "/concerns/{concern_id}/reporter-contact",
+    summary="How to reach the reporter, for receipts (admin).",
+    responses=_problems(404, 422),
+)
+async def get_reporter_contact(concern_id: uuid.UUID, principal: Admin, deps: DepsDep) -> ContactView:
+    """404 when the reporter left no contact or the concern is erased; every answer is audited."""
+    contact = await views.reporter_contact(deps, str(concern_id), principal)
+    if contact is None:
+        raise HTTPException(404, "Not found.")
+    return contact
+
+
+@router.get(
+    "/concerns/{concern_id}/audit",
+    summary="Who read the concern's personal details, when, why (admin).",
+    responses=_problems(404, 422),
+)
+async def get_audit(concern_id: uuid.UUID, principal: Admin, deps: DepsDep) -> list[AuditView]:
+    """The audit trail of one concern, oldest first."""
+    entries = await views.audit_entries(deps, str(concern_id))
+    if entries is None:
+        raise HTTPException(404, "Not found.")
+    return [AuditView(client_id=e.client_id, role=e.role, action=e.action, basis=e.basis, at=e.at) for e in entries]
+
+
+@router.get(
+    "/guidance/{category}", summary="Practical handling guidance in Danish for one category.", responses=_problems(422)
+)
+async def get_guidance(category: Category, principal: PrincipalDep, request: Request) -> Guidance:
+    """What to do now, what not to do, when to call 112, how to talk about consent."""
+    return request.app.state.intake.guidance[category]
+
+
+@router.get("/departments", summary="The departments the caller may report on (reference data).")
+async def list_departments(principal: PrincipalDep, deps: DepsDep) -> list[DepartmentView]:
+    """Each with its id, name, municipality code and number of tenancies."""
+    return [
+        DepartmentView(
+            id=d.id,
+            name=d.name,
+            organisation_id=d.organisation_id,
+            municipality_code=d.municipality_code,
+            tenancies=d.tenancies,
+        )
+        for d in deps.directory.visible_to(principal)
+    ]
+
+
+def database_unavailable(_: Request, __: Exception) -> JSONResponse:
+    """PostgreSQL is away: nothing was stored; the client should retry (with its Idempotency-Key)."""
+    return problem(
+        503, "Service Unavailable", "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+    )

@@ -1,0 +1,113 @@
+"""Declarative inbound mappings: a source system's payload to the concern model, with JMESPath and code lists."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jmespath
+import yaml
+from jmespath.exceptions import JMESPathError
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake.domain.report import ConcernReport
+from shared.contracts.inbound import SystemId
+
+TARGETS = frozenset(
+    {
+        "department_id", "tenancy_id", "categories", "severity", "description", "observed_at", "consent",
+        "legal_basis", "reporter.role", "reporter.name", "reporter.contact", "resident.name", "resident.address",
+        "resident.phone", "resident.email", "resident.date_of_birth",
+    }
+)  # fmt: skip
+"""Fields of ConcernReport a mapping may fill (external_ref always comes from the inbound message)."""
+
+
+class MappingError(ValueError):
+    """A payload does not map: the field and the problem, never the value."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+class _MappingFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: SystemId
+    description: str = ""
+    fields: dict[str, str] = Field(min_length=1)
+    codes: dict[str, dict[str, str]] = {}
+    defaults: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class InboundMapping:
+    """One source system's mapping, with its expressions compiled."""
+
+    system: str
+    expressions: dict[str, Any]
+    codes: dict[str, dict[str, str]]
+    defaults: dict[str, Any]
+
+    def apply(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as a concern report body (not yet validated); MappingError for an unknown code."""
+        result: dict[str, Any] = {}
+        for target in sorted(set(self.expressions) | set(self.defaults)):
+            expression = self.expressions.get(target)
+            value = expression.search(payload) if expression is not None else None
+            if value is None or value == []:
+                value = self.defaults.get(target)
+            if value is None:
+                continue
+            if target in self.codes:
+                value = self._translate(target, value)
+            _put(result, target, value)
+        return result
+
+    def _translate(self, target: str, value: Any) -> Any:
+        table = self.codes[target]
+        if isinstance(value, list):
+            return [self._translate(target, item) for item in value]
+        code = value.strip() if isinstance(value, str) else json.dumps(value)
+        if code not in table:
+            raise MappingError(target, "code not in the system's code list")
+        return table[code]
+
+
+def _put(result: dict[str, Any], target: str, value: Any) -> None:
+    *parents, leaf = target.split(".")
+    node = result
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def read_mapping(path: Path) -> InboundMapping:
+    """Parse and check one mapping file; ValueError naming the file and the problem."""
+    spec = _MappingFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if spec.system != path.stem:
+        raise ValueError(f"{path.name}: system {spec.system} does not match the file name")
+    unknown = (set(spec.fields) | set(spec.codes) | set(spec.defaults)) - TARGETS
+    if unknown:
+        raise ValueError(f"{path.name}: unknown target field(s) {', '.join(sorted(unknown))}")
+    try:
+        expressions = {target: jmespath.compile(text) for target, text in spec.fields.items()}
+    except JMESPathError as error:
+        raise ValueError(f"{path.name}: invalid JMESPath expression: {error}") from None
+    return InboundMapping(spec.system, expressions, spec.codes, spec.defaults)
+
+
+def load_mappings(directory: Path) -> dict[str, InboundMapping]:
+    """Every mapping in the directory, by system id."""
+    return {m.system: m for m in (read_mapping(p) for p in sorted(directory.glob("*.yaml")))}
+
+
+def map_inbound(mapping: InboundMapping, payload: dict[str, Any], external_id: str) -> ConcernReport:
+    """The inbound payload as a checked concern report; MappingError or pydantic ValidationError otherwise."""
+    try:
+        body = mapping.apply(payload)
+    except JMESPathError:
+        raise MappingError("payload", "the mapping's expressions do not fit the payload") from None
+    body["external_ref"] = {"system": mapping.system, "id": external_id}
+    return ConcernReport.model_validate(body)

@@ -1,0 +1,107 @@
+"""A concern as a caller may see it (GET /v1/concerns/{id}): shapes only, filled by the handler."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.contracts.vocabulary import Disclosure
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+
+class ReporterView(_View):
+    """The reporter as they identified themselves."""
+
+    name: str | None = None
+    contact: str | None = None
+
+
+class ResidentView(_View):
+    """The resident's personal details."""
+
+    name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    date_of_birth: date | None = None
+
+
+class DetailsView(_View):
+    """Personal details and free text, decrypted for a caller whose role and legal basis allow it."""
+
+    description: str
+    """What was observed, in the reporter's words."""
+    tenancy_id: str | None = None
+    """The tenancy (lejemål)."""
+    reporter: ReporterView
+    """Who reported."""
+    resident: ResidentView | None = None
+    """The resident, when the reporter gave details."""
+
+
+class ReferralView(_View):
+    """One referral of the concern; recipient, basis and task only for callers who may see them."""
+
+    referral_id: str
+    target: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    recipient_id: str | None = None
+    disclosure: str | None = None
+    legal_basis: str | None = None
+    task: str | None = None
+
+
+class HistoryView(_View):
+    """One step in the concern's life: reported, referred, status changes, breaches, escalations, erasure."""
+
+    at: datetime
+    event: str
+    referral_id: str | None = None
+    target: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    reason: str | None = None
+    outcome: str | None = None
+
+
+class ConcernView(_View):
+    """A concern with its referrals and history, as the caller may see it."""
+
+    id: str
+    status: Literal["received", "referred", "erased"]
+    """received (not yet referred), referred, or erased (personal details destroyed)."""
+    disclosure: Disclosure
+    """What this caller sees: full, anonymous (no identifying data) or no_personal_details."""
+    receipt_code: str | None = None
+    """The receipt code (for the reporter and admins)."""
+    received_at: datetime
+    observed_at: datetime
+    organisation_id: str
+    department_id: str
+    municipality_code: str
+    categories: list[str]
+    """The categories this caller may see (an association never sees health categories)."""
+    severity: str
+    consent: str | None = None
+    legal_basis: str | None = None
+    reporter_role: str
+    channel: str
+    source_system: str | None = None
+    erased_at: datetime | None = None
+    details: DetailsView | None = None
+    """Personal details and free text; null when the caller may not see them, or after erasure."""
+    referrals: list[ReferralView]
+    history: list[HistoryView]
+
+
+class ContactView(_View):
+    """How notify may reach the reporter (GET /v1/concerns/{id}/reporter-contact)."""
+
+    channel: Literal["email", "sms"] | None
+    """email or sms; null when the reporter left a contact that is neither (it is not used to notify)."""
+    address: str

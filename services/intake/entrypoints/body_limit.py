@@ -1,0 +1,63 @@
+"""A pure ASGI middleware that refuses request bodies over a limit with 413, before anything parses them."""
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.intake.metrics import CONCERNS_REFUSED
+
+
+class BodySizeLimit:
+    """Reads the body up to `limit` bytes (Content-Length is checked first) and answers 413 above it."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        # A body without (or understating) Content-Length is read up to the limit and then replayed to the app.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if scope["path"] == "/v1/concerns":
+            CONCERNS_REFUSED.labels("http", "body_too_large").inc()
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": f"The request body exceeds the limit of {self.limit} bytes.",
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,39 @@
+"""What the handlers need, wired once by bootstrap (real adapters) or by unit tests (fakes)."""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.intake.adapters.mappings import InboundMapping
+from services.intake.adapters.sealing import Sealer
+from services.intake.domain.directory import Directory
+from services.intake.domain.guidance import Guidance
+from services.intake.settings import IntakeSettings
+from shared.contracts.vocabulary import Category
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """The intake service's adapters and data, as the handlers use them."""
+
+    settings: IntakeSettings
+    pool: asyncpg.Pool
+    sealer: Sealer
+    directory: Directory
+    guidance: dict[Category, Guidance]
+    mappings: dict[str, InboundMapping]
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def fingerprint_key(self) -> bytes:
+        """Key of the request fingerprints (derived, so it is not the subject key secret itself)."""
+        secret = self.settings.subject_key_secret.get_secret_value().encode()
+        return hashlib.sha256(b"crp-intake-request-fingerprint\x00" + secret).digest()

@@ -1,0 +1,78 @@
+"""Helpers for intake's tests: its settings on a test's topics and database, the app in-process, sample bodies."""
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from services.intake.bootstrap import build_app
+from services.intake.settings import IntakeSettings
+from tests.support.polling import eventually
+
+MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY="
+SUBJECT_KEY_SECRET = "test-subject-key-secret-0123456789"
+
+
+def intake_settings(database_url: str, kafka_bootstrap: str, topic_prefix: str, **overrides: Any) -> IntakeSettings:
+    """Settings of an intake instance on a test's own database and topics."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "topic_prefix": topic_prefix,
+        "topic_partitions": 3,
+        "subject_key_secret": SUBJECT_KEY_SECRET,
+        "master_key": MASTER_KEY,
+        "environment": "test",
+        "outbox_poll_interval_s": 0.5,
+    }
+    return IntakeSettings(**(values | overrides))
+
+
+@contextlib.asynccontextmanager
+async def running_intake(settings: IntakeSettings, *tokens: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The intake app in this process (lifespan and all), with a client; waits until `tokens` are known."""
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake.test", timeout=30) as client:
+            await wait_until_serving(client, *tokens)
+            yield client
+
+
+async def wait_until_serving(client: httpx.AsyncClient, *tokens: str) -> None:
+    """Wait for readiness and until each token authenticates."""
+
+    async def ready() -> bool:
+        return (await client.get("/readyz")).status_code == 200
+
+    await eventually(ready, within=60, what="intake ready")
+    for token in tokens:
+
+        async def known(token: str = token) -> bool:
+            return (await client.get("/v1/whoami", headers=bearer(token))).status_code == 200
+
+        await eventually(known, within=30, what="the client reaching intake")
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header of a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def concern_body(**overrides: Any) -> dict[str, Any]:
+    """A valid, clearly fictional report for holbaek-1; override any field."""
+    body: dict[str, Any] = {
+        "department_id": "holbaek-1",
+        "tenancy_id": f"101-{uuid.uuid4().hex[:6]}",
+        "categories": ["odour_nuisance", "neglect_of_dwelling"],
+        "severity": "medium",
+        "description": "Stærk lugt fra lejligheden i flere uger; post hober sig op. (Fiktivt testeksempel.)",
+        "observed_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "reporter": {"role": "caretaker", "name": "Test Vicevært", "contact": "vicevaert@example.org"},
+        "resident": {"name": "Fiktiv Beboer", "address": "Testvej 1, 1. th, 4300 Holbæk", "phone": "+45 11 22 33 44"},
+        "consent": "given",
+    }
+    return body | overrides
