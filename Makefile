@@ -69,10 +69,13 @@ lint: venv
 docs: venv
 	$(BIN)/crp docs generate
 
-# Re-pins the full dependency closure of requirements.in into requirements.txt, in a throwaway venv.
+# Pins the full dependency closure of requirements.in into requirements.txt, in a throwaway venv.
+# Existing pins are kept (they constrain the resolution); `make lock UPGRADE=1` re-resolves from scratch.
 lock:
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	constraints=$$([ -n "$(UPGRADE)" ] || [ ! -f requirements.txt ] || echo "-c requirements.txt"); \
 	$(PYTHON) -m venv "$$tmp/venv" && \
-	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.in && \
-	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > requirements.txt && \
+	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.in $$constraints && \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > "$$tmp/requirements.txt" && \
+	mv "$$tmp/requirements.txt" requirements.txt && \
 	echo "requirements.txt pinned from requirements.in"
