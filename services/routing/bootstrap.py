@@ -1,27 +1,71 @@
-"""The composition root of the routing service: wires settings, adapters, Faust worker and routes."""
+"""The composition root of the routing service: wires settings, adapters, Faust worker, relay, clocks and routes."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
-from services.routing.entrypoints import agents, api
+from services.routing.adapters import rules_store
+from services.routing.adapters.relay import OutboxRelay
+from services.routing.domain.clock import Clock, SystemClock
+from services.routing.entrypoints import agents, api, rules_api
+from services.routing.entrypoints.background import background, every, lag_once, run_clocks
+from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
+from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
 from shared.web.whoami import router as whoami
 
 
-def build_app(settings: RoutingSettings) -> FastAPI:
-    """The routing service as an ASGI app; its lifespan owns the pool, producer and Faust worker."""
+async def _seed_rules(pool: asyncpg.Pool, settings: RoutingSettings) -> None:
+    """Store the default rules as version 1 unless a version exists (waits for the database to come up)."""
+    document = rules_store.load_file(settings.rules_file)
+    async for attempt in AsyncRetrying(
+        wait=wait_exponential_jitter(multiplier=0.5, max=5),
+        stop=stop_after_delay(120),
+        retry=retry_if_exception_type((OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)),
+        reraise=True,
+    ):
+        with attempt:
+            await rules_store.seed(pool, document)
+
+
+def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
+    """The routing service as an ASGI app; its lifespan owns the pool, producer, Faust worker, relay and clocks."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings) as runtime:
+            await _seed_rules(runtime.pool, settings)
+            deps = Deps(
+                pool=runtime.pool,
+                clock=clock or SystemClock(),
+                rules=RulesInForce(),
+                consumer=settings.consumer_group,
+                referral_topic=settings.topic(REFERRAL_EVENTS),
+                source=settings.event_source,
+            )
             stream_app = make_stream_app(settings)
-            agents.register_agents(stream_app, runtime)
-            async with running(stream_app):
+            agents.register_agents(stream_app, settings, deps, runtime.dead_letters)
+            relay = OutboxRelay(
+                database_url=settings.database_url.get_secret_value(),
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                transactional_id=settings.relay_transactional_id,
+                batch_size=settings.relay_batch_size,
+                poll_interval_s=settings.relay_poll_interval_s,
+            )
+            concern_topic = settings.topic(CONCERN_EVENTS)
+            jobs = (
+                ("outbox-relay", relay.run()),
+                ("clocks", every(settings.scheduler_interval_s, lambda: run_clocks(deps), "clocks")),
+                ("lag", every(settings.lag_interval_s, lambda: lag_once(stream_app, concern_topic), "lag")),
+            )
+            async with running(stream_app), background(*jobs):
+                app.state.deps = deps
                 attach(app, runtime)
                 yield
 
@@ -29,7 +73,7 @@ def build_app(settings: RoutingSettings) -> FastAPI:
         title="Routing",
         description="Every concern reaches someone who can help, and is chased until it is answered.",
         lifespan=lifespan,
-        routers=[api.router, whoami],
+        routers=[api.router, rules_api.router, whoami],
     )
 
 

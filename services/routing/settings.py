@@ -1,6 +1,12 @@
 """The routing service's settings: the shared model with this service's defaults."""
 
+from pathlib import Path
+
+from pydantic import Field
+
 from shared.settings import Settings
+
+DEFAULT_RULES = Path(__file__).parent / "rules" / "default.yaml"
 
 
 class RoutingSettings(Settings):
@@ -8,3 +14,15 @@ class RoutingSettings(Settings):
 
     service_name: str = "routing"
     http_port: int = 8002
+    rules_file: Path = Field(DEFAULT_RULES, description="Rules document stored as version 1 when none is stored.")
+    consume_batch_size: int = Field(200, ge=1, le=5000, description="Concern events applied per transaction.")
+    consume_batch_wait_s: float = Field(0.05, gt=0, description="How long a partial batch waits for more events.")
+    relay_batch_size: int = Field(500, ge=1, le=5000, description="Outbox rows per Kafka transaction.")
+    relay_poll_interval_s: float = Field(1.0, gt=0, description="Outbox poll when no NOTIFY arrives.")
+    scheduler_interval_s: float = Field(5.0, gt=0, description="How often every worker checks the clocks.")
+    lag_interval_s: float = Field(10.0, gt=0, description="How often the consumer-lag gauge is refreshed.")
+
+    @property
+    def relay_transactional_id(self) -> str:
+        """One transactional id per deployment: a new relay leader fences the previous one."""
+        return f"{self.topic_prefix}routing-outbox-relay"

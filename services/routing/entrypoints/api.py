@@ -1,5 +1,84 @@
-"""HTTP routes of the routing service (DESIGN.md, "Public HTTP contract")."""
+"""HTTP routes for referrals (DESIGN.md, "Public HTTP contract"): list, read, move."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+
+from services.routing.adapters import referral_query, referral_store
+from services.routing.domain.lifecycle import IllegalTransition
+from services.routing.entrypoints.views import ReferralPage, ReferralView, TransitionRequest, TransitionResult
+from services.routing.handlers import scope
+from services.routing.handlers.deps import Deps
+from services.routing.handlers.transitions import Forbidden, Move, NotFound, move_referral
+from shared.auth.principal import Principal
+from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
+from shared.web.auth import require_roles
+
+router = APIRouter(prefix="/v1", tags=["referrals"])
+Reader = Annotated[Principal, Depends(require_roles(*scope.READERS))]
+ReferralId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+def deps_of(request: Request) -> Deps:
+    """The handlers' dependencies, wired by the lifespan."""
+    return request.app.state.deps
+
+
+DepsDep = Annotated[Deps, Depends(deps_of)]
+
+
+@router.get("/referrals", summary="Referrals in the caller's scope, newest first.")
+async def list_referrals(
+    principal: Reader,
+    deps: DepsDep,
+    status: ReferralStatus | None = None,
+    municipality: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
+    department: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    concern_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    target: ReferralTarget | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ReferralPage:
+    """A municipality sees its municipality's referrals, a consultant or association its departments'."""
+    wanted = referral_query.ReferralFilter(status, municipality, department, concern_id, target, overdue)
+    now = deps.clock.now()
+    async with deps.pool.acquire() as conn:
+        found = await referral_query.page(
+            conn, scope.sql_filter(principal, 1), wanted, now=now, limit=limit + 1, offset=offset
+        )
+    items = [ReferralView.of(r, now=now) for r in found[:limit]]
+    return ReferralPage(items=items, next_offset=offset + limit if len(found) > limit else None)
+
+
+@router.get("/referrals/{referral_id}", summary="One referral with its history.")
+async def get_referral(referral_id: ReferralId, principal: Reader, deps: DepsDep) -> ReferralView:
+    """404 when it does not exist or lies outside the caller's scope."""
+    async with deps.pool.acquire() as conn:
+        referral = await referral_store.get(conn, referral_id)
+        if referral is None or not scope.may_read(principal, referral):
+            raise HTTPException(404, "Not found.")
+        history = await referral_store.history(conn, referral_id)
+    return ReferralView.of(referral, now=deps.clock.now(), history=history)
+
+
+@router.post(
+    "/referrals/{referral_id}/transitions",
+    summary="Move a referral along its lifecycle.",
+    responses={404: {"description": "Unknown or out of scope"}, 409: {"description": "Illegal move, and why"}},
+)
+async def transition(
+    referral_id: ReferralId, body: TransitionRequest, principal: Reader, deps: DepsDep
+) -> TransitionResult:
+    """Only the recipient or an admin may move it; a rejection re-routes it along the fallback chain."""
+    try:
+        moved = await move_referral(deps, principal, referral_id, Move(body.to, body.reason, body.outcome, body.note))
+    except NotFound:
+        raise HTTPException(404, "Not found.") from None
+    except Forbidden as error:
+        raise HTTPException(403, str(error)) from None
+    except IllegalTransition as error:
+        raise HTTPException(409, str(error)) from None
+    now = deps.clock.now()
+    rerouted = ReferralView.of(moved.rerouted_to, now=now) if moved.rerouted_to else None
+    return TransitionResult(referral=ReferralView.of(moved.referral, now=now), rerouted_to=rerouted)

@@ -1,9 +1,15 @@
-"""Handlers of the routing service: event type -> handler, one literal table (filled as features land)."""
+"""Handlers of the routing service: event type -> handler, one literal table."""
 
-from shared.kafka.dispatch import Handler
+from services.routing.handlers.concerns import apply_concern_events
+from shared.contracts.concerns import ConcernErased, ConcernReported
 
-EVENT_HANDLERS: dict[str, Handler] = {}
-"""Events this service applies. A type with no handler is dead-lettered, to be replayed once it has one."""
+EVENT_HANDLERS = {
+    ConcernReported.event_type: apply_concern_events,
+    ConcernErased.event_type: apply_concern_events,
+}
+"""Events this service applies (batched: one handler takes a batch of both types, in order).
+
+A type with no handler is dead-lettered, to be replayed once it has one."""
 
 IGNORED_EVENTS: frozenset[str] = frozenset()
 """Event types this service reads but deliberately does not act on."""

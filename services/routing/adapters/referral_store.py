@@ -1,0 +1,127 @@
+"""The referrals table: insert new referrals, read one or many within a scope, record moves."""
+
+from dataclasses import asdict, fields
+from datetime import datetime
+
+import asyncpg
+
+from services.routing.domain.referral import Referral
+from shared.contracts.vocabulary import (
+    Category,
+    Disclosure,
+    LegalBasis,
+    Outcome,
+    ReferralStatus,
+    ReferralTarget,
+    Severity,
+    Task,
+)
+
+COLUMNS = [f.name for f in fields(Referral)]
+_ENUMS = {
+    "target": ReferralTarget,
+    "severity": Severity,
+    "legal_basis": LegalBasis,
+    "disclosure": Disclosure,
+    "task": Task,
+    "concern_basis": LegalBasis,
+    "status": ReferralStatus,
+}
+
+
+def to_referral(row: asyncpg.Record) -> Referral:
+    """A Referral from a row of the referrals table."""
+    values = {name: row[name] for name in COLUMNS}
+    for name, enum in _ENUMS.items():
+        values[name] = enum(values[name])
+    values["categories"] = tuple(Category(c) for c in values["categories"])
+    values["outcome"] = Outcome(values["outcome"]) if values["outcome"] else None
+    return Referral(**values)
+
+
+def _row(referral: Referral) -> tuple:
+    values = asdict(referral)
+    values["categories"] = [str(c) for c in referral.categories]
+    return tuple(str(v) if hasattr(v, "value") else v for v in (values[name] for name in COLUMNS))
+
+
+# Column names come from the dataclass; values are bind parameters.
+_PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(COLUMNS)))
+_INSERT = (
+    f"INSERT INTO referrals ({', '.join(COLUMNS)}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
+    "ON CONFLICT (referral_id) DO NOTHING"
+)
+
+
+async def insert_many(conn: asyncpg.Connection, referrals: list[Referral]) -> None:
+    """Insert new referrals; an id that exists already is left as it is (deterministic ids)."""
+    if referrals:
+        await conn.executemany(_INSERT, [_row(r) for r in referrals])
+
+
+async def get(conn: asyncpg.Connection, referral_id: str, *, for_update: bool = False) -> Referral | None:
+    """One referral, locked for the transaction when `for_update`."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT * FROM referrals WHERE referral_id = $1{lock}", referral_id)  # noqa: S608
+    return to_referral(row) if row else None
+
+
+async def save_move(conn: asyncpg.Connection, referral: Referral) -> None:
+    """Persist the state a move produced."""
+    await conn.execute(
+        "UPDATE referrals SET status = $2, transitions = $3, outcome = $4, reject_reason = $5, updated_at = now() "
+        "WHERE referral_id = $1",
+        referral.referral_id,
+        referral.status.value,
+        referral.transitions,
+        referral.outcome.value if referral.outcome else None,
+        referral.reject_reason,
+    )
+
+
+async def record_transition(conn: asyncpg.Connection, referral: Referral, before: ReferralStatus, **move) -> None:
+    """One line of the referral's history (the note stays here: it is free text, never in events or logs)."""
+    await conn.execute(
+        "INSERT INTO referral_transitions (referral_id, seq, from_status, to_status, reason, outcome, note, "
+        "changed_by, changed_by_role, changed_at, rerouted_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        referral.referral_id,
+        referral.transitions,
+        before.value,
+        referral.status.value,
+        move.get("reason"),
+        referral.outcome.value if referral.outcome else None,
+        move.get("note"),
+        move["changed_by"],
+        move["changed_by_role"],
+        move["changed_at"],
+        move.get("rerouted_to"),
+    )
+
+
+async def history(conn: asyncpg.Connection, referral_id: str) -> list[dict]:
+    """The referral's moves, oldest first."""
+    rows = await conn.fetch(
+        "SELECT seq, from_status, to_status, reason, outcome, note, changed_by_role, changed_at, rerouted_to "
+        "FROM referral_transitions WHERE referral_id = $1 ORDER BY seq",
+        referral_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def refused_by(conn: asyncpg.Connection, concern_id: str) -> frozenset[str]:
+    """Recipients that rejected a referral of this concern (a re-route never goes back to them)."""
+    rows = await conn.fetch(
+        "SELECT recipient_id FROM referrals WHERE concern_id = $1 AND status = 'rejected'", concern_id
+    )
+    return frozenset(r["recipient_id"] for r in rows)
+
+
+async def mark_concern_erased(conn: asyncpg.Connection, concern_id: str, at: datetime) -> int:
+    """Flag the concern's referrals: its personal details are gone from intake; returns how many."""
+    result = await conn.execute(
+        "UPDATE referrals SET concern_erased_at = $2, updated_at = now() "
+        "WHERE concern_id = $1 AND concern_erased_at IS NULL",
+        concern_id,
+        at,
+    )
+    return int(result.split()[-1])

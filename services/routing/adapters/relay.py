@@ -1,0 +1,166 @@
+"""The outbox relay: publishes outbox rows to Kafka exactly once per event, even when a worker is killed.
+
+One relay leads at a time (a PostgreSQL advisory lock held by its session; a killed worker's session
+ends and another worker's relay takes over). The leader publishes each batch inside a Kafka transaction
+and then marks the rows published. Its transactional id is the same for every worker, so a new leader's
+producer fences the old one and aborts its unfinished transaction. A batch whose Kafka transaction
+committed but whose rows were not marked (killed in between) is found on the topic by its `outbox-id`
+headers when leadership starts, and marked instead of being sent again. Readers use read_committed.
+"""
+
+import asyncio
+import contextlib
+import time
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.routing import metrics
+from services.routing.adapters.outbox import CHANNEL
+from shared.kafka.config import partitions_of
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+LOCK_KEY = 0x726F7574  # "rout": the relay's advisory lock in routing's own database
+OUTBOX_ID = "outbox-id"
+
+
+class OutboxRelay:
+    """Runs until cancelled: waits for leadership, then publishes on NOTIFY and every poll interval."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        bootstrap_servers: str,
+        transactional_id: str,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+    ):
+        self._dsn = database_url
+        self._bootstrap = bootstrap_servers
+        self._transactional_id = transactional_id
+        self._batch = batch_size
+        self._poll = poll_interval_s
+
+    async def run(self) -> None:
+        """Lead when the lock is free; retry after failures (database or broker away)."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn, server_settings={"application_name": "routing-relay"})
+                try:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+                        metrics.RELAY_LEADER.set(1)
+                        await self._lead(conn)
+                finally:
+                    metrics.RELAY_LEADER.set(0)
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError, TimeoutError) as error:
+                log.warning("outbox_relay_failed", error=type(error).__name__)
+            await asyncio.sleep(self._poll)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id="routing-relay",
+            transactional_id=self._transactional_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+        )
+        await producer.start()  # init_transactions: fences the previous leader's producer
+        try:
+            await self._reconcile(conn)
+            wake = asyncio.Event()
+            await conn.add_listener(CHANNEL, lambda *_: wake.set())
+            log.info("outbox_relay_leading")
+            last_purge = 0.0
+            while True:
+                wake.clear()
+                while await self._publish_batch(conn, producer) == self._batch:
+                    pass
+                if time.monotonic() - last_purge > 60:
+                    await conn.execute("DELETE FROM outbox WHERE published_at < now() - interval '1 hour'")
+                    last_purge = time.monotonic()
+                metrics.OUTBOX_PENDING.set(
+                    await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._poll)
+        finally:
+            await producer.stop()
+
+    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        async with conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, key, event_id, event_type, payload FROM outbox WHERE published_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            async with producer.transaction():
+                sent = [
+                    await producer.send(
+                        row["topic"],
+                        row["payload"],
+                        key=row["key"].encode(),
+                        headers=[
+                            ("ce_type", row["event_type"].encode()),
+                            ("ce_id", row["event_id"].encode()),
+                            (OUTBOX_ID, str(row["id"]).encode()),
+                        ],
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*sent)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+        for row in rows:
+            metrics.OUTBOX_PUBLISHED.labels(row["event_type"]).inc()
+        return len(rows)
+
+    async def _reconcile(self, conn: asyncpg.Connection) -> None:
+        """Mark rows whose batch a previous leader committed to Kafka but did not mark."""
+        topics = [r["topic"] for r in await conn.fetch("SELECT DISTINCT topic FROM outbox WHERE published_at IS NULL")]
+        if not topics:
+            return
+        found = await _published_ids(self._bootstrap, topics, window=2 * self._batch + 16)
+        if found:
+            result = await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[]) AND published_at IS NULL",
+                sorted(found),
+            )
+            log.info("outbox_reconciled", marked=int(result.split()[-1]))
+
+
+async def _published_ids(bootstrap: str, topics: list[str], *, window: int) -> set[int]:
+    """The outbox ids in the last committed `window` records of every partition of `topics`."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: set[int] = set()
+    try:
+        partitions = [tp for topic in topics for tp in await partitions_of(consumer, topic)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, max(0, ends[tp] - window))
+        deadline = time.monotonic() + 60
+        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError("reading the topic's tail took too long")
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    value = dict(record.headers or ()).get(OUTBOX_ID)
+                    if value is not None:
+                        found.add(int(value))
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,38 @@
+"""The subject_concerns table: the source of truth of the repeat rule's 90-day windows."""
+
+from collections import defaultdict
+from datetime import datetime
+
+import asyncpg
+
+from services.routing.domain.repeats import REPEAT_WINDOW
+
+
+async def record(conn: asyncpg.Connection, concerns: list[tuple[str, str, datetime]]) -> None:
+    """Remember (subject_key, concern_id, reported_at) of applied concerns (idempotent)."""
+    if concerns:
+        await conn.executemany(
+            "INSERT INTO subject_concerns (subject_key, concern_id, reported_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            concerns,
+        )
+
+
+async def windows(conn: asyncpg.Connection, subject_keys: list[str], since: datetime) -> dict[str, list[datetime]]:
+    """Each subject's concern times from 90 days before `since` (the earliest concern of the batch) on."""
+    rows = await conn.fetch(
+        "SELECT subject_key, reported_at FROM subject_concerns WHERE subject_key = ANY($1::text[]) "
+        "AND reported_at > $2::timestamptz - $3::interval ORDER BY reported_at",
+        subject_keys,
+        since,
+        REPEAT_WINDOW,
+    )
+    found: dict[str, list[datetime]] = defaultdict(list)
+    for row in rows:
+        found[row["subject_key"]].append(row["reported_at"])
+    return found
+
+
+async def forget(conn: asyncpg.Connection, concern_id: str) -> str | None:
+    """Erasure: the concern no longer counts towards its subject's repeats; returns its subject key."""
+    return await conn.fetchval("DELETE FROM subject_concerns WHERE concern_id = $1 RETURNING subject_key", concern_id)

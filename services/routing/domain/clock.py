@@ -1,0 +1,80 @@
+"""Clocks: acknowledgement due times in Danish working days, and a Clock port with a controllable fake."""
+
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from shared.contracts.vocabulary import Severity
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+ACUTE_DUE = timedelta(hours=1)
+WORKING_DAYS_DUE = {Severity.HIGH: 1, Severity.MEDIUM: 3, Severity.LOW: 6}
+
+
+class Clock(Protocol):
+    """Tells the time; the scheduler and the routing handlers never call datetime.now() themselves."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Now, timezone-aware."""
+        return datetime.now(UTC)
+
+
+@dataclass
+class FakeClock:
+    """A clock that stands still until a test moves it."""
+
+    current: datetime = field(default_factory=lambda: datetime(2025, 3, 4, 8, 30, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        """The time the test set."""
+        return self.current
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward; returns the new time."""
+        self.current += delta
+        return self.current
+
+
+@functools.lru_cache(maxsize=64)
+def _danish_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("DK", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday and not a Danish public holiday (helligdag)."""
+    return day.weekday() < 5 and day not in _danish_holidays(day.year)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same local time of day (Europe/Copenhagen) on the `days`-th working day after `start`'s date."""
+    local = start.astimezone(COPENHAGEN)
+    day, counted = local.date(), 0
+    while counted < days:
+        day += timedelta(days=1)
+        counted += is_working_day(day)
+    due = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=COPENHAGEN)
+    return due.astimezone(UTC)
+
+
+def ack_due_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
+    """When the recipient must have acknowledged: acute or urgent 1 hour, else 1/3/6 working days."""
+    if urgent or severity is Severity.ACUTE:
+        return created_at + ACUTE_DUE
+    return add_working_days(created_at, WORKING_DAYS_DUE[severity])
+
+
+def escalate_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
+    """Twice the due time: 2 hours for acute, else twice the working days (never counting weekends)."""
+    if urgent or severity is Severity.ACUTE:
+        return created_at + 2 * ACUTE_DUE
+    return add_working_days(created_at, 2 * WORKING_DAYS_DUE[severity])

@@ -1,0 +1,37 @@
+"""The referral lifecycle of DESIGN.md (HL7 FHIR Task): which moves are legal, and why not."""
+
+from shared.contracts.vocabulary import Outcome, ReferralStatus, RejectReason
+
+S = ReferralStatus
+OPEN = frozenset({S.REQUESTED, S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD})
+TERMINAL = frozenset(set(S) - OPEN)
+UNACKNOWLEDGED = frozenset({S.REQUESTED})
+"""States in which the acknowledgement clock runs (received, accepted or rejected acknowledge it)."""
+
+NEXT: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    S.REQUESTED: frozenset({S.RECEIVED}),
+    S.RECEIVED: frozenset({S.ACCEPTED, S.REJECTED}),
+    S.ACCEPTED: frozenset({S.IN_PROGRESS}),
+    S.IN_PROGRESS: frozenset({S.ON_HOLD, S.COMPLETED}),
+    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.COMPLETED}),
+}
+
+
+class IllegalTransition(Exception):
+    """The move is not allowed from the referral's current state, or lacks what it needs."""
+
+
+def check_transition(
+    current: ReferralStatus, to: ReferralStatus, *, reason: str | None, outcome: Outcome | None
+) -> None:
+    """Raise IllegalTransition with a reason a person can act on; return when the move is legal."""
+    if current in TERMINAL:
+        raise IllegalTransition(f"the referral is {current.value}; a closed referral cannot move")
+    allowed = NEXT[current] | {S.CANCELLED, S.FAILED}
+    if to not in allowed:
+        names = ", ".join(sorted(s.value for s in allowed))
+        raise IllegalTransition(f"cannot move from {current.value} to {to.value}; allowed: {names}")
+    if to is S.REJECTED and reason not in set(RejectReason):
+        raise IllegalTransition("a rejection needs a reason: one of " + ", ".join(r.value for r in RejectReason))
+    if (to is S.COMPLETED) != (outcome is not None):
+        raise IllegalTransition("an outcome is required to complete a referral, and only then")

@@ -1,0 +1,202 @@
+"""A referral: one recipient's share of a concern, its state and its clock; and the events it records."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.routing.domain import clock, ids
+from services.routing.domain.facts import ConcernFacts
+from services.routing.domain.routing import ReferralPlan
+from shared.contracts.referrals import ReferralCreated, ReferralEscalated, ReferralSlaBreached, ReferralStatusChanged
+from shared.contracts.vocabulary import (
+    ActorRole,
+    Category,
+    Disclosure,
+    LegalBasis,
+    Outcome,
+    ReferralStatus,
+    ReferralTarget,
+    Severity,
+    Task,
+)
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A referral as routing stores it (no personal data: ids, places, categories, clocks)."""
+
+    referral_id: str
+    concern_id: str
+    subject_key: str
+    organisation_id: str
+    department_id: str
+    municipality_code: str
+    target: ReferralTarget
+    recipient_id: str
+    categories: tuple[Category, ...]
+    severity: Severity
+    urgent: bool
+    repeated: bool
+    legal_basis: LegalBasis
+    disclosure: Disclosure
+    task: Task
+    suggested_function: str | None
+    rules_version: int
+    rule_id: str
+    concern_basis: LegalBasis
+    """The concern's own basis for personal details, so a re-route applies the same legal-basis gate."""
+    status: ReferralStatus
+    ack_due_at: datetime
+    escalate_at: datetime
+    created_at: datetime
+    replaces_referral_id: str | None = None
+    transitions: int = 0
+    outcome: Outcome | None = None
+    reject_reason: str | None = None
+    breached_at: datetime | None = None
+    escalated_at: datetime | None = None
+    escalation_contact_id: str | None = None
+    concern_erased_at: datetime | None = None
+
+
+def from_plan(
+    plan: ReferralPlan, facts: ConcernFacts, *, rules_version: int, now: datetime, replaces: str | None = None
+) -> Referral:
+    """A new `requested` referral with its clock started at `now`."""
+    severity = facts.effective_severity
+    return Referral(
+        referral_id=ids.referral_id(facts.concern_id, plan.target, plan.recipient_id, replaces=replaces),
+        concern_id=facts.concern_id,
+        subject_key=facts.subject_key,
+        organisation_id=facts.organisation_id,
+        department_id=facts.department_id,
+        municipality_code=facts.municipality_code,
+        target=plan.target,
+        recipient_id=plan.recipient_id,
+        categories=plan.categories,
+        severity=severity,
+        urgent=plan.urgent,
+        repeated=facts.repeated,
+        legal_basis=plan.legal_basis,
+        disclosure=plan.disclosure,
+        task=plan.task,
+        suggested_function=plan.suggested_function,
+        rules_version=rules_version,
+        rule_id=plan.rule_id,
+        concern_basis=facts.basis_for_personal_details or LegalBasis.NONE,
+        status=ReferralStatus.REQUESTED,
+        ack_due_at=clock.ack_due_at(now, severity, urgent=plan.urgent),
+        escalate_at=clock.escalate_at(now, severity, urgent=plan.urgent),
+        created_at=now,
+        replaces_referral_id=replaces,
+    )
+
+
+def moved(referral: Referral, to: ReferralStatus, *, reason: str | None, outcome: Outcome | None) -> Referral:
+    """The referral after a legal move (check it with lifecycle.check_transition first)."""
+    return replace(
+        referral,
+        status=to,
+        transitions=referral.transitions + 1,
+        outcome=outcome,
+        reject_reason=reason if to is ReferralStatus.REJECTED else referral.reject_reason,
+    )
+
+
+def created_event(r: Referral) -> ReferralCreated:
+    """referral.created.v1 for a new referral."""
+    return ReferralCreated(
+        referral_id=r.referral_id,
+        concern_id=r.concern_id,
+        subject_key=r.subject_key,
+        target=r.target,
+        recipient_id=r.recipient_id,
+        organisation_id=r.organisation_id,
+        department_id=r.department_id,
+        municipality_code=r.municipality_code,
+        categories=r.categories,
+        severity=r.severity,
+        urgent=r.urgent,
+        repeated=r.repeated,
+        legal_basis=r.legal_basis,
+        disclosure=r.disclosure,
+        task=r.task,
+        suggested_function=r.suggested_function,
+        rules_version=r.rules_version,
+        rule_id=r.rule_id,
+        ack_due_at=r.ack_due_at,
+        created_at=r.created_at,
+        replaces_referral_id=r.replaces_referral_id,
+    )
+
+
+def status_changed_event(
+    before: Referral, after: Referral, *, by: ActorRole, at: datetime, reason: str | None
+) -> ReferralStatusChanged:
+    """referral.status_changed.v1 for a move."""
+    return ReferralStatusChanged(
+        referral_id=after.referral_id,
+        concern_id=after.concern_id,
+        target=after.target,
+        municipality_code=after.municipality_code,
+        department_id=after.department_id,
+        from_status=before.status,
+        to_status=after.status,
+        reason=reason,
+        outcome=after.outcome,
+        changed_by_role=by,
+        changed_at=at,
+    )
+
+
+def _clock_fields(r: Referral) -> dict:
+    return {
+        "referral_id": r.referral_id,
+        "concern_id": r.concern_id,
+        "target": r.target,
+        "recipient_id": r.recipient_id,
+        "municipality_code": r.municipality_code,
+        "department_id": r.department_id,
+        "severity": r.severity,
+        "ack_due_at": r.ack_due_at,
+    }
+
+
+def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
+    """referral.sla_breached.v1: the recipient did not acknowledge in time."""
+    return ReferralSlaBreached(**_clock_fields(r), breached_at=at)
+
+
+def escalated_event(r: Referral, contact: str, at: datetime) -> ReferralEscalated:
+    """referral.escalated.v1: still unacknowledged at twice the due time."""
+    return ReferralEscalated(**_clock_fields(r), escalation_contact_id=contact, escalated_at=at)
+
+
+def rerouted(
+    rejected: Referral, target: ReferralTarget, recipient_id: str, *, rules_version: int, now: datetime
+) -> Referral:
+    """The referral that replaces a rejected one: same concern, the next recipient of the chain, a fresh clock."""
+    basis = rejected.concern_basis if rejected.concern_basis is not LegalBasis.NONE else None
+    withheld = Disclosure.ANONYMOUS if target is ReferralTarget.MUNICIPALITY else Disclosure.NO_PERSONAL_DETAILS
+    return replace(
+        rejected,
+        referral_id=ids.referral_id(rejected.concern_id, target, recipient_id, replaces=rejected.referral_id),
+        target=target,
+        recipient_id=recipient_id,
+        task=Task.ACT,
+        legal_basis=basis or LegalBasis.NONE,
+        disclosure=Disclosure.FULL if basis else withheld,
+        suggested_function=rejected.suggested_function if target is ReferralTarget.MUNICIPALITY else None,
+        rules_version=rules_version,
+        rule_id=f"fallback_{rejected.target.value}",
+        status=ReferralStatus.REQUESTED,
+        ack_due_at=clock.ack_due_at(now, rejected.severity, urgent=rejected.urgent),
+        escalate_at=clock.escalate_at(now, rejected.severity, urgent=rejected.urgent),
+        created_at=now,
+        replaces_referral_id=rejected.referral_id,
+        transitions=0,
+        outcome=None,
+        reject_reason=None,
+        breached_at=None,
+        escalated_at=None,
+        escalation_contact_id=None,
+    )

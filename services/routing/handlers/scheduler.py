@@ -1,0 +1,114 @@
+"""The clocks: reminders at the due time and escalations at twice the due time, each exactly once.
+
+Every routing worker runs this; a due referral is claimed with FOR UPDATE SKIP LOCKED and marked in the
+same transaction that writes its event to the outbox, so two workers never both send it and a crash
+never loses it.
+"""
+
+from datetime import datetime
+
+import asyncpg
+
+from services.routing import metrics
+from services.routing.adapters import outbox
+from services.routing.adapters.referral_store import to_referral
+from services.routing.domain import ids
+from services.routing.domain.lifecycle import OPEN
+from services.routing.domain.referral import breached_event, escalated_event
+from services.routing.handlers.deps import Deps
+from shared.contracts.envelope import make_event
+
+BATCH = 200
+
+_CLAIM = """
+UPDATE referrals SET {mark} = $1, updated_at = now()
+WHERE referral_id IN (
+    SELECT referral_id FROM referrals
+    WHERE status = 'requested' AND {mark} IS NULL AND {due} <= $1
+    ORDER BY {due} LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+
+async def _claim(conn: asyncpg.Connection, mark: str, due: str, now: datetime) -> list:
+    return await conn.fetch(_CLAIM.format(mark=mark, due=due), now, BATCH)
+
+
+async def send_reminders(deps: Deps) -> int:
+    """Emit referral.sla_breached.v1 for unacknowledged referrals past their due time; returns how many."""
+    now, total = deps.clock.now(), 0
+    while True:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            referrals = [to_referral(row) for row in await _claim(conn, "breached_at", "ack_due_at", now)]
+            envelopes = [
+                make_event(
+                    breached_event(r, now),
+                    source=deps.source,
+                    subject=r.subject_key,
+                    id=ids.event_id(r.referral_id, "sla_breached"),
+                    time=now,
+                )
+                for r in referrals
+            ]
+            await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        for r in referrals:
+            metrics.SLA_BREACHES.labels(r.target.value, r.severity.value).inc()
+        total += len(referrals)
+        if len(referrals) < BATCH:
+            return total
+
+
+async def send_escalations(deps: Deps) -> int:
+    """Emit referral.escalated.v1 for referrals still unacknowledged at twice their due time."""
+    now, total = deps.clock.now(), 0
+    while True:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            _, document = await deps.rules.get(conn)
+            referrals = [to_referral(row) for row in await _claim(conn, "escalated_at", "escalate_at", now)]
+            envelopes = []
+            for r in referrals:
+                contact = document.escalation_contact(r.recipient_id)
+                await conn.execute(
+                    "UPDATE referrals SET escalation_contact_id = $2 WHERE referral_id = $1", r.referral_id, contact
+                )
+                envelopes.append(
+                    make_event(
+                        escalated_event(r, contact, now),
+                        source=deps.source,
+                        subject=r.subject_key,
+                        id=ids.event_id(r.referral_id, "escalated"),
+                        time=now,
+                    )
+                )
+            await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        for r in referrals:
+            metrics.ESCALATIONS.labels(r.target.value, r.severity.value).inc()
+        total += len(referrals)
+        if len(referrals) < BATCH:
+            return total
+
+
+async def measure_open_referrals(deps: Deps) -> None:
+    """Set the open-referrals-by-age gauge from the database (the same figure in every worker)."""
+    buckets = " ".join(
+        f"WHEN created_at > $1::timestamptz - interval '{span}' THEN '{name}'" for name, span in metrics.AGE_BUCKETS
+    )
+    async with deps.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT target, CASE {buckets} ELSE 'gte_30d' END AS age, count(*) AS n FROM referrals "  # noqa: S608
+            "WHERE status = ANY($2::text[]) GROUP BY 1, 2",
+            deps.clock.now(),
+            sorted(s.value for s in OPEN),
+        )
+    metrics.OPEN_REFERRALS.clear()
+    for row in rows:
+        metrics.OPEN_REFERRALS.labels(row["target"], row["age"]).set(row["n"])
+
+
+async def tick(deps: Deps) -> tuple[int, int]:
+    """One round of the clocks: reminders first, then escalations, then the age gauge."""
+    reminded = await send_reminders(deps)
+    escalated = await send_escalations(deps)
+    await measure_open_referrals(deps)
+    return reminded, escalated

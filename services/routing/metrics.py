@@ -1,0 +1,44 @@
+"""The routing service's own metrics (the shared RED metrics live in shared/metrics.py)."""
+
+from collections.abc import Iterable
+
+from prometheus_client import Counter, Gauge
+
+from services.routing.domain.referral import Referral
+
+REFERRALS_CREATED = Counter(
+    "routing_referrals_created_total", "Referrals created, by target and category.", ["target", "category"]
+)
+TRANSITIONS = Counter(
+    "routing_transitions_total", "Referral moves, by target and states.", ["target", "from_status", "to_status"]
+)
+OPEN_REFERRALS = Gauge(
+    "routing_open_referrals",
+    "Open referrals by target and age (the same figure from every worker: take max).",
+    ["target", "age"],
+)
+SLA_BREACHES = Counter(
+    "routing_sla_breaches_total", "Referrals not acknowledged by their due time.", ["target", "severity"]
+)
+ESCALATIONS = Counter(
+    "routing_escalations_total", "Referrals escalated at twice their due time.", ["target", "severity"]
+)
+REROUTES = Counter(
+    "routing_reroutes_total", "Rejected referrals re-routed along the fallback chain.", ["from_target", "to_target"]
+)
+CONSUMER_LAG = Gauge(
+    "routing_consumer_lag", "Messages of concern-events not yet committed by this worker.", ["topic", "partition"]
+)
+OUTBOX_PENDING = Gauge("routing_outbox_pending", "Events in the outbox not yet published.")
+OUTBOX_PUBLISHED = Counter("routing_outbox_published_total", "Events the relay published to Kafka.", ["event_type"])
+RELAY_LEADER = Gauge("routing_outbox_relay_leader", "1 while this worker's relay holds the relay lock.")
+
+AGE_BUCKETS = (("lt_1h", "1 hour"), ("lt_1d", "1 day"), ("lt_3d", "3 days"), ("lt_7d", "7 days"), ("lt_30d", "30 days"))
+"""Age buckets of open referrals (upper bounds); older ones count as `gte_30d`."""
+
+
+def referrals_created(referrals: Iterable[Referral]) -> None:
+    """Count created referrals once they are committed."""
+    for referral in referrals:
+        for category in referral.categories:
+            REFERRALS_CREATED.labels(referral.target.value, category.value).inc()
