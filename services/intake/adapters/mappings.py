@@ -57,12 +57,11 @@ class InboundMapping:
             expression = self.expressions.get(target)
             value = expression.search(payload) if expression is not None else None
             if value is None or value == []:
-                value = self.defaults.get(target)
-            if value is None:
-                continue
-            if target in self.codes:
+                value = self.defaults.get(target)  # defaults are already in the platform's vocabulary
+            elif target in self.codes:
                 value = self._translate(target, value)
-            _put(result, target, value)
+            if value is not None:
+                _put(result, target, value)
         return result
 
     def _translate(self, target: str, value: Any) -> Any:
