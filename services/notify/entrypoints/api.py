@@ -1,5 +1,5 @@
 """HTTP routes of the notify service (DESIGN.md, "Public HTTP contract")."""
 
-from fastapi import APIRouter
+from services.notify.entrypoints import api_deliveries, api_feed, api_subscriptions
 
-router = APIRouter(prefix="/v1", tags=["notify"])
+routers = [api_subscriptions.router, api_feed.router, api_deliveries.router]

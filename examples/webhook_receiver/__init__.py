@@ -1,0 +1,1 @@
+"""An example receiver of the platform's webhooks (Standard Webhooks)."""

@@ -1,0 +1,126 @@
+"""Sending one webhook per the Standard Webhooks spec, to an address checked at the moment of sending."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from services.notify.adapters.deliveries import ClaimedDelivery
+from services.notify.adapters.resolver import Resolver, resolve_target
+from services.notify.adapters.secrets import SecretBox
+from services.notify.domain.model import AttemptKind, AttemptResult
+from services.notify.domain.retry import parse_retry_after
+from services.notify.domain.targets import TargetRefused
+
+USER_AGENT = "crp-notify/1 (+https://www.standardwebhooks.com)"
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+def http_client(*, connect_timeout_s: float, timeout_s: float, max_connections: int) -> httpx.AsyncClient:
+    """The client for webhooks: timeouts on every phase, no redirects, no proxies from the environment."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        follow_redirects=False,  # a redirect could point at an internal address the check never saw
+        trust_env=False,  # a proxy from the environment would bypass the address pinning below
+    )
+
+
+def signed_headers(secret: str, message_id: str, body: str, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers: webhook-id, webhook-timestamp and the v1 HMAC-SHA256 signature."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+def _failure(response: httpx.Response, now: datetime) -> AttemptResult:
+    status = response.status_code
+    if status == 410:
+        return AttemptResult(AttemptKind.GONE, "http_410", status)
+    reason = "http_429" if status == 429 else f"http_{status // 100}xx"
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+    return AttemptResult(AttemptKind.RETRY, reason, status, retry_after)
+
+
+class WebhookSender:
+    """Signs and POSTs a delivery's body; answers what the attempt came to, never raises for the receiver's faults."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        resolver: Resolver,
+        secrets: SecretBox,
+        *,
+        allow_private: bool,
+        timeout_s: float,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._http = http
+        self._resolver = resolver
+        self._secrets = secrets
+        self._allow_private = allow_private
+        self._timeout_s = timeout_s
+        self._clock = clock
+        self._secret_cache: dict[str, str] = {}
+
+    def _secret(self, delivery: ClaimedDelivery) -> str:
+        subscription_id = delivery.subscription_id or ""
+        if subscription_id not in self._secret_cache:
+            self._secret_cache[subscription_id] = self._secrets.open(delivery.secret_ciphertext or b"", subscription_id)
+        return self._secret_cache[subscription_id]
+
+    async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
+        """One attempt: re-check the target's addresses (DNS may have changed), pin one, sign, POST."""
+        if delivery.subscription_state != "active":
+            return AttemptResult(AttemptKind.CANCELLED, f"subscription_{delivery.subscription_state or 'deleted'}")
+        try:
+            target, addresses = await resolve_target(
+                delivery.subscription_url or "", self._resolver, allow_private=self._allow_private
+            )
+        except TargetRefused as refused:
+            reason = "dns_error" if refused.reason == "unresolvable" else "target_refused"
+            return AttemptResult(AttemptKind.RETRY, reason)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        headers = signed_headers(self._secret(delivery), delivery.id, delivery.body, now)
+        url = httpx.URL(target.url)
+        extensions = {}
+        if target.literal_address is None:
+            # Connect to the address just checked, not to whatever the name resolves to a moment later
+            # (DNS rebinding); Host and the TLS server name (and certificate check) keep the name.
+            headers["host"] = url.netloc.decode()
+            url = url.copy_with(host=str(addresses[0]))
+            if target.scheme == "https":
+                extensions["sni_hostname"] = target.host
+        return await self._post(url, headers, delivery.body.encode(), extensions, now)
+
+    async def _post(
+        self, url: httpx.URL, headers: dict[str, str], body: bytes, extensions: dict, now: datetime
+    ) -> AttemptResult:
+        request = self._http.build_request("POST", url, headers=headers, content=body, extensions=extensions)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._http.send(request, stream=True)
+                try:
+                    read = 0
+                    async for chunk in response.aiter_raw():
+                        read += len(chunk)
+                        if read > MAX_ANSWER_BYTES:
+                            break  # we need the status, not a large answer
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            return AttemptResult(AttemptKind.RETRY, "timeout")
+        except httpx.ConnectError:
+            return AttemptResult(AttemptKind.RETRY, "connection_error")
+        except httpx.HTTPError:
+            return AttemptResult(AttemptKind.RETRY, "http_error")
+        if 200 <= response.status_code < 300:
+            return AttemptResult.ok(response.status_code)
+        return _failure(response, now)

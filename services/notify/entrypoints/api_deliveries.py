@@ -1,0 +1,89 @@
+"""Ops' view of deliveries: list by state, and redeliver one (from the dead-letter state, or again)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
+from services.notify.entrypoints.deps import PartsDep
+from shared.auth.principal import Principal, Role
+from shared.web.auth import require_roles
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
+State = Literal["pending", "delivered", "dead", "cancelled"]
+
+
+class DeliveryOut(BaseModel):
+    """A delivery and its attempts so far; no addresses (e-mail recipients by id, reporters as `reporter`)."""
+
+    id: str
+    channel: Literal["webhook", "email"]
+    subscription_id: str | None
+    recipient_id: str | None
+    event_id: str
+    event_type: str
+    referral_id: str | None
+    state: State
+    attempts: int
+    next_attempt_at: datetime | None = Field(None, description="When the next attempt is due (pending only).")
+    last_reason: str | None = Field(None, description="Why the last attempt failed: http_5xx, timeout, ...")
+    last_status: int | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    """A page of deliveries, oldest first."""
+
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+@router.get("", response_model=DeliveryPage, summary="Deliveries, filtered by state (ops).")
+async def list_deliveries(
+    _: Ops,
+    parts: PartsDep,
+    state: State | None = None,
+    subscription_id: uuid.UUID | None = None,
+    channel: Literal["webhook", "email"] | None = None,
+    after: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeliveryPage:
+    """`state=dead` lists the dead-letter state: deliveries notify gave up on."""
+    try:
+        position = decode_cursor("deliveries", after)
+    except BadCursor as error:
+        raise HTTPException(422, f"after: {error}") from None
+    rows = await parts.deliveries.list(
+        state=state,
+        subscription_id=str(subscription_id) if subscription_id else None,
+        channel=channel,
+        after=position,
+        limit=limit,
+    )
+    next_cursor = encode_cursor("deliveries", rows[-1]["seq"]) if len(rows) == limit else None
+    return DeliveryPage(items=[DeliveryOut(**row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post("/{delivery_id}/redeliver", status_code=202, response_model=DeliveryOut, summary="Deliver again (ops).")
+async def redeliver(delivery_id: uuid.UUID, _: Ops, parts: PartsDep) -> DeliveryOut:
+    """Queue the delivery again now, with a fresh retry window; its webhook-id stays the same."""
+    current = await parts.deliveries.get(str(delivery_id))
+    if current is None:
+        raise HTTPException(404, "Not found.")
+    if current["state"] == "pending":
+        raise HTTPException(409, "The delivery is still pending; it is retried on its own.")
+    if current["channel"] == "webhook" and current["subscription_state"] == "deleted":
+        raise HTTPException(409, "Its subscription was deleted.")
+    if current["channel"] == "webhook" and current["subscription_state"] != "active":
+        raise HTTPException(409, "Its subscription is disabled; enable it first (POST /v1/subscriptions/{id}/enable).")
+    row = await parts.deliveries.redeliver(str(delivery_id))
+    if row is None:
+        raise HTTPException(409, "The delivery is still pending; it is retried on its own.")
+    parts.wake_workers()  # type: ignore[operator]
+    return DeliveryOut(**row)

@@ -1,0 +1,78 @@
+"""The feed: the same events as the webhooks, for subscribers that pull instead."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from services.notify.adapters.feed import read_feed
+from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
+from services.notify.domain.scope import FEED_ROLES, EventScope, SubscriberScope, feed_filter, matches
+from services.notify.entrypoints.api_subscriptions import ReferralEventType
+from services.notify.entrypoints.deps import PartsDep
+from shared.auth.principal import Principal
+from shared.web.auth import require_roles
+
+router = APIRouter(prefix="/v1/feed", tags=["feed"])
+Reader = Annotated[Principal, Depends(require_roles(*FEED_ROLES))]
+
+
+class FeedItem(BaseModel):
+    """One referral event, with the same thin `data` as a webhook body."""
+
+    cursor: str = Field(..., description="Pass as `after` to continue after this item.")
+    id: str = Field(..., description="The event's id; de-duplicate on it.")
+    type: str
+    time: datetime
+    data: dict[str, Any]
+
+
+class FeedPage(BaseModel):
+    """Events in order; poll again with `next_cursor` (it is returned also when the page is empty)."""
+
+    items: list[FeedItem]
+    next_cursor: str
+
+
+@router.get("", response_model=FeedPage, summary="Your referral events in order, after a cursor.")
+async def feed(
+    principal: Reader,
+    parts: PartsDep,
+    after: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page; omit to start at the beginning.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    event_types: Annotated[list[ReferralEventType] | None, Query(description="Only these types.")] = None,
+) -> FeedPage:
+    """The events the caller's scope covers: a municipality its own municipality's referrals, and so on."""
+    try:
+        position = decode_cursor("feed", after)
+    except BadCursor as error:
+        raise HTTPException(422, f"after: {error}") from None
+    scope = SubscriberScope(principal.role, principal.municipality_code, principal.department_ids)
+    rows = await read_feed(
+        parts.pool,  # type: ignore[arg-type]
+        feed_filter(scope),
+        after=position,
+        limit=min(limit, parts.settings.feed_page_max),
+        event_types=list(event_types) if event_types else None,
+    )
+    items = []
+    for row in rows:
+        where = EventScope(row["event_type"], row["target"], row["municipality_code"], row["department_id"])
+        if not matches(scope, where):  # the filter above already did this; a second check costs nothing
+            continue
+        body = json.loads(row["body"])
+        items.append(
+            FeedItem(
+                cursor=encode_cursor("feed", row["seq"]),
+                id=row["event_id"],
+                type=row["event_type"],
+                time=row["time"],
+                data=body["data"],
+            )
+        )
+    next_position = rows[-1]["seq"] if rows else position
+    return FeedPage(items=items, next_cursor=encode_cursor("feed", next_position))
