@@ -31,10 +31,14 @@ def problem(
 
 def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Each invalid field by its path and what is wrong with it, without the value that was sent."""
-    return [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "problem": e["msg"]}
-        for e in error.errors()
-    ]
+    return [{"field": _field(e), "problem": e["msg"]} for e in error.errors()]
+
+
+def _field(error: dict) -> str:
+    # A body that is not JSON at all is located at a character offset, which names no field.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return ".".join(str(p) for p in error["loc"] if p != "body") or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:

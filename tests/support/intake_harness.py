@@ -1,15 +1,21 @@
 """Helpers for intake's tests: its settings on a test's topics and database, the app in-process, sample bodies."""
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from services.intake.bootstrap import build_app
 from services.intake.settings import IntakeSettings
+from shared.auth.admin import IssuedClient, new_client, publish_record
+from shared.auth.principal import Role
+from shared.db.migrate import apply_migrations
+from shared.kafka.admin import ensure_topics
 from tests.support.polling import eventually
 
 MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY="
@@ -76,3 +82,32 @@ def concern_body(**overrides: Any) -> dict[str, Any]:
         "consent": "given",
     }
     return body | overrides
+
+
+@contextlib.asynccontextmanager
+async def intake_database(admin_database_url: str) -> AsyncIterator[str]:
+    """A new database migrated for intake, dropped afterwards (for module-scoped fixtures)."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(admin_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = admin_database_url.rpartition("/")[0] + "/" + name
+        await asyncio.to_thread(apply_migrations, "intake", url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def isolated_topics(kafka_bootstrap: str) -> str:
+    """A fresh prefix with every platform topic under it (for module-scoped fixtures)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
+    return prefix
+
+
+async def issue(kafka_bootstrap: str, prefix: str, role: Role, **scope: Any) -> IssuedClient:
+    """Create an API client on the prefixed api-clients topic; returns the IssuedClient (with .token)."""
+    issued = new_client(name=f"test {role.value}", role=role, **scope)
+    await publish_record(kafka_bootstrap, issued.record, topic_prefix=prefix)
+    return issued
