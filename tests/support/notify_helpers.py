@@ -69,6 +69,7 @@ class Behaviour:
     delay_s: float = 0.0
     retry_after: str | None = None
     requests: int = 0
+    times: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -84,6 +85,7 @@ class BehavingReceiver:
         if scope["type"] == "http" and scope["path"] == "/webhooks":
             with b.lock:
                 b.requests += 1
+                b.times.append(time.monotonic())
                 number = b.requests
             if b.hang_s:
                 await asyncio.sleep(b.hang_s)
