@@ -20,6 +20,7 @@ class RoutingSettings(Settings):
     relay_batch_size: int = Field(500, ge=1, le=5000, description="Outbox rows per Kafka transaction.")
     relay_poll_interval_s: float = Field(1.0, gt=0, description="Outbox poll when no NOTIFY arrives.")
     scheduler_interval_s: float = Field(5.0, gt=0, description="How often every worker checks the clocks.")
+    session_timeout_s: float = Field(10.0, ge=6, description="Kafka group session timeout of the Faust consumer.")
     lag_interval_s: float = Field(10.0, gt=0, description="How often the consumer-lag gauge is refreshed.")
 
     @property

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import faust
 
-from services.routing.entrypoints.batching import BatchProcessor
+from services.routing.entrypoints.batching import ApplyBatch, BatchProcessor
 from services.routing.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from services.routing.handlers.deps import Deps
 from services.routing.settings import RoutingSettings
@@ -42,12 +42,21 @@ def repeat_windows_table(app: faust.App, settings: RoutingSettings) -> faust.Tab
     )
 
 
-def register_agents(app: faust.App, settings: RoutingSettings, deps: Deps, dead_letters: DeadLetters) -> faust.Table:
-    """Attach the concern-events agent to the Faust app; returns the repeat-windows table."""
+def register_agents(
+    app: faust.App,
+    settings: RoutingSettings,
+    deps: Deps | None,
+    dead_letters: DeadLetters,
+    apply: ApplyBatch | None = None,
+) -> tuple[faust.types.AgentT, faust.Table]:
+    """Attach the concern-events agent to the Faust app; returns it and the repeat-windows table.
+
+    `apply` replaces the handler (unit tests give a fake); by default it is the batch handler with `deps`.
+    """
     handler = EVENT_HANDLERS[next(iter(EVENT_HANDLERS))]
     processor = BatchProcessor(
         consumer=settings.consumer_group,
-        apply=functools.partial(handler, deps),
+        apply=apply or functools.partial(handler, deps),
         handled=frozenset(EVENT_HANDLERS) | IGNORED_EVENTS,
         dead_letters=dead_letters,
     )
@@ -59,7 +68,7 @@ def register_agents(app: faust.App, settings: RoutingSettings, deps: Deps, dead_
             for found in await processor.process([raw_message(e) for e in events]):
                 remember(windows, found)
 
-    return windows
+    return concern_events, windows
 
 
 def remember(windows: faust.Table, found: dict[str, list[datetime]]) -> None:

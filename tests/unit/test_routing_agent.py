@@ -1,0 +1,47 @@
+"""The concern-events agent under Faust's test_context: applied in order, garbage dead-lettered, windows kept."""
+
+from datetime import UTC, datetime
+
+import faust
+import pytest
+from faust.types import TP
+
+from services.routing.entrypoints.agents import register_agents
+from services.routing.settings import RoutingSettings
+from shared.contracts.envelope import encode
+from shared.kafka.dead_letters import InMemoryDeadLetters
+from tests.support.routing_events import concern_event
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def settings() -> RoutingSettings:
+    return RoutingSettings(
+        database_url="postgresql://unused/unused", subject_key_secret="unit-test-secret-0123456789", topic_prefix="u."
+    )
+
+
+async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repeat_windows(settings) -> None:
+    app = faust.App("routing-unit", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    applied: list[str] = []
+    when = datetime(2025, 3, 4, 9, tzinfo=UTC)
+
+    async def apply(events):
+        applied.extend(e.data.concern_id for e in events)
+        return {e.subject: [when] for e in events}
+
+    letters = InMemoryDeadLetters()
+    agent, windows = register_agents(app, settings, None, letters, apply=apply)
+    # The changelog's partition comes from the producer's partitioner (no broker here): partition 0.
+    app.producer.key_partition = lambda topic, key: TP(topic, 0)
+    first, second = concern_event(), concern_event(categories=("loneliness",))
+    async with agent.test_context() as running:
+        await running.put(encode(first), key=first.subject.encode())
+        await running.put(b"{not json", key=b"k")
+        await running.put(encode(second), key=second.subject.encode())
+        await running.put(encode(first), key=first.subject.encode())
+    assert applied == [first.data.concern_id, second.data.concern_id, first.data.concern_id]
+    assert [reason for _, reason, _ in letters.letters] == ["invalid_json"]
+    assert windows[first.subject] == [when.isoformat()]
+    assert windows[second.subject] == [when.isoformat()]
