@@ -5,6 +5,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -111,3 +112,39 @@ async def issue(kafka_bootstrap: str, prefix: str, role: Role, **scope: Any) -> 
     issued = new_client(name=f"test {role.value}", role=role, **scope)
     await publish_record(kafka_bootstrap, issued.record, topic_prefix=prefix)
     return issued
+
+
+STANDARD_CLIENTS: dict[str, tuple[Role, dict[str, Any]]] = {
+    "reporter": (Role.REPORTER, {"organisation_id": "org-demo"}),
+    "other_reporter": (Role.REPORTER, {"organisation_id": "org-demo"}),
+    "consultant": (Role.CONSULTANT, {"department_ids": ["holbaek-1", "holbaek-2", "hoeng-1"]}),
+    "municipality": (Role.MUNICIPALITY, {"municipality_code": "0316"}),
+    "other_municipality": (Role.MUNICIPALITY, {"municipality_code": "0326"}),
+    "association": (Role.ASSOCIATION, {"department_ids": ["holbaek-1"]}),
+    "ops": (Role.OPS, {}),
+    "admin": (Role.ADMIN, {}),
+}
+
+
+@contextlib.asynccontextmanager
+async def intake_instance(
+    kafka_bootstrap: str, admin_database_url: str, clients: dict[str, tuple[Role, dict[str, Any]]] | None = None
+) -> AsyncIterator[SimpleNamespace]:
+    """An in-process intake on fresh topics and a fresh database, with clients: `.client`, `.tokens`, `.url`, ..."""
+    prefix = await isolated_topics(kafka_bootstrap)
+    issued = {
+        name: await issue(kafka_bootstrap, prefix, role, **scope)
+        for name, (role, scope) in (clients or STANDARD_CLIENTS).items()
+    }
+    async with intake_database(admin_database_url) as url:
+        settings = intake_settings(url, kafka_bootstrap, prefix)
+        async with running_intake(settings, *(i.token for i in issued.values())) as client:
+            yield SimpleNamespace(
+                client=client,
+                tokens={name: i.token for name, i in issued.items()},
+                client_ids={name: i.record.client_id for name, i in issued.items()},
+                url=url,
+                prefix=prefix,
+                bootstrap=kafka_bootstrap,
+                settings=settings,
+            )
