@@ -3,7 +3,10 @@
 import json
 import socket
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
+from functools import partial
 
 from rich.console import Console
 
@@ -65,45 +68,44 @@ def _ensure_supervisord(cfg: StackConfig, programs: list[supervisor.Program]) ->
     supervisor.start_daemon(cfg)
 
 
-def _ready_unless_failed(cfg: StackConfig, name: str, check, log) -> bool:
-    """Run `check`, but give up at once when supervisord has given up on `name`."""
-    if supervisor.states(cfg).get(name) == "FATAL":
-        raise StackError(f"{name} keeps exiting; see {log}")
-    return check()
+def _unless_fatal(cfg: StackConfig, name: str, log: str, check: Callable[[], bool]) -> Callable[[], bool]:
+    """`check`, but giving up at once when supervisord has given up on the program `name`."""
+
+    def checked() -> bool:
+        if supervisor.states(cfg).get(name) == "FATAL":
+            raise StackError(f"{name} keeps exiting; see {log}")
+        return check()
+
+    return checked
 
 
 def _wait_for_infra(cfg: StackConfig, secrets: dict[str, str]) -> None:
     """Wait until PostgreSQL and Kafka answer, within one shared deadline."""
     deadline = time.monotonic() + INFRA_TIMEOUT
     admin = postgres.admin_url(cfg, secrets)
+    pg_log = str(cfg.log("postgres")) if cfg.embedded_postgres else "the server of DATABASE_URL"
+    pg_ready = partial(postgres.is_ready, admin)
     if cfg.embedded_postgres:
-        check = lambda: _ready_unless_failed(cfg, "postgres", lambda: postgres.is_ready(admin), cfg.log("postgres"))  # noqa: E731
-    else:
-        check = lambda: postgres.is_ready(admin)  # noqa: E731
-    wait_until(check, timeout=INFRA_TIMEOUT, what="PostgreSQL", hint=str(cfg.log("postgres")))
-    kafka_logs = f"{cfg.log('kafka')} and {cfg.log('kafka-console')}"
-    wait_until(
-        lambda: _ready_unless_failed(cfg, "kafka", lambda: broker.is_ready(cfg), kafka_logs),
-        timeout=max(deadline - time.monotonic(), 5),
-        what="Kafka",
-        hint=kafka_logs,
-    )
+        pg_ready = _unless_fatal(cfg, "postgres", pg_log, pg_ready)
+    wait_until(pg_ready, timeout=INFRA_TIMEOUT, what="PostgreSQL", hint=pg_log)
+    kafka_log = f"{cfg.log('kafka')} and {cfg.log('kafka-console')}"
+    kafka_ready = _unless_fatal(cfg, "kafka", kafka_log, partial(broker.is_ready, cfg))
+    wait_until(kafka_ready, timeout=max(deadline - time.monotonic(), 5), what="Kafka", hint=kafka_log)
 
 
 def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console) -> list[dict]:
     """Topics, migrations, the four services, then the demo clients."""
     with console.status("Creating topics"):
         services.ensure_topics(cfg)
-    for service in SERVICES:
-        with console.status(f"Migrating {service}"):
-            services.migrate(cfg, secrets, service)
+    with console.status("Migrating the databases"), ThreadPoolExecutor(len(SERVICES)) as pool:
+        list(pool.map(partial(services.migrate, cfg, secrets), SERVICES))  # each database is separate
     supervisor.start(cfg, *SERVICES)
     with console.status("Waiting for the services"):
         deadline = time.monotonic() + SERVICE_TIMEOUT
         for service in SERVICES:
             timeout = max(deadline - time.monotonic(), 5)
-            check = lambda service=service: services.is_ready(cfg, service)  # noqa: E731
-            wait_until(check, timeout=timeout, what=service, hint=str(cfg.log(service)))
+            ready = partial(services.is_ready, cfg, service)
+            wait_until(ready, timeout=timeout, what=service, hint=str(cfg.log(service)))
     with console.status("Creating demo clients"):
         return services.demo_clients(cfg, secrets)
 

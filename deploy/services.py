@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -108,10 +109,13 @@ def demo_clients(cfg: StackConfig, secrets: dict[str, str]) -> list[dict]:
     if cfg.credentials_file.exists():
         return json.loads(cfg.credentials_file.read_text())
     env = environment(cfg, secrets, "intake")
-    created = []
-    for client in yaml.safe_load(DEMO_CLIENTS.read_text())["clients"]:
+
+    def create(client: dict) -> dict:
         stdout = crp(*_create_args(client), env=env, what=f"creating demo client {client['name']}")
-        created.append(_parse_client(stdout, client["name"]))
+        return _parse_client(stdout, client["name"])
+
+    with ThreadPoolExecutor(4) as pool:
+        created = list(pool.map(create, yaml.safe_load(DEMO_CLIENTS.read_text())["clients"]))
     write_private(cfg.credentials_file, json.dumps(created, indent=2) + "\n")
     return created
 

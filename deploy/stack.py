@@ -32,13 +32,13 @@ def _config(home: Path, **options) -> StackConfig:
     return StackConfig(home=home.expanduser().resolve(), **options)
 
 
-def _addresses(cfg: StackConfig) -> Table:
+def _addresses(cfg: StackConfig, with_services: bool) -> Table:
     """Where everything of a stack is."""
     table = Table(title=f"Local stack in {cfg.home}")
     table.add_column("what", no_wrap=True)
     table.add_column("where", no_wrap=True)  # addresses and paths are copied; never break them
     table.add_column("more")
-    if not cfg.infra_only:
+    if with_services:
         for service in SERVICES:
             table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")
     table.add_row("Kafka", cfg.bootstrap_servers, f"{cfg.partitions} partitions per topic")
@@ -78,7 +78,7 @@ def up(
         lifecycle.up(cfg, console)
     except StackError as err:
         _fail(err)
-    console.print(_addresses(cfg))
+    console.print(_addresses(cfg, with_services=not infra_only))
     console.print(f"[green]up[/] in {time.monotonic() - started:.1f} s; stop it with `make down`.")
 
 
@@ -100,8 +100,9 @@ def status(home: Home = DEFAULT_HOME) -> None:
     if not supervisor.is_running(cfg):
         console.print(f"not running (home {cfg.home})")
         return
-    console.print(supervisor.ctl(cfg, "status", check=False).stdout.rstrip())
-    console.print(_addresses(cfg))
+    console.print(supervisor.ctl(cfg, "status", check=False).stdout.rstrip(), markup=False, highlight=False)
+    running = supervisor.states(cfg)
+    console.print(_addresses(cfg, with_services=any(running.get(s) == "RUNNING" for s in SERVICES)))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
