@@ -64,6 +64,7 @@ def _ensure_supervisord(cfg: StackConfig, programs: list[supervisor.Program]) ->
         if changed:
             supervisor.apply_conf(cfg)
         return
+    strays.end(cfg.home, supervised_only=True)  # orphans of a supervisord that was killed would hold the ports
     _check_ports_free(cfg)
     supervisor.start_daemon(cfg)
 

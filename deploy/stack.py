@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from deploy import lifecycle, postgres, supervisor
+from deploy import lifecycle, postgres, strays, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -98,7 +98,9 @@ def status(home: Home = DEFAULT_HOME) -> None:
     """What runs, on which ports, and where the logs are."""
     cfg = lifecycle.load(_config(home))
     if not supervisor.is_running(cfg):
-        console.print(f"not running (home {cfg.home})")
+        leftovers = strays.find(cfg.home)
+        note = f"; {len(leftovers)} stray process(es) left, `down` ends them" if leftovers else ""
+        console.print(f"not running (home {cfg.home}){note}")
         return
     console.print(supervisor.ctl(cfg, "status", check=False).stdout.rstrip(), markup=False, highlight=False)
     running = supervisor.states(cfg)

@@ -22,34 +22,34 @@ def _mentions(home: Path, arg: str) -> bool:
     return False
 
 
-def _belongs(process: psutil.Process, home: Path) -> bool:
-    """True when `process` was started by, or for, the stack in `home`."""
+def _belongs(process: psutil.Process, home: Path, supervised_only: bool) -> bool:
+    """True when supervisord started `process` for the stack in `home` (or, unless `supervised_only`, it names it)."""
     try:
         marker = process.environ().get(MARKER)
     except psutil.AccessDenied:
         marker = None
-    if marker is not None:
+    if marker is not None or supervised_only:
         return marker == str(home)
     return any(_mentions(home, arg) for arg in process.cmdline())
 
 
-def find(home: Path) -> list[psutil.Process]:
+def find(home: Path, supervised_only: bool = False) -> list[psutil.Process]:
     """Live processes of the stack in `home`, except this process and its ancestors."""
     me = psutil.Process()
     spared = {os.getpid(), *(parent.pid for parent in me.parents())}
     found = []
     for process in psutil.process_iter():
         try:
-            if process.pid not in spared and _belongs(process, home):
+            if process.pid not in spared and _belongs(process, home, supervised_only):
                 found.append(process)
         except psutil.Error:
             continue
     return found
 
 
-def end(home: Path, timeout: float = 10) -> list[int]:
+def end(home: Path, timeout: float = 10, supervised_only: bool = False) -> list[int]:
     """Terminate, then kill, every live process of the stack in `home`; returns their pids."""
-    processes = find(home)
+    processes = find(home, supervised_only)
     for process in processes:
         try:
             process.terminate()
