@@ -324,6 +324,7 @@ async def running_notify(settings: NotifySettings) -> AsyncIterator[httpx.AsyncC
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notify", timeout=30) as client:
+            client.notify_app = app  # type: ignore[attr-defined] - for tests that swap a port (the resolver)
             yield client
 
 

@@ -121,8 +121,11 @@ class DeliveryQueue:
             for row in candidates:
                 if len(chosen) >= limit:
                     break
-                if taken.get(row["target_key"], 0) < per_target:
-                    taken[row["target_key"]] = taken.get(row["target_key"], 0) + 1
+                target = row["target_key"]
+                # E-mails go one at a time per recipient, so a person reads them in the order they happened.
+                allowed = 1 if target.startswith("email:") else per_target
+                if taken.get(target, 0) < allowed:
+                    taken[target] = taken.get(target, 0) + 1
                     chosen.append(row["id"])
             if not chosen:
                 return []

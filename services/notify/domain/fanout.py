@@ -66,20 +66,26 @@ def webhook_deliveries(
     return planned
 
 
+def email_target(recipient_id: str, concern_id: str | None) -> str:
+    """The concurrency target of an e-mail: one at a time per consultant, and per reporter's concern."""
+    return f"email:{recipient_id}:{concern_id}" if recipient_id == REPORTER else f"email:{recipient_id}"
+
+
 def _email(
     event: Envelope[Any], recipient_id: str, template: str, context: dict[str, Any], *key: str
 ) -> PlannedDelivery:
+    concern_id = getattr(event.data, "concern_id", None)
     return PlannedDelivery(
         id=delivery_id(Channel.EMAIL, recipient_id, *key),
         channel=Channel.EMAIL,
-        target_key=f"email:{recipient_id}",
+        target_key=email_target(recipient_id, concern_id),
         event_id=event.id,
         event_type=event.type,
         event_time=event.time,
         body=json.dumps(context, ensure_ascii=False),
         recipient_id=recipient_id,
         template=template,
-        concern_id=getattr(event.data, "concern_id", None),
+        concern_id=concern_id,
         referral_id=getattr(event.data, "referral_id", None),
     )
 
