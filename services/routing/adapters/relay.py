@@ -58,6 +58,8 @@ class OutboxRelay:
                     await conn.close()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError, TimeoutError) as error:
                 log.warning("outbox_relay_failed", error=type(error).__name__)
+            except Exception as error:  # a bug must not stop publishing for good: log it, then lead again
+                log.error("outbox_relay_crashed", error=type(error).__name__, exc_info=True)
             await asyncio.sleep(self._poll)
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
@@ -153,7 +155,7 @@ async def _published_ids(bootstrap: str, topics: list[str], *, window: int) -> s
         for tp in partitions:
             consumer.seek(tp, max(0, ends[tp] - window))
         deadline = time.monotonic() + 60
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise TimeoutError("reading the topic's tail took too long")
             for records in (await consumer.getmany(timeout_ms=500)).values():
