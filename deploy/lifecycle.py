@@ -13,6 +13,7 @@ from rich.console import Console
 from deploy import broker, jars, postgres, services, stack_secrets, strays, supervisor
 from deploy.config import SERVICES, StackConfig, StackError, write_private
 from deploy.java import find_java
+from deploy.supervisor_conf import Program, write_conf
 from deploy.wait import wait_until
 
 INFRA_TIMEOUT = 90
@@ -43,23 +44,23 @@ def _check_ports_free(cfg: StackConfig) -> None:
             raise StackError(f"port {port} ({what}) is already in use; stop that process or choose other ports")
 
 
-def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[supervisor.Program]:
+def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[Program]:
     """Every supervised process of the stack: infrastructure first, then the services."""
     programs = []
     if cfg.embedded_postgres:
         # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
-        pg = supervisor.Program(
+        pg = Program(
             "postgres", postgres.command(cfg), cfg.log("postgres"), user=postgres.system_user(), stopsignal="INT"
         )
         programs.append(pg)
     kafka_log = cfg.log("kafka-console")  # the broker's own log4j2 log is kafka.log
-    programs.append(supervisor.Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
+    programs.append(Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
     return programs + [services.program(cfg, secrets, service) for service in SERVICES]
 
 
-def _ensure_supervisord(cfg: StackConfig, programs: list[supervisor.Program]) -> None:
+def _ensure_supervisord(cfg: StackConfig, programs: list[Program]) -> None:
     """Start supervisord with the current config, or make the running one pick up changes."""
-    changed = supervisor.write_conf(cfg, programs)
+    changed = write_conf(cfg, programs)
     if supervisor.is_running(cfg):
         if changed:
             supervisor.apply_conf(cfg)

@@ -11,6 +11,7 @@ import yaml
 
 from deploy import postgres, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
+from deploy.supervisor_conf import Program
 
 DEMO_CLIENTS = Path(__file__).parent / "demo" / "clients.yaml"
 
@@ -37,9 +38,9 @@ def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict
     }
 
 
-def program(cfg: StackConfig, secrets: dict[str, str], service: str) -> supervisor.Program:
+def program(cfg: StackConfig, secrets: dict[str, str], service: str) -> Program:
     """The supervisord program of a service; `up` starts it once its topics and tables exist."""
-    return supervisor.Program(
+    return Program(
         name=service,
         command=[str(venv_bin() / "python"), "-m", f"services.{service}"],
         log=cfg.log(service),

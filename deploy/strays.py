@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psutil
 
-from deploy.supervisor import MARKER
+from deploy.supervisor_conf import MARKER
 
 STACK_FILES = ("supervisord.conf", "secrets.json")
 """A directory holding one of these is a stack home of its own (e.g. .local/test inside .local)."""

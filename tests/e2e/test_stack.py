@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from deploy.config import SERVICES, venv_bin
-from deploy.supervisor import MARKER
+from deploy.supervisor_conf import MARKER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
