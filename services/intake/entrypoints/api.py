@@ -42,7 +42,9 @@ class RefusalCountingRoute(APIRoute):
 
 
 def _problems(*codes: int) -> dict[int | str, dict]:
-    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
+    # Refusals are problem+json (shared/web/errors.py); the schema is declared for that media type too.
+    problem_json = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {code: {"model": Problem, "content": problem_json} for code in codes}
 
 
 AUTH = _problems(401, 403, 503)
