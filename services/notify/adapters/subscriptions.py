@@ -28,7 +28,8 @@ class SubscriptionRecord:
     @classmethod
     def of(cls, row: asyncpg.Record) -> "SubscriptionRecord":
         """From a row with _COLUMNS."""
-        return cls(**{**dict(row), "id": str(row["id"]), "event_types": tuple(row["event_types"])})
+        values = {name: row[name] for name in cls.__dataclass_fields__}
+        return cls(**{**values, "id": str(row["id"]), "event_types": tuple(row["event_types"])})
 
 
 class SubscriptionStore:

@@ -109,7 +109,7 @@ class WebhookSender:
                 response = await self._http.send(request, stream=True)
                 try:
                     read = 0
-                    async for chunk in response.aiter_raw():
+                    async for chunk in response.aiter_bytes():
                         read += len(chunk)
                         if read > MAX_ANSWER_BYTES:
                             break  # we need the status, not a large answer
