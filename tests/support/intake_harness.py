@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from aiokafka import AIOKafkaConsumer
 
 from services.intake.bootstrap import build_app
 from services.intake.settings import IntakeSettings
@@ -17,6 +18,7 @@ from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
+from shared.kafka.config import partitions_of
 from tests.support.polling import eventually
 
 MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY="
@@ -148,3 +150,23 @@ async def intake_instance(
                 bootstrap=kafka_bootstrap,
                 settings=settings,
             )
+
+
+async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
+    """Every record on `topic` up to its current end offsets (so late duplicates are seen too)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        partitions = await partitions_of(consumer, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        remaining = {p for p in partitions if end[p] > 0}
+        while remaining:
+            for batch in (await consumer.getmany(*remaining, timeout_ms=500)).values():
+                records.extend(batch)
+            remaining = {p for p in remaining if await consumer.position(p) < end[p]}
+    finally:
+        await consumer.stop()
+    return records
