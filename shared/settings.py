@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         """This service's own Kafka consumer group."""
         return f"{self.service_name}-service"
 
+    def kafka_group(self, name: str | None = None) -> str:
+        """The Kafka group id of `name` (default: the service's consumer group), with the topic prefix.
+
+        Metric labels and inbox rows keep the plain name; only the broker-side group is prefixed, so
+        deployments (and tests) on other prefixes never share a group or trigger each other's rebalances.
+        """
+        return self.topic_prefix + (name or self.consumer_group)
+
     @property
     def event_source(self) -> str:
         """The CloudEvents `source` of events this service emits."""

@@ -80,9 +80,9 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             bootstrap = settings.kafka_bootstrap_servers
             try:
                 async with (
-                    consuming(bootstrap, settings.consumer_group, [settings.topic(CONCERN_INBOUND)],
+                    consuming(bootstrap, settings.kafka_group(), [settings.topic(CONCERN_INBOUND)],
                               consumers.inbound_processor(runtime, handlers)),
-                    consuming(bootstrap, consumers.referral_group(settings.consumer_group),
+                    consuming(bootstrap, settings.kafka_group(consumers.referral_group(settings.consumer_group)),
                               [settings.topic(REFERRAL_EVENTS)], consumers.referral_processor(runtime, handlers)),
                 ):  # fmt: skip
                     attach(app, runtime)

@@ -14,7 +14,7 @@ from shared.settings import Settings
 def make_stream_app(settings: Settings) -> faust.App:
     """A Faust app whose id is the service's consumer group; its web server is off (FastAPI serves HTTP)."""
     return faust.App(
-        settings.consumer_group,
+        settings.kafka_group(),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
         web_enabled=False,
