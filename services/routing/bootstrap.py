@@ -11,7 +11,7 @@ from services.routing.adapters import rules_store
 from services.routing.adapters.relay import OutboxRelay
 from services.routing.domain.clock import Clock, SystemClock
 from services.routing.entrypoints import agents, api, rules_api
-from services.routing.entrypoints.background import background, every, lag_once, run_clocks
+from services.routing.entrypoints.background import LagProbe, background, every, run_clocks
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
@@ -49,9 +49,13 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                 referral_topic=settings.topic(REFERRAL_EVENTS),
                 source=settings.event_source,
             )
-            stream_app = make_stream_app(settings)
+            # The Faust app id is the consumer group; each deployment (topic prefix) gets its own, so workers
+            # of another deployment on the same cluster never take part in this one's partition assignment.
+            stream_app = make_stream_app(settings.model_copy(update={"service_name": settings.stream_app_name}))
             # A killed worker's partitions move to the others after 10 s instead of Faust's 60 s default.
             stream_app.conf.broker_session_timeout = settings.session_timeout_s
+            # No standby copies of the repeat-windows table: PostgreSQL is its source of truth.
+            stream_app.conf.table_standby_replicas = 0
             agents.register_agents(stream_app, settings, deps, runtime.dead_letters)
             relay = OutboxRelay(
                 database_url=settings.database_url.get_secret_value(),
@@ -60,16 +64,19 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                 batch_size=settings.relay_batch_size,
                 poll_interval_s=settings.relay_poll_interval_s,
             )
-            concern_topic = settings.topic(CONCERN_EVENTS)
+            lag = LagProbe(stream_app, settings.kafka_bootstrap_servers, settings.topic(CONCERN_EVENTS))
             jobs = (
                 ("outbox-relay", relay.run()),
                 ("clocks", every(settings.scheduler_interval_s, lambda: run_clocks(deps), "clocks")),
-                ("lag", every(settings.lag_interval_s, lambda: lag_once(stream_app, concern_topic), "lag")),
+                ("lag", every(settings.lag_interval_s, lag.measure, "lag")),
             )
-            async with running(stream_app), background(*jobs):
-                app.state.deps = deps
-                attach(app, runtime)
-                yield
+            try:
+                async with running(stream_app), background(*jobs):
+                    app.state.deps = deps
+                    attach(app, runtime)
+                    yield
+            finally:
+                await lag.close()
 
     return create_app(
         title="Routing",

@@ -24,6 +24,11 @@ class RoutingSettings(Settings):
     lag_interval_s: float = Field(10.0, gt=0, description="How often the consumer-lag gauge is refreshed.")
 
     @property
+    def stream_app_name(self) -> str:
+        """Name behind the Faust app id and consumer group: `routing` (`<prefix>routing` in a prefixed deployment)."""
+        return f"{self.topic_prefix}{self.service_name}"
+
+    @property
     def relay_transactional_id(self) -> str:
         """One transactional id per deployment: a new relay leader fences the previous one."""
         return f"{self.topic_prefix}routing-outbox-relay"

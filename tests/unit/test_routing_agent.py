@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import faust
 import pytest
-from faust.types import TP
 
 from services.routing.entrypoints.agents import register_agents
 from services.routing.settings import RoutingSettings
@@ -33,8 +32,6 @@ async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repe
 
     letters = InMemoryDeadLetters()
     agent, windows = register_agents(app, settings, None, letters, apply=apply)
-    # The changelog's partition comes from the producer's partitioner (no broker here): partition 0.
-    app.producer.key_partition = lambda topic, key: TP(topic, 0)
     first, second = concern_event(), concern_event(categories=("loneliness",))
     async with agent.test_context() as running:
         await running.put(encode(first), key=first.subject.encode())

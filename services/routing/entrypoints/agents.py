@@ -34,11 +34,10 @@ def repeat_windows_table(app: faust.App, settings: RoutingSettings) -> faust.Tab
     memory store and its changelog are not transactional with it); this table is the stream-side view.
     """
     return app.Table(
-        f"{settings.topic_prefix}repeat-windows",
+        "repeat-windows",  # changelog: <app id>-repeat-windows-changelog; the app id carries the topic prefix
         default=list,
         key_type=str,
         partitions=settings.topic_partitions,
-        use_partitioner=True,  # partition by key, as the producers of concern-events do
     )
 
 
@@ -64,17 +63,47 @@ def register_agents(
 
     @app.agent(raw_topic(app, settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.consume_batch_size, settings.consume_batch_wait_s):
-            for found in await processor.process([raw_message(e) for e in events]):
-                remember(windows, found)
+        # Acks are ours: an event is acknowledged (and its offset committable) only once its batch is
+        # durable. (Faust's take_events can ack events it never yielded when a timeout races a full buffer.)
+        manual = stream.noack()
+        pending: list[faust.EventT] = []
+        async for event in manual.events():
+            pending.append(event)
+            if len(pending) < settings.consume_batch_size and not _drained(manual):
+                continue  # more are waiting: take them into this batch
+            await _apply(processor, windows, pending, manual)
+            for done in pending:
+                await manual.ack(done)
+            pending = []
 
     return concern_events, windows
 
 
-def remember(windows: faust.Table, found: dict[str, list[datetime]]) -> None:
-    """Write the subjects' current windows to the table (an empty window removes the subject)."""
-    for key, times in found.items():
-        if times:
-            windows[key] = [t.isoformat() for t in times]
-        elif key in windows:
-            del windows[key]
+def _drained(stream: faust.StreamT) -> bool:
+    """True when no further event waits in the agent's buffer (then a partial batch goes at once)."""
+    try:
+        return stream.channel.queue.empty()
+    except AttributeError:
+        return True
+
+
+async def _apply(
+    processor: BatchProcessor, windows: faust.Table, events: list[faust.EventT], stream: faust.StreamT
+) -> None:
+    """Apply a batch; then write each touched subject's window to its event's changelog partition."""
+    found: dict[str, list[datetime]] = {}
+    for result in await processor.process([raw_message(e) for e in events]):
+        found.update(result)
+    for event in events:
+        key = (event.message.key or b"").decode(errors="replace")
+        if key in found:
+            stream._set_current_event(event)  # noqa: SLF001 - the table takes the partition from it
+            remember(windows, key, found.pop(key))
+
+
+def remember(windows: faust.Table, key: str, times: list[datetime]) -> None:
+    """Write a subject's current window to the table (an empty window removes the subject)."""
+    if times:
+        windows[key] = [t.isoformat() for t in times]
+    elif key in windows:
+        del windows[key]

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import faust
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from services.routing import metrics
@@ -34,22 +36,38 @@ async def run_clocks(deps: Deps) -> None:
         log.info("clocks_fired", reminded=reminded, escalated=escalated)
 
 
-def measure_lag(app: faust.App, topic: str) -> None:
-    """Consumer lag of this worker's partitions: the partition's end offset minus the committed offset."""
-    consumer = app.consumer
-    for tp in consumer.assignment():
-        if tp.topic != topic:
-            continue
-        highwater = consumer.highwater(tp)
-        committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - Faust keeps it; no public accessor
-        if highwater is not None:
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - (committed or 0)))
+class LagProbe:
+    """Consumer lag of this worker's partitions: end offset minus the group's committed offset (from the broker)."""
 
+    def __init__(self, app: faust.App, bootstrap_servers: str, topic: str):
+        self._app = app
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self._admin: AIOKafkaAdminClient | None = None
 
-async def lag_once(app: faust.App, topic: str) -> None:
-    """measure_lag, tolerant of a consumer that is (re)starting."""
-    with contextlib.suppress(AttributeError, KeyError, RuntimeError):
-        measure_lag(app, topic)
+    async def measure(self) -> None:
+        """Refresh the gauge; partitions that moved to another worker are dropped from it."""
+        consumer = self._app.consumer
+        try:
+            mine = [tp for tp in consumer.assignment() if tp.topic == self._topic]
+        except (AttributeError, RuntimeError):  # the consumer is (re)starting
+            return
+        if self._admin is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="routing-lag")
+            await self._admin.start()
+        committed = await self._admin.list_consumer_group_offsets(self._app.conf.id)
+        metrics.CONSUMER_LAG.clear()
+        for tp in mine:
+            highwater = consumer.highwater(tp)
+            offset = committed.get(TopicPartition(tp.topic, tp.partition))
+            if highwater is not None:
+                done = offset.offset if offset is not None and offset.offset >= 0 else 0
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - done))
+
+    async def close(self) -> None:
+        """Close the admin client."""
+        if self._admin is not None:
+            await self._admin.close()
 
 
 @contextlib.asynccontextmanager
