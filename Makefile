@@ -11,6 +11,8 @@ STACK := $(BIN)/python -m deploy.stack
 # The test stack runs beside a developer's own stack, on its own ports and in its own home.
 TEST_HOME := .local/test
 TEST_STACK := --home $(TEST_HOME) --kafka-port 19092 --pg-port 15432 --base-port 18000
+BENCH_HOME := .local/bench
+BENCH_STACK := --home $(BENCH_HOME) --kafka-port 17092 --pg-port 17432 --base-port 17000 --infra-only
 
 # pytest exits 5 when a tier has no tests yet; that is not a failure of the tier.
 define pytest_tier
@@ -20,7 +22,7 @@ define pytest_tier
 	exit $$rc
 endef
 
-.PHONY: venv up down status test test-unit test-integration test-e2e lint docs lock
+.PHONY: venv up down status test test-unit test-integration test-e2e lint docs lock bench
 
 venv: $(STAMP)
 
@@ -79,3 +81,11 @@ lock:
 	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > "$$tmp/requirements.txt" && \
 	mv "$$tmp/requirements.txt" requirements.txt && \
 	echo "requirements.txt pinned from requirements.in"
+
+# Benchmarks against their own infra-only stack; results go to docs/benchmarks.{json,md}.
+# `make bench BENCH="intake routing"` runs only those.
+bench: venv
+	@trap '$(STACK) down --home $(BENCH_HOME)' EXIT; \
+	$(STACK) up $(BENCH_STACK) && \
+	set -a && source $(BENCH_HOME)/stack.env && set +a && \
+	$(BIN)/python -m bench $(BENCH)
