@@ -22,7 +22,7 @@ define pytest_tier
 	exit $$rc
 endef
 
-.PHONY: venv up down status test test-unit test-integration test-e2e lint docs lock bench
+.PHONY: venv up down status test test-unit test-integration test-e2e test-browser browser-deps lint docs lock bench
 
 venv: $(STAMP)
 
@@ -50,6 +50,7 @@ test: venv
 		set -a; source $(TEST_HOME)/stack.env; set +a; \
 		$(MAKE) --no-print-directory test-integration || rc=1; \
 		$(MAKE) --no-print-directory test-e2e || rc=1; \
+		$(MAKE) --no-print-directory test-browser || rc=1; \
 	else \
 		echo "the test stack did not come up; integration and e2e tiers not run"; rc=1; \
 	fi; \
@@ -64,6 +65,17 @@ test-integration: venv
 
 test-e2e: venv
 	$(call pytest_tier,-m e2e,tests/e2e)
+
+test-browser: venv browser-deps
+	$(call pytest_tier,-m browser,tests/browser)
+
+# Chromium from Debian's packages for the browser tier (Playwright drives it; it never downloads a browser).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
 
 lint: venv
 	$(BIN)/ruff check .
