@@ -5,8 +5,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notify.adapters.outbox import OutboxEvent, insert_outbox
-from services.notify.domain.model import AttemptResult, Channel, Decision, DeliveryState, PlannedDelivery
+from services.notify.domain.model import Channel, PlannedDelivery
 
 
 @dataclass(frozen=True)
@@ -75,24 +74,31 @@ async def insert_deliveries(conn: asyncpg.Connection, planned: list[PlannedDeliv
     )
 
 
-_CANDIDATES = """
-SELECT d.id, d.target_key FROM (
-    SELECT DISTINCT target_key FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()
-) t CROSS JOIN LATERAL (
-    SELECT id, target_key, next_attempt_at FROM deliveries d
-    WHERE d.target_key = t.target_key AND d.state = 'pending' AND d.next_attempt_at <= now()
-      AND (d.lease_until IS NULL OR d.lease_until <= now())
-    ORDER BY d.next_attempt_at, d.seq LIMIT $1
-) d
-ORDER BY d.next_attempt_at LIMIT $2
-"""
-
+# One round trip: pick the oldest due deliveries per target, no more per target than its free slots
+# (`busy` counts what this process holds; e-mail targets have a limit of their own), and lease them.
 _CLAIM = """
-WITH claimed AS (
-    UPDATE deliveries d SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
+WITH targets AS (
+    SELECT DISTINCT target_key FROM deliveries WHERE state = 'pending' AND next_attempt_at <= now()
+), busy AS (
+    SELECT * FROM unnest($3::text[], $4::int[]) AS b(target_key, n)
+), candidates AS (
+    SELECT d.id, d.target_key, d.next_attempt_at, d.seq,
+           row_number() OVER (PARTITION BY d.target_key ORDER BY d.next_attempt_at, d.seq) AS rn
+    FROM targets t CROSS JOIN LATERAL (
+        SELECT id, target_key, next_attempt_at, seq FROM deliveries d
+        WHERE d.target_key = t.target_key AND d.state = 'pending' AND d.next_attempt_at <= now()
+          AND (d.lease_until IS NULL OR d.lease_until <= now())
+        ORDER BY d.next_attempt_at, d.seq LIMIT $1
+    ) d
+), chosen AS (
+    SELECT c.id FROM candidates c LEFT JOIN busy b ON b.target_key = c.target_key
+    WHERE c.rn <= (CASE WHEN c.target_key LIKE 'email:%' THEN $7 ELSE $1 END) - coalesce(b.n, 0)
+    ORDER BY c.next_attempt_at, c.seq LIMIT $2
+), claimed AS (
+    UPDATE deliveries d SET lease_owner = $5, lease_until = now() + make_interval(secs => $6),
                             attempts = d.attempts + 1, updated_at = now()
     WHERE d.id IN (
-        SELECT id FROM deliveries WHERE id = ANY($1::uuid[]) AND state = 'pending'
+        SELECT id FROM deliveries WHERE id IN (SELECT id FROM chosen) AND state = 'pending'
           AND (lease_until IS NULL OR lease_until <= now())
         FOR UPDATE SKIP LOCKED
     )
@@ -101,96 +107,39 @@ WITH claimed AS (
 SELECT c.*, s.url AS subscription_url, s.state AS subscription_state, s.secret_ciphertext, s.client_id,
        s.failing_since
 FROM claimed c LEFT JOIN subscriptions s ON s.id = c.subscription_id
+ORDER BY c.next_attempt_at, c.seq
 """
 
 
 class DeliveryQueue:
-    """Claim due deliveries fairly across targets, and record what became of each attempt."""
+    """Claims due deliveries fairly across targets, with a lease; gives leases back on shutdown."""
 
     def __init__(self, pool: asyncpg.Pool, owner: str):
         self._pool = pool
         self.owner = owner
 
     async def claim(
-        self, *, limit: int, per_target: int, busy: dict[str, int], lease_s: float
+        self, *, limit: int, per_target: int, email_limit: int, busy: dict[str, int], lease_s: float
     ) -> list[ClaimedDelivery]:
-        """Up to `limit` due deliveries, at most `per_target` in flight per target (counting `busy` ones)."""
-        async with self._pool.acquire() as conn:
-            candidates = await conn.fetch(_CANDIDATES, per_target, max(limit * 4, 64))
-            chosen, taken = [], dict(busy)
-            for row in candidates:
-                if len(chosen) >= limit:
-                    break
-                target = row["target_key"]
-                # E-mails go one at a time per recipient, so a person reads them in the order they happened.
-                allowed = 1 if target.startswith("email:") else per_target
-                if taken.get(target, 0) < allowed:
-                    taken[target] = taken.get(target, 0) + 1
-                    chosen.append(row["id"])
-            if not chosen:
-                return []
-            rows = await conn.fetch(_CLAIM, chosen, self.owner, lease_s)
+        """Up to `limit` due deliveries, per target at most `per_target` (e-mail: `email_limit`) with `busy`."""
+        targets = list(busy)
+        rows = await self._pool.fetch(
+            _CLAIM, per_target, limit, targets, [busy[t] for t in targets], self.owner, lease_s, email_limit
+        )
         return [ClaimedDelivery.of(row) for row in rows]
 
-    async def record(
-        self,
-        delivery: ClaimedDelivery,
-        result: AttemptResult,
-        decision: Decision,
-        events: list[OutboxEvent],
-        now: datetime,
-    ) -> bool:
-        """Store the attempt's outcome, the subscription's health and the outcome events, in one transaction.
-
-        False when this process lost the lease meanwhile (another worker owns the delivery now).
-        """
-        async with self._pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchval(
-                """UPDATE deliveries SET state = $3, next_attempt_at = coalesce($4, next_attempt_at),
-                          lease_owner = NULL, lease_until = NULL, last_reason = $5, last_status = $6,
-                          delivered_at = CASE WHEN $3 = 'delivered' THEN $7 ELSE delivered_at END, updated_at = now()
-                   WHERE id = $1 AND lease_owner = $2 AND state = 'pending' AND generation = $8 RETURNING true""",
-                delivery.id,
-                self.owner,
-                decision.state.value,
-                decision.next_attempt_at,
-                result.reason,
-                result.status,
-                now,
-                delivery.generation,
-            )
-            if not updated:
-                return False
-            if delivery.subscription_id is not None:
-                await _subscription_health(conn, delivery.subscription_id, result, decision, now)
-            await insert_outbox(conn, events)
-        return True
+    async def extend_leases(self, lease_s: float) -> None:
+        """Keep this process's leases alive (a process that died stops doing this, and its leases run out)."""
+        await self._pool.execute(
+            """UPDATE deliveries SET lease_until = now() + make_interval(secs => $2)
+               WHERE lease_owner = $1 AND state = 'pending'""",
+            self.owner,
+            lease_s,
+        )
 
     async def release(self) -> None:
         """Give back this process's leases (on shutdown), so others need not wait for them to expire."""
         await self._pool.execute(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'",
             self.owner,
-        )
-
-
-async def _subscription_health(
-    conn: asyncpg.Connection, subscription_id: str, result: AttemptResult, decision: Decision, now: datetime
-) -> None:
-    """A success ends the failure streak; a failure starts one; a 410 or a long streak disables it."""
-    if decision.state is DeliveryState.DELIVERED:
-        await conn.execute(
-            "UPDATE subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
-            subscription_id,
-        )
-    elif decision.disable_subscription:
-        await conn.execute(
-            """UPDATE subscriptions SET state = 'disabled', disabled_reason = $2, updated_at = now()
-               WHERE id = $1 AND state = 'active'""",
-            subscription_id,
-            decision.disable_subscription,
-        )
-    elif decision.state is not DeliveryState.CANCELLED:
-        await conn.execute(
-            "UPDATE subscriptions SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL", subscription_id, now
         )

@@ -1,6 +1,8 @@
 """The feed in PostgreSQL: referral events numbered in commit order, read page by page per scope."""
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -12,19 +14,36 @@ from services.notify.domain.scope import EventScope, FeedFilter
 _FEED_LOCK = 0x6E6F74696679  # "notify"
 
 
-async def append_to_feed(conn: asyncpg.Connection, scope: EventScope, event_id: str, time: Any, data: dict) -> None:
-    """Add an event at the end of the feed; call last in the transaction (it holds the feed lock until commit)."""
+@dataclass(frozen=True)
+class FeedEntry:
+    """One referral event for the feed: who may see it, and the item as served."""
+
+    scope: EventScope
+    event_id: str
+    time: datetime
+    item: dict[str, Any]
+
+
+async def append_to_feed(conn: asyncpg.Connection, entries: list[FeedEntry]) -> None:
+    """Add events at the end of the feed, in order; call last in the transaction (it holds the feed lock)."""
+    if not entries:
+        return
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _FEED_LOCK)
-    await conn.execute(
+    await conn.executemany(
         """INSERT INTO feed_events (seq, event_id, event_type, target, municipality_code, department_id, time, body)
            VALUES (nextval('feed_seq'), $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING""",
-        event_id,
-        scope.event_type,
-        scope.target,
-        scope.municipality_code,
-        scope.department_id,
-        time,
-        json.dumps(data, ensure_ascii=False),
+        [
+            (
+                e.event_id,
+                e.scope.event_type,
+                e.scope.target,
+                e.scope.municipality_code,
+                e.scope.department_id,
+                e.time,
+                json.dumps(e.item, ensure_ascii=False),
+            )
+            for e in entries
+        ],
     )
 
 

@@ -98,10 +98,7 @@ class SubscriptionStore:
         return SubscriptionRecord.of(row) if row else None
 
 
-async def active_subscriptions(conn: asyncpg.Connection, event_type: str) -> list[SubscriptionView]:
-    """The active subscriptions that want `event_type` (scope is checked by the caller)."""
-    rows = await conn.fetch(
-        "SELECT id, client_id, event_types FROM subscriptions WHERE state = 'active' AND $1 = ANY(event_types)",
-        event_type,
-    )
+async def active_subscriptions(conn: asyncpg.Connection) -> list[SubscriptionView]:
+    """Every active subscription (planners check event type and scope)."""
+    rows = await conn.fetch("SELECT id, client_id, event_types FROM subscriptions WHERE state = 'active'")
     return [SubscriptionView(str(r["id"]), r["client_id"], frozenset(r["event_types"])) for r in rows]

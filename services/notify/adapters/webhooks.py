@@ -29,12 +29,12 @@ def http_client(*, connect_timeout_s: float, timeout_s: float, max_connections: 
     )
 
 
-def signed_headers(secret: str, message_id: str, body: str, now: datetime) -> dict[str, str]:
+def signed_headers(signer: Webhook, message_id: str, body: str, now: datetime) -> dict[str, str]:
     """The Standard Webhooks headers: webhook-id, webhook-timestamp and the v1 HMAC-SHA256 signature."""
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        "webhook-signature": signer.sign(message_id, now, body),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
@@ -68,13 +68,14 @@ class WebhookSender:
         self._allow_private = allow_private
         self._timeout_s = timeout_s
         self._clock = clock
-        self._secret_cache: dict[str, str] = {}
+        self._signers: dict[str, Webhook] = {}
 
-    def _secret(self, delivery: ClaimedDelivery) -> str:
+    def _signer(self, delivery: ClaimedDelivery) -> Webhook:
         subscription_id = delivery.subscription_id or ""
-        if subscription_id not in self._secret_cache:
-            self._secret_cache[subscription_id] = self._secrets.open(delivery.secret_ciphertext or b"", subscription_id)
-        return self._secret_cache[subscription_id]
+        if subscription_id not in self._signers:
+            secret = self._secrets.open(delivery.secret_ciphertext or b"", subscription_id)
+            self._signers[subscription_id] = Webhook(secret)
+        return self._signers[subscription_id]
 
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
         """One attempt: re-check the target's addresses (DNS may have changed), pin one, sign, POST."""
@@ -88,7 +89,7 @@ class WebhookSender:
             reason = "dns_error" if refused.reason == "unresolvable" else "target_refused"
             return AttemptResult(AttemptKind.RETRY, reason)
         now = datetime.fromtimestamp(self._clock(), UTC)
-        headers = signed_headers(self._secret(delivery), delivery.id, delivery.body, now)
+        headers = signed_headers(self._signer(delivery), delivery.id, delivery.body, now)
         url = httpx.URL(target.url)
         extensions = {}
         if target.literal_address is None:

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -13,9 +12,12 @@ import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from services.notify.adapters.deliveries import ClaimedDelivery, DeliveryQueue
+from services.notify.adapters.outcomes import Outcome
 from services.notify.domain.model import AttemptKind, AttemptResult, Channel, Decision, DeliveryState
 from services.notify.domain.retry import RetryPolicy, decide
 from services.notify.handlers.outcomes import outcome_event
+from services.notify.handlers.recorder import OutcomeRecorder
+from services.notify.handlers.slots import Slots
 from services.notify.metrics import ATTEMPT_DURATION, ATTEMPTS, DELIVERIES, LATENCY, SUBSCRIPTIONS_DISABLED
 from shared.logging import get_logger
 
@@ -35,6 +37,7 @@ class DeliveryWorkers:
     def __init__(
         self,
         queue: DeliveryQueue,
+        recorder: OutcomeRecorder,
         senders: dict[Channel, Sender],
         policy: RetryPolicy,
         *,
@@ -48,9 +51,9 @@ class DeliveryWorkers:
         rng: random.Random | None = None,
     ):
         self._queue = queue
+        self._recorder = recorder
         self._senders = senders
         self._policy = policy
-        self._workers = workers
         self._per_target = per_target
         self._lease_s = lease_s
         self._poll_s = poll_s
@@ -58,44 +61,71 @@ class DeliveryWorkers:
         self._source = source
         self._on_recorded = on_recorded
         self._rng = rng or random.SystemRandom()
-        self._in_flight: dict[asyncio.Task[None], str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = Slots(workers=workers, per_target=per_target)
         self.wakeup = asyncio.Event()
 
     async def run(self) -> None:
         """Claim and deliver until cancelled; then give the unfinished leases back."""
+        recorder = asyncio.create_task(self._recorder.run(), name="outcome-recorder")
         try:
+            kept_alive = time.monotonic()
             while True:
                 self.wakeup.clear()
                 await self._claim_and_start()
+                if time.monotonic() - kept_alive > self._lease_s / 3:
+                    kept_alive = await self._keep_leases()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self.wakeup.wait()
         finally:
-            tasks = list(self._in_flight)
+            tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
             with contextlib.suppress(*_DB_ERRORS):
                 await self._queue.release()
 
     async def _claim_and_start(self) -> None:
-        free = self._workers - len(self._in_flight)
-        if free <= 0:
-            return
-        busy = Counter(self._in_flight.values())
-        try:
-            claimed = await self._queue.claim(limit=free, per_target=self._per_target, busy=busy, lease_s=self._lease_s)
-        except _DB_ERRORS as error:
-            log.warning("delivery_claim_failed", error=type(error).__name__)
-            return
-        for delivery in claimed:
-            task = asyncio.create_task(self.deliver(delivery), name=f"delivery-{delivery.id}")
-            self._in_flight[task] = delivery.target_key
-            task.add_done_callback(self._finished)
+        room = self._slots.room()
+        if room > 0:
+            try:
+                claimed = await self._queue.claim(
+                    limit=room,
+                    per_target=self._slots.hold_limit(""),
+                    email_limit=self._slots.hold_limit("email:"),
+                    busy=self._slots.held(),
+                    lease_s=self._lease_s,
+                )
+            except _DB_ERRORS as error:
+                log.warning("delivery_claim_failed", error=type(error).__name__)
+                claimed = []
+            self._slots.add(claimed)
+        self._start()
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
-        self.wakeup.set()
+    def _start(self) -> None:
+        for delivery in self._slots.startable():
+            task = asyncio.create_task(self.deliver(delivery), name=f"delivery-{delivery.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _slot_free(self, delivery: ClaimedDelivery) -> None:
+        # The slot limits requests in flight; recording the outcome needs none (the lease still
+        # keeps the delivery from other workers), so the next waiting one starts at once.
+        if self._slots.done(delivery):
+            self._start()
+            if self._slots.running_low(delivery.target_key):
+                self.wakeup.set()
+
+    async def _keep_leases(self) -> float:
+        """Extend the leases of what this process holds (waiting in line, or being sent)."""
+        try:
+            await self._queue.extend_leases(self._lease_s)
+        except _DB_ERRORS as error:
+            log.warning("delivery_lease_extension_failed", error=type(error).__name__)
+        return time.monotonic()
 
     async def deliver(self, delivery: ClaimedDelivery) -> None:
         """One attempt at one delivery, and its outcome recorded with its event."""
@@ -105,6 +135,8 @@ class DeliveryWorkers:
         except Exception as error:  # a bug in a sender must not lose the delivery: it is retried
             log.error("delivery_attempt_crashed", delivery_id=delivery.id, error=type(error).__name__)
             result = AttemptResult(AttemptKind.RETRY, "internal_error")
+        finally:
+            self._slot_free(delivery)
         channel = delivery.channel.value
         ATTEMPT_DURATION.labels(channel).observe(time.perf_counter() - started)
         ATTEMPTS.labels(channel, result.reason or "ok").inc()
@@ -120,14 +152,7 @@ class DeliveryWorkers:
         )
         event = outcome_event(delivery, result, decision, now, topic=self._topic, source=self._source)
         try:
-            async for attempt in AsyncRetrying(
-                wait=wait_exponential_jitter(multiplier=0.2, max=5),
-                stop=stop_after_attempt(5),
-                retry=retry_if_exception_type(_DB_ERRORS),
-                reraise=True,
-            ):
-                with attempt:
-                    recorded = await self._queue.record(delivery, result, decision, [event], now)
+            recorded = await self._record(Outcome(delivery, result, decision, event, now))
         except _DB_ERRORS as error:
             # The lease runs out and the delivery is attempted again: at least once, never lost.
             log.warning("delivery_record_failed", delivery_id=delivery.id, error=type(error).__name__)
@@ -135,6 +160,22 @@ class DeliveryWorkers:
         if recorded:
             self._observe(delivery, result, decision, now)
             self._on_recorded()
+
+    async def _record(self, outcome: Outcome) -> bool:
+        """Record, retrying a few times while the database is away (the first try needs no retry machinery)."""
+        try:
+            return await self._recorder.record(outcome)
+        except _DB_ERRORS:
+            pass
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential_jitter(multiplier=0.2, max=5),
+            stop=stop_after_attempt(4),
+            retry=retry_if_exception_type(_DB_ERRORS),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._recorder.record(outcome)
+        return False
 
     def _observe(self, delivery: ClaimedDelivery, result: AttemptResult, decision: Decision, now: datetime) -> None:
         channel = delivery.channel.value

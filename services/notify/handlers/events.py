@@ -1,38 +1,44 @@
-"""Applying consumed events: each one's deliveries and feed entry are written once, in one transaction."""
+"""Applying consumed events, a batch at a time: each event's deliveries and feed entry are written once.
 
-import uuid
+Each event type has a planner (a pure function in the table in handlers/__init__.py) that adds the
+event's effects; `apply_batch` reads what planners need, runs them in order, and writes all effects
+with the inbox records in one transaction, so a replayed batch changes nothing.
+"""
+
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.notify.adapters.deliveries import insert_deliveries
 from services.notify.adapters.delivery_log import cancel_reporter_deliveries
-from services.notify.adapters.feed import append_to_feed
-from services.notify.adapters.outbox import OutboxEvent, insert_outbox
+from services.notify.adapters.feed import FeedEntry, append_to_feed
+from services.notify.adapters.inbox import first_deliveries
+from services.notify.adapters.outbox import insert_outbox
 from services.notify.adapters.subscriptions import active_subscriptions
 from services.notify.domain.fanout import (
     REPORTER,
+    SubscriptionView,
     consultant_emails,
     reporter_receipt,
     reporter_update,
     webhook_deliveries,
 )
+from services.notify.domain.model import PlannedDelivery
 from services.notify.domain.payloads import Links, event_scope, thin_data
 from services.notify.domain.scope import SubscriberScope
-from services.notify.handlers.outcomes import outcome_key
-from shared.contracts.envelope import Envelope, make_event
-from shared.contracts.notifications import NotificationFailed
-from shared.db.inbox import first_delivery
+from services.notify.handlers.outcomes import cancelled_event
+from shared.contracts.envelope import Envelope
 
 ScopeLookup = Callable[[str], SubscriberScope | None]
+STATUS_CHANGED = "referral.status_changed.v1"
 
 
 @dataclass(frozen=True)
 class EventDeps:
-    """What the event handlers need; bootstrap builds it (unit tests with fakes where they can)."""
+    """What applying events needs; bootstrap builds it."""
 
     pool: asyncpg.Pool
     consumer: str
@@ -44,69 +50,97 @@ class EventDeps:
     on_planned: Callable[[], None] = lambda: None
 
 
-async def on_referral_event(event: Envelope[Any], deps: EventDeps) -> None:
-    """Webhooks to matching subscriptions, e-mails to the consultant, a reporter update, and the feed entry."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if not await first_delivery(conn, deps.consumer, event.id):
-            return
-        subscriptions = await active_subscriptions(conn, event.type)
-        planned = webhook_deliveries(event, subscriptions, deps.scope_of, deps.links)
-        planned += consultant_emails(event, deps.links)
-        if event.type == "referral.status_changed.v1" and deps.receipts_enabled:
-            update = reporter_update(event)
-            known = await conn.fetchval(
-                "SELECT true FROM reporter_concerns WHERE concern_id = $1", event.data.concern_id
-            )
-            if update is not None and known:
-                planned.append(update)
-        await insert_deliveries(conn, planned)
-        feed_item = {"event_id": event.id, "type": event.type, "time": event.time.isoformat()}
-        feed_item["data"] = thin_data(event, deps.links)
-        await append_to_feed(conn, event_scope(event), event.id, event.time, feed_item)
-    if planned:
-        deps.on_planned()
+@dataclass
+class Batch:
+    """What planners read (subscriptions, reporters known) and what they add (the effects)."""
+
+    subscriptions: list[SubscriptionView]
+    scope_of: ScopeLookup
+    links: Links
+    receipts_enabled: bool
+    known_reporters: set[str]
+    deliveries: list[PlannedDelivery] = field(default_factory=list)
+    feed: list[FeedEntry] = field(default_factory=list)
+    reporters_added: dict[str, datetime] = field(default_factory=dict)
+    erasures: list[tuple[str, str]] = field(default_factory=list)  # (concern id, erasing event id)
 
 
-async def on_concern_reported(event: Envelope[Any], deps: EventDeps) -> None:
-    """A receipt to a reporter who left a contact; remember the concern for later status updates."""
-    if not (event.data.has_reporter_contact and deps.receipts_enabled):
-        return
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if not await first_delivery(conn, deps.consumer, event.id):
-            return
-        await conn.execute(
-            "INSERT INTO reporter_concerns (concern_id, reported_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            event.data.concern_id,
-            event.data.reported_at,
-        )
-        await insert_deliveries(conn, [reporter_receipt(event)])
-    deps.on_planned()
+def plan_referral_event(event: Envelope[Any], batch: Batch) -> None:
+    """Webhooks to matching subscriptions, e-mails to the consultant, a reporter update, the feed entry."""
+    batch.deliveries += webhook_deliveries(event, batch.subscriptions, batch.scope_of, batch.links)
+    batch.deliveries += consultant_emails(event, batch.links)
+    if event.type == STATUS_CHANGED and batch.receipts_enabled and event.data.concern_id in batch.known_reporters:
+        update = reporter_update(event)
+        if update is not None:
+            batch.deliveries.append(update)
+    item = {"event_id": event.id, "type": event.type, "time": event.time.isoformat()}
+    batch.feed.append(
+        FeedEntry(event_scope(event), event.id, event.time, {**item, "data": thin_data(event, batch.links)})
+    )
 
 
-async def on_concern_erased(event: Envelope[Any], deps: EventDeps) -> None:
-    """Forget the reporter's concern and cancel what was still to be sent to the reporter."""
+def plan_concern_reported(event: Envelope[Any], batch: Batch) -> None:
+    """A receipt to a reporter who left a contact; the concern is remembered for status updates."""
+    if event.data.has_reporter_contact and batch.receipts_enabled:
+        batch.reporters_added[event.data.concern_id] = event.data.reported_at
+        batch.known_reporters.add(event.data.concern_id)
+        batch.deliveries.append(reporter_receipt(event))
+
+
+def plan_concern_erased(event: Envelope[Any], batch: Batch) -> None:
+    """Forget the reporter's concern; nothing more is sent to the reporter about it."""
     concern_id = event.data.concern_id
+    batch.known_reporters.discard(concern_id)
+    batch.reporters_added.pop(concern_id, None)
+    batch.deliveries = [d for d in batch.deliveries if not (d.recipient_id == REPORTER and d.concern_id == concern_id)]
+    batch.erasures.append((concern_id, event.id))
+
+
+async def apply_batch(
+    events: list[Envelope[Any]], deps: EventDeps, planners: dict[str, Callable[[Envelope[Any], Batch], None]]
+) -> int:
+    """Apply the events not applied before, in order, in one transaction; returns how many were new."""
     async with deps.pool.acquire() as conn, conn.transaction():
-        if not await first_delivery(conn, deps.consumer, event.id):
-            return
+        fresh = await first_deliveries(conn, deps.consumer, list(dict.fromkeys(e.id for e in events)))
+        todo, seen = [], set()
+        for event in events:
+            if event.id in fresh and event.id not in seen:
+                seen.add(event.id)
+                todo.append(event)
+        if not todo:
+            return 0
+        batch = Batch(
+            subscriptions=await active_subscriptions(conn),
+            scope_of=deps.scope_of,
+            links=deps.links,
+            receipts_enabled=deps.receipts_enabled,
+            known_reporters=await _known_reporters(conn, todo) if deps.receipts_enabled else set(),
+        )
+        for event in todo:
+            planners[event.type](event, batch)
+        await _write(conn, batch, deps)
+    if batch.deliveries:
+        deps.on_planned()
+    return len(todo)
+
+
+async def _known_reporters(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> set[str]:
+    concern_ids = sorted({e.data.concern_id for e in events if e.type == STATUS_CHANGED})
+    if not concern_ids:
+        return set()
+    rows = await conn.fetch("SELECT concern_id FROM reporter_concerns WHERE concern_id = ANY($1::text[])", concern_ids)
+    return {row["concern_id"] for row in rows}
+
+
+async def _write(conn: asyncpg.Connection, batch: Batch, deps: EventDeps) -> None:
+    if batch.reporters_added:
+        await conn.executemany(
+            "INSERT INTO reporter_concerns (concern_id, reported_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            list(batch.reporters_added.items()),
+        )
+    for concern_id, cause in batch.erasures:
         await conn.execute("DELETE FROM reporter_concerns WHERE concern_id = $1", concern_id)
         cancelled = await cancel_reporter_deliveries(conn, concern_id)
-        await insert_outbox(conn, [_cancelled_event(row, event.id, deps) for row in cancelled])
-
-
-def _cancelled_event(row: asyncpg.Record, cause_id: str, deps: EventDeps) -> OutboxEvent:
-    now = datetime.now(UTC)
-    key = outcome_key(None, REPORTER)
-    data = NotificationFailed(
-        delivery_id=str(row["id"]),
-        channel=row["channel"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        referral_id=row["referral_id"],
-        attempts=max(row["attempts"], 1),
-        reason="concern_erased",
-        final=True,
-        failed_at=now,
-    )
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:crp-notify:cancelled:{row['id']}:{cause_id}"))
-    return OutboxEvent.of(deps.outcome_topic, make_event(data, source=deps.source, subject=key, id=event_id), key)
+        await insert_outbox(conn, [cancelled_event(row, cause, deps.outcome_topic, deps.source) for row in cancelled])
+    await insert_deliveries(conn, batch.deliveries)
+    await append_to_feed(conn, batch.feed)  # last: it holds the feed lock until commit

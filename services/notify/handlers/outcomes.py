@@ -1,10 +1,12 @@
 """The events that report a delivery's outcome: notification.delivered.v1 and notification.failed.v1."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from services.notify.adapters.deliveries import ClaimedDelivery
 from services.notify.adapters.outbox import OutboxEvent
+from services.notify.domain.fanout import REPORTER
 from services.notify.domain.model import AttemptResult, Decision, DeliveryState
 from shared.contracts.envelope import make_event
 from shared.contracts.notifications import NotificationDelivered, NotificationFailed
@@ -40,3 +42,21 @@ def outcome_event(
         data = NotificationFailed(**common, reason=result.reason or "unknown", final=decision.final, failed_at=now)
         event_id = uuid.uuid5(_NAMESPACE, f"{delivery.id}|{delivery.generation}|{delivery.attempts}|failed")
     return OutboxEvent.of(topic, make_event(data, source=source, subject=key, id=str(event_id), time=now), key)
+
+
+def cancelled_event(row: Any, cause_id: str, topic: str, source: str) -> OutboxEvent:
+    """The final notification.failed.v1 of a reporter delivery cancelled because the concern was erased."""
+    key = outcome_key(None, REPORTER)
+    data = NotificationFailed(
+        delivery_id=str(row["id"]),
+        channel=row["channel"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        referral_id=row["referral_id"],
+        attempts=max(row["attempts"], 1),
+        reason="concern_erased",
+        final=True,
+        failed_at=datetime.now(UTC),
+    )
+    event_id = uuid.uuid5(_NAMESPACE, f"{row['id']}|cancelled|{cause_id}")
+    return OutboxEvent.of(topic, make_event(data, source=source, subject=key, id=str(event_id)), key)
