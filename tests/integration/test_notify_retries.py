@@ -69,6 +69,7 @@ async def test_failures_then_success_are_retried_and_recorded(
                 metrics = (await notify.get("/metrics")).text
                 assert 'notify_delivery_attempts_total{channel="webhook",result="http_5xx"}' in metrics
                 assert 'notify_deliveries_total{channel="webhook",outcome="delivered"}' in metrics
+                assert 'notify_delivery_latency_seconds_count{channel="webhook"}' in metrics
     records = await read_all(kafka_bootstrap, topic_prefix + NOTIFICATION_EVENTS, expected=4)
     outcomes = sorted((decode(r.value) for r in records), key=lambda e: e.data.attempts)
     assert [(e.type, e.data.attempts) for e in outcomes] == [
@@ -222,7 +223,7 @@ async def test_a_hanging_receiver_does_not_delay_another_subscribers_deliveries(
         with serving(hanging) as hanging_url, serving(healthy) as healthy_url:
             async with running_notify(settings) as notify:
                 await wait_ready(notify, holbaek_b.token)
-                await _subscribe(notify, holbaek_a.token, hanging, hanging_url)
+                stuck = await _subscribe(notify, holbaek_a.token, hanging, hanging_url)
                 await _subscribe(notify, holbaek_b.token, healthy, healthy_url)
                 events = [referral_created("holbaek-1") for _ in range(20)]
                 await produce(kafka_bootstrap, topic_prefix + REFERRAL_EVENTS, events)
@@ -233,3 +234,10 @@ async def test_a_hanging_receiver_does_not_delay_another_subscribers_deliveries(
                 )
                 assert hanging.behaviour.requests == 2  # only its own two slots are stuck
                 assert _processed(hanging) == {}
+
+                # Ops see the stuck subscription's backlog (all 20 still pending) in the metrics.
+                async def backlog_shown() -> bool:
+                    metrics = (await notify.get("/metrics")).text
+                    return f'notify_delivery_backlog{{channel="webhook",target="{stuck}"}} 20.0' in metrics
+
+                await eventually(backlog_shown, within=10, what="the stuck subscription's backlog in the metrics")
