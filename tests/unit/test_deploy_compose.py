@@ -30,8 +30,8 @@ from tests.support.deploy_files import (
 pytestmark = pytest.mark.unit
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SETTINGS = {"intake": IntakeSettings, "routing": RoutingSettings, "notify": NotifySettings, "stats": StatsSettings}
-# What the image itself sets or reads outside the settings model.
-IMAGE_ENV = {"PYTHONUNBUFFERED", "F_DATADIR"}
+# What the image sets, or Faust reads, outside the settings model.
+IMAGE_ENV = {"F_DATADIR", "PYTHONUNBUFFERED", "BROKER_SESSION_TIMEOUT"}  # read by the image and by Faust
 EXAMPLE_ENV = {
     "SUBJECT_KEY_SECRET": "example-subject-key-secret-0123456789",
     "MASTER_KEY": "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY=",

@@ -28,7 +28,7 @@ CONSUMED = {
 }
 OVERLAYS = {"base": K8S / "base", "production": K8S / "overlays" / "production"}
 CRD_SCHEMAS = {"KafkaTopic": "strimzi-kafkatopic.schema.json", "ScaledObject": "keda-scaledobject.schema.json"}
-IMAGE_ENV = {"F_DATADIR", "PYTHONUNBUFFERED"}
+IMAGE_ENV = {"F_DATADIR", "PYTHONUNBUFFERED", "BROKER_SESSION_TIMEOUT"}  # read by the image and by Faust
 DUMMY_SECRETS = {
     "DATABASE_URL": "postgresql://svc:pw@db:5432/svc",
     "SUBJECT_KEY_SECRET": "subject-key-secret-0123456789",
@@ -241,3 +241,14 @@ def test_the_production_namespace_enforces_the_restricted_pod_security_profile(p
     namespace = by_kind(production, "Namespace")["concern-platform"]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert all(r["metadata"].get("namespace") == "concern-platform" for r in production if r["kind"] != "Namespace")
+
+
+def test_stats_faust_worker_takes_its_session_timeout_from_the_manifest(
+    production: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.kafka.streams import make_stream_app
+
+    timeout = by_kind(production, "ConfigMap")["stats-config"]["data"]["BROKER_SESSION_TIMEOUT"]
+    monkeypatch.setenv("BROKER_SESSION_TIMEOUT", timeout)
+    settings = StatsSettings(database_url=DUMMY_SECRETS["DATABASE_URL"], subject_key_secret="s" * 16)
+    assert make_stream_app(settings).conf.broker_session_timeout == float(timeout) < 60
