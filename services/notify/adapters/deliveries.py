@@ -5,6 +5,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.notify.adapters.sticky import StickyConnection
 from services.notify.domain.model import Channel, PlannedDelivery
 
 
@@ -116,6 +117,7 @@ class DeliveryQueue:
 
     def __init__(self, pool: asyncpg.Pool, owner: str):
         self._pool = pool
+        self._kept = StickyConnection(pool)  # the claim loop queries several times a second
         self.owner = owner
 
     async def claim(
@@ -123,22 +125,25 @@ class DeliveryQueue:
     ) -> list[ClaimedDelivery]:
         """Up to `limit` due deliveries, per target at most `per_target` (e-mail: `email_limit`) with `busy`."""
         targets = list(busy)
-        rows = await self._pool.fetch(
-            _CLAIM, per_target, limit, targets, [busy[t] for t in targets], self.owner, lease_s, email_limit
-        )
+        async with self._kept.connection() as conn:
+            rows = await conn.fetch(
+                _CLAIM, per_target, limit, targets, [busy[t] for t in targets], self.owner, lease_s, email_limit
+            )
         return [ClaimedDelivery.of(row) for row in rows]
 
     async def extend_leases(self, lease_s: float) -> None:
         """Keep this process's leases alive (a process that died stops doing this, and its leases run out)."""
-        await self._pool.execute(
-            """UPDATE deliveries SET lease_until = now() + make_interval(secs => $2)
-               WHERE lease_owner = $1 AND state = 'pending'""",
-            self.owner,
-            lease_s,
-        )
+        async with self._kept.connection() as conn:
+            await conn.execute(
+                """UPDATE deliveries SET lease_until = now() + make_interval(secs => $2)
+                   WHERE lease_owner = $1 AND state = 'pending'""",
+                self.owner,
+                lease_s,
+            )
 
     async def release(self) -> None:
         """Give back this process's leases (on shutdown), so others need not wait for them to expire."""
+        await self._kept.close()
         await self._pool.execute(
             "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'",
             self.owner,

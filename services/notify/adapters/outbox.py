@@ -8,6 +8,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from services.notify.adapters.sticky import StickyConnection
 from shared.contracts.envelope import Envelope, encode
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED
@@ -44,7 +45,7 @@ class OutboxRelay:
     """Publishes the outbox in order, a batch at a time; safe with several processes (rows are locked)."""
 
     def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, batch: int = 500, poll_s: float = 0.5):
-        self._pool = pool
+        self._kept = StickyConnection(pool)
         self._producer = producer
         self._batch = batch
         self._poll_s = poll_s
@@ -52,7 +53,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch and delete it; returns how many were published."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._kept.connection() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT seq, topic, key, event_id, event_type, payload FROM outbox ORDER BY seq LIMIT $1"
                 " FOR UPDATE SKIP LOCKED",
@@ -77,14 +78,17 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; a broker or database outage is waited out (the rows stay in the outbox)."""
-        while True:
-            self.wakeup.clear()
-            try:
-                if await self.relay_once() == self._batch:
-                    continue
-            except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
-                log.warning("outbox_relay_failed", error=type(error).__name__)
-                await asyncio.sleep(1.0)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_s):
-                    await self.wakeup.wait()
+        try:
+            while True:
+                self.wakeup.clear()
+                try:
+                    if await self.relay_once() == self._batch:
+                        continue
+                except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                    log.warning("outbox_relay_failed", error=type(error).__name__)
+                    await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_s):
+                        await self.wakeup.wait()
+        finally:
+            await self._kept.close()

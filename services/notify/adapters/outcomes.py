@@ -64,7 +64,7 @@ def health_changes(delivery: ClaimedDelivery, decision: Decision) -> bool:
     return decision.disable_subscription is not None or delivery.failing_since is None
 
 
-async def record_outcomes(pool: asyncpg.Pool, owner: str, outcomes: list[Outcome]) -> set[str]:
+async def record_outcomes(conn: asyncpg.Connection, owner: str, outcomes: list[Outcome]) -> set[str]:
     """Store outcomes; returns the ids applied (an id missing: this process lost that lease meanwhile)."""
     columns: list[list] = [[] for _ in range(14)]
     for o in outcomes:
@@ -86,5 +86,5 @@ async def record_outcomes(pool: asyncpg.Pool, owner: str, outcomes: list[Outcome
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    rows = await pool.fetch(_RECORD, owner, *columns)
+    rows = await conn.fetch(_RECORD, owner, *columns)
     return {str(row["id"]) for row in rows}

@@ -6,6 +6,7 @@ import contextlib
 import asyncpg
 
 from services.notify.adapters.outcomes import Outcome, record_outcomes
+from services.notify.adapters.sticky import StickyConnection
 
 Pending = tuple[Outcome, asyncio.Future[bool]]
 
@@ -14,7 +15,7 @@ class OutcomeRecorder:
     """`await record(outcome)` resolves once the outcome is stored (True) or the lease was lost (False)."""
 
     def __init__(self, pool: asyncpg.Pool, owner: str, *, max_batch: int = 200, linger_s: float = 0.002):
-        self._pool = pool
+        self._kept = StickyConnection(pool)
         self._owner = owner
         self._max_batch = max_batch
         self._linger_s = linger_s
@@ -41,10 +42,12 @@ class OutcomeRecorder:
         finally:
             for _, future in self._pending:
                 future.cancel()
+            await self._kept.close()
 
     async def _write(self, batch: list[Pending]) -> None:
         try:
-            applied = await record_outcomes(self._pool, self._owner, [outcome for outcome, _ in batch])
+            async with self._kept.connection() as conn:
+                applied = await record_outcomes(conn, self._owner, [outcome for outcome, _ in batch])
         except Exception as error:
             for _, future in batch:
                 if not future.done():
