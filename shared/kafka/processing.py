@@ -1,5 +1,6 @@
 """Applying one consumed message: decode, hand to the handler, retry what is transient, dead-letter the rest."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -56,7 +57,8 @@ class EventProcessor(Generic[T]):
         try:
             async for attempt in AsyncRetrying(
                 wait=self._wait,
-                retry=retry_if_not_exception_type((PermanentError, ContractError)),
+                # A cancelled consumer (shutdown) must stop, not retry: tenacity would otherwise swallow it.
+                retry=retry_if_not_exception_type((PermanentError, ContractError, asyncio.CancelledError)),
                 before_sleep=lambda state: self._on_retry(message, event_type, state),
                 reraise=True,
             ):
