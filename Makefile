@@ -22,7 +22,7 @@ define pytest_tier
 	exit $$rc
 endef
 
-.PHONY: venv up down status test test-unit test-integration test-e2e test-browser browser-deps lint docs lock bench
+.PHONY: venv up down status test test-unit test-integration test-e2e test-browser browser-deps lint docs lock bench demo
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ down: venv
 
 status: venv
 	$(STACK) status
+
+# Fictional concerns through the real API and inbound topic, answered by the demo recipients.
+demo: up
+	$(BIN)/python -m deploy.demo.feed
 
 # Starts the test stack, runs every tier against it, and always stops it again.
 test: venv
