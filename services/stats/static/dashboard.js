@@ -26,6 +26,7 @@ const DA = {
 const COLOURS = ["#1f4e79", "#c0504d", "#9bbb59", "#8064a2", "#4bacc6", "#f79646", "#2c4d75", "#772c2a", "#5f7530"];
 const TOKEN_KEY = "statsToken";
 const charts = {};
+const municipalityNames = {};
 const $ = (id) => document.getElementById(id);
 const number = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("da-DK"));
 const label = (kind, key) => (DA[kind] && DA[kind][key]) || key;
@@ -102,7 +103,7 @@ function render(overview, times, hotspots) {
     data: targets.map((t) => (rows.find((r) => r.target === t && r.status === s) || { referrals: 0 }).referrals),
   })), { scales: { x: { stacked: true }, y: { stacked: true } } });
   const groups = times.groups;
-  draw("chart-response", "bar", groups.map((g) => g.municipality), [
+  draw("chart-response", "bar", groups.map((g) => municipalityNames[g.municipality] || g.municipality), [
     { label: "Median", data: groups.map((g) => g.hours_to_acknowledgement.median), backgroundColor: COLOURS[0] },
     { label: "90 %-fraktil", data: groups.map((g) => g.hours_to_acknowledgement.p90), backgroundColor: COLOURS[5] },
   ]);
@@ -150,7 +151,10 @@ function option(select, value, text) {
 async function start() {
   const scope = await api("scope");
   $("who").textContent = `Rolle: ${label("role", scope.role)}`;
-  for (const m of scope.municipalities) option($("municipality"), m.code, `${m.name} (${m.code})`);
+  for (const m of scope.municipalities) {
+    municipalityNames[m.code] = m.name;
+    option($("municipality"), m.code, `${m.name} (${m.code})`);
+  }
   for (const d of scope.departments) option($("department"), d.id, d.name);
   for (const [key, text] of Object.entries(DA.category)) option($("category"), key, text);
   $("login").hidden = true;
