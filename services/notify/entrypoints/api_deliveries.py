@@ -85,5 +85,5 @@ async def redeliver(delivery_id: uuid.UUID, _: Ops, parts: PartsDep) -> Delivery
     row = await parts.deliveries.redeliver(str(delivery_id))
     if row is None:
         raise HTTPException(409, "The delivery is still pending; it is retried on its own.")
-    parts.wake_workers()  # type: ignore[operator]
+    parts.wake_workers()
     return DeliveryOut(**row)

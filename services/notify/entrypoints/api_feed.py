@@ -53,7 +53,7 @@ async def feed(
         raise HTTPException(422, f"after: {error}") from None
     scope = SubscriberScope(principal.role, principal.municipality_code, principal.department_ids)
     rows = await read_feed(
-        parts.pool,  # type: ignore[arg-type]
+        parts.pool,
         feed_filter(scope),
         after=position,
         limit=min(limit, parts.settings.feed_page_max),

@@ -1,8 +1,10 @@
 """Dependencies of notify's routes, as types: the service's parts live on app.state.notify."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 
 from services.notify.adapters.delivery_log import DeliveryLog
@@ -17,12 +19,12 @@ class NotifyParts:
     """What the routes use; bootstrap sets it on app.state.notify."""
 
     settings: NotifySettings
-    pool: object
+    pool: asyncpg.Pool
     subscriptions: SubscriptionStore
     deliveries: DeliveryLog
     secrets: SecretBox
     resolver: Resolver
-    wake_workers: object
+    wake_workers: Callable[[], None]
 
 
 def notify_parts(request: Request) -> NotifyParts:
