@@ -11,8 +11,8 @@ from aiokafka import AIOKafkaProducer
 
 from services.stats.adapters import queries
 from services.stats.adapters.applier import ProjectionApplier
-from services.stats.adapters.rebuild import rebuild
-from services.stats.adapters.rebuild_sql import PROJECTION_TABLES
+from services.stats.adapters.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
+from services.stats.adapters.rebuild_sql import PROJECTION_TABLES, SHADOW
 from services.stats.adapters.reference_data import load_reference
 from services.stats.domain import reports
 from services.stats.domain.calendar import Period, today
@@ -187,3 +187,18 @@ async def test_rebuild_while_live_runs_and_events_arrive_ends_equal_to_live_from
     async with fresh_database("stats") as url, live_projections(kafka_bootstrap, topic_prefix, url, producer) as pool:
         await wait_applied(pool, first.distinct_events + second.distinct_events)
         assert await snapshot(pool) == rebuilt
+
+
+async def test_a_second_rebuild_refuses_to_start_while_one_runs(kafka_bootstrap: str, fresh_database) -> None:
+    async with fresh_database("stats") as url:
+        holder = await asyncpg.connect(url)
+        try:
+            assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK)
+            with pytest.raises(RebuildRunning):
+                await rebuild(url, kafka_bootstrap, ["nothing"], CONSUMER)
+            assert (
+                await holder.fetchval("SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", SHADOW)
+                == 0
+            )
+        finally:
+            await holder.close()

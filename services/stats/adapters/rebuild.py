@@ -23,6 +23,12 @@ from services.stats.handlers import EVENT_HANDLERS
 from shared.contracts.envelope import ContractError, decode
 
 Progress = Callable[[int], None]
+REBUILD_LOCK = 774_002
+"""Session advisory lock: one rebuild at a time (they would share the shadow schema)."""
+
+
+class RebuildRunning(RuntimeError):
+    """Another rebuild holds the rebuild lock."""
 
 
 @dataclass
@@ -49,6 +55,9 @@ async def rebuild(
     """Rebuild every projection from the topics and swap it in; returns what was read."""
     report = RebuildReport()
     conn = await asyncpg.connect(database_url, command_timeout=None)
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
+        await conn.close()
+        raise RebuildRunning("another rebuild of the stats projections is running; wait for it to finish")
     try:
         await _create_shadow(conn)
         async with TopicReader(bootstrap_servers, topics) as reader:

@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.stats.adapters.rebuild import rebuild
+from services.stats.adapters.rebuild import RebuildRunning, rebuild
 from services.stats.settings import StatsSettings
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.logging import configure_logging
@@ -46,16 +46,20 @@ def rebuild_command() -> None:
         TextColumn("[bold]replaying[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
     ) as progress:
         task = progress.add_task("replay", total=None)
-        report = asyncio.run(
-            rebuild(
-                settings.database_url.get_secret_value(),
-                settings.kafka_bootstrap_servers,
-                topics,
-                settings.consumer_group,
-                on_total=lambda total: progress.update(task, total=total),
-                on_progress=lambda n: progress.advance(task, n),
+        try:
+            report = asyncio.run(
+                rebuild(
+                    settings.database_url.get_secret_value(),
+                    settings.kafka_bootstrap_servers,
+                    topics,
+                    settings.consumer_group,
+                    on_total=lambda total: progress.update(task, total=total),
+                    on_progress=lambda n: progress.advance(task, n),
+                )
             )
-        )
+        except RebuildRunning as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from None
     elapsed = time.perf_counter() - started
     console.print(
         f"rebuilt from {report.records} records in {elapsed:.1f} s: {report.applied} applied, "
