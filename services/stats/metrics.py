@@ -42,45 +42,47 @@ CONSUMERS = {
 
 
 async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
-    """Set the business gauges from the projections."""
+    """Set the business gauges from the projections (label sets that disappeared are dropped, not left stale)."""
     async with pool.acquire() as conn:
-        for row in await conn.fetch("SELECT municipality_code, sum(concerns) n FROM concern_counts GROUP BY 1"):
-            CONCERNS.labels(row["municipality_code"]).set(row["n"])
-        for row in await conn.fetch(
-            "SELECT target, status, count(*) n, count(*) FILTER (WHERE sla_breaches > 0) b, sum(escalations) e "
-            "FROM referrals GROUP BY 1, 2"
-        ):
-            REFERRALS.labels(row["target"], row["status"]).set(row["n"])
-        for row in await conn.fetch(
+        concerns = await conn.fetch("SELECT municipality_code, sum(concerns) n FROM concern_counts GROUP BY 1")
+        referrals = await conn.fetch("SELECT target, status, count(*) n FROM referrals GROUP BY 1, 2")
+        clocks = await conn.fetch(
             "SELECT target, count(*) FILTER (WHERE sla_breaches > 0) b, sum(escalations) e FROM referrals GROUP BY 1"
-        ):
-            SLA_BREACHED.labels(row["target"]).set(row["b"])
-            ESCALATIONS.labels(row["target"]).set(row["e"])
-        outcomes = {
-            row["outcome"]: row["n"]
-            for row in await conn.fetch(
-                "SELECT outcome, count(DISTINCT concern_id) n FROM referrals WHERE outcome IS NOT NULL GROUP BY 1"
-            )
-        }
-        for outcome, n in outcomes.items():
-            OUTCOMES.labels(outcome).set(n)
-        COSTS_AVOIDED.set(sum(outcomes.get(o, 0) * cost for o, cost in unit_costs.by_outcome().items()))
-        REPEAT_TENANCIES.set(
-            await conn.fetchval("SELECT count(DISTINCT subject_key) FROM concern_facts WHERE repeated")
         )
-        for row in await conn.fetch(
-            "SELECT channel, count(*) FILTER (WHERE delivered_at IS NOT NULL) d, "
-            "count(*) FILTER (WHERE delivered_at IS NULL AND final_failed) f, "
-            "count(*) FILTER (WHERE delivered_at IS NULL AND NOT final_failed) r FROM deliveries GROUP BY 1"
-        ):
-            for state, key in (("delivered", "d"), ("failed", "f"), ("retrying", "r")):
-                DELIVERIES.labels(row["channel"], state).set(row[key])
-        for row in await conn.fetch(
+        outcomes = await conn.fetch(
+            "SELECT outcome, count(DISTINCT concern_id) n FROM referrals WHERE outcome IS NOT NULL GROUP BY 1"
+        )
+        repeats = await conn.fetchval("SELECT count(DISTINCT subject_key) FROM concern_facts WHERE repeated")
+        deliveries = await conn.fetch(
+            "SELECT channel, count(*) FILTER (WHERE delivered_at IS NOT NULL) delivered, "
+            "count(*) FILTER (WHERE delivered_at IS NULL AND final_failed) failed, "
+            "count(*) FILTER (WHERE delivered_at IS NULL AND NOT final_failed) retrying FROM deliveries GROUP BY 1"
+        )
+        medians = await conn.fetch(
             "SELECT municipality_code, percentile_cont(0.5) WITHIN GROUP "
             "(ORDER BY extract(epoch FROM acknowledged_at - created_at) / 3600) m FROM referrals "
             "WHERE created_at > now() - interval '90 days' AND acknowledged_at IS NOT NULL GROUP BY 1"
-        ):
-            ACK_MEDIAN.labels(row["municipality_code"]).set(row["m"])
+        )
+    # No await from here on: a scrape never sees the gauges half cleared.
+    for gauge in (CONCERNS, REFERRALS, SLA_BREACHED, ESCALATIONS, OUTCOMES, DELIVERIES, ACK_MEDIAN):
+        gauge.clear()
+    for row in concerns:
+        CONCERNS.labels(row["municipality_code"]).set(row["n"])
+    for row in referrals:
+        REFERRALS.labels(row["target"], row["status"]).set(row["n"])
+    for row in clocks:
+        SLA_BREACHED.labels(row["target"]).set(row["b"])
+        ESCALATIONS.labels(row["target"]).set(row["e"])
+    by_outcome = {row["outcome"]: row["n"] for row in outcomes}
+    for outcome, n in by_outcome.items():
+        OUTCOMES.labels(outcome).set(n)
+    COSTS_AVOIDED.set(sum(by_outcome.get(o, 0) * cost for o, cost in unit_costs.by_outcome().items()))
+    REPEAT_TENANCIES.set(repeats)
+    for row in deliveries:
+        for state in ("delivered", "failed", "retrying"):
+            DELIVERIES.labels(row["channel"], state).set(row[state])
+    for row in medians:
+        ACK_MEDIAN.labels(row["municipality_code"]).set(row["m"])
 
 
 async def refresh_lag(bootstrap_servers: str, prefix: str) -> None:
