@@ -57,6 +57,7 @@ class PostgresProjectionWriter:
         if erased is None:
             return  # the same concern under another event id: counted once
         place = (fact.day, fact.department_id, fact.municipality_code)
+        # Rows are locked in one order (the table's, then categories sorted): workers side by side cannot deadlock.
         await self._conn.execute(
             """
             INSERT INTO concern_counts VALUES ($1, $2, $3, $4, 1)
@@ -68,7 +69,8 @@ class PostgresProjectionWriter:
         )
         await self._conn.execute(
             """
-            INSERT INTO concern_category_counts SELECT $1, $2, $3, category, $5, 1 FROM unnest($4::text[]) category
+            INSERT INTO concern_category_counts
+            SELECT $1, $2, $3, category, $5, 1 FROM unnest($4::text[]) category ORDER BY category
             ON CONFLICT (day, department_id, municipality_code, category, severity)
             DO UPDATE SET concerns = concern_category_counts.concerns + 1
             """,
