@@ -50,6 +50,16 @@ class StackConfig:
         """The HTTP port of `service`."""
         return self.base_port + 1 + SERVICES.index(service)
 
+    @property
+    def smtp_port(self) -> int:
+        """The local mail sink's SMTP port: base port + 25 (8025 by default)."""
+        return self.base_port + 25
+
+    @property
+    def mail_dir(self) -> "Path":
+        """Where the mail sink writes the e-mails notify sends."""
+        return self.home / "mail"
+
     def service_url(self, service: str) -> str:
         """The base URL of `service`."""
         return f"http://127.0.0.1:{self.service_port(service)}"

@@ -38,7 +38,7 @@ def _check_ports_free(cfg: StackConfig) -> None:
     if cfg.embedded_postgres:
         ports["PostgreSQL"] = cfg.pg_port
     if not cfg.infra_only:
-        ports |= {service: cfg.service_port(service) for service in SERVICES}
+        ports |= {service: cfg.service_port(service) for service in SERVICES} | {"mail": cfg.smtp_port}
     for what, port in ports.items():
         if _port_in_use(port):
             raise StackError(f"port {port} ({what}) is already in use; stop that process or choose other ports")
@@ -55,7 +55,7 @@ def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[Prog
         programs.append(pg)
     kafka_log = cfg.log("kafka-console")  # the broker's own log4j2 log is kafka.log
     programs.append(Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
-    return programs + [services.program(cfg, secrets, service) for service in SERVICES]
+    return programs + [services.mail_program(cfg)] + [services.program(cfg, secrets, s) for s in SERVICES]
 
 
 def _ensure_supervisord(cfg: StackConfig, programs: list[Program]) -> None:
@@ -101,7 +101,8 @@ def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console)
         services.ensure_topics(cfg)
     with console.status("Migrating the databases"), ThreadPoolExecutor(len(SERVICES)) as pool:
         list(pool.map(partial(services.migrate, cfg, secrets), SERVICES))  # each database is separate
-    supervisor.start(cfg, *SERVICES)
+    services.register_service_accounts(cfg, secrets)
+    supervisor.start(cfg, "mail", *SERVICES)
     with console.status("Waiting for the services"):
         deadline = time.monotonic() + SERVICE_TIMEOUT
         for service in SERVICES:

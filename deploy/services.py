@@ -1,9 +1,11 @@
 """The four services as processes: their environment, the crp steps before they start, their readiness."""
 
+import asyncio
 import json
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,6 +14,9 @@ import yaml
 from deploy import postgres, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
 from deploy.supervisor_conf import Program
+from shared.auth.admin import publish_record
+from shared.auth.tokens import token_hash
+from shared.contracts.clients import ApiClientRecord
 
 DEMO_CLIENTS = Path(__file__).parent / "demo" / "clients.yaml"
 
@@ -35,7 +40,41 @@ def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict
         "LOCAL_DEV": "true",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+    } | (_notify_environment(cfg, secrets) if service == "notify" else {})
+
+
+def _notify_environment(cfg: StackConfig, secrets: dict[str, str]) -> dict[str, str]:
+    """notify mails through the stack's mail sink and reads reporter contacts from intake as its service account."""
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(cfg.smtp_port),
+        "INTAKE_URL": cfg.service_url("intake"),
+        "INTAKE_TOKEN": secrets["NOTIFY_INTAKE_TOKEN"],
+        "PUBLIC_INTAKE_URL": cfg.service_url("intake"),
+        "PUBLIC_ROUTING_URL": cfg.service_url("routing"),
     }
+
+
+NOTIFY_SERVICE_CLIENT = "cli_notify-service"
+
+
+def register_service_accounts(cfg: StackConfig, secrets: dict[str, str]) -> None:
+    """Put notify's service account on the api-clients topic (the same record each time: harmless to repeat)."""
+    token = secrets["NOTIFY_INTAKE_TOKEN"]
+    record = ApiClientRecord(
+        client_id=NOTIFY_SERVICE_CLIENT,
+        name="notify (service account: reporter receipts)",
+        role="admin",
+        token_sha256=token_hash(token),
+        created_at=datetime.now(UTC),
+    )
+    asyncio.run(publish_record(cfg.bootstrap_servers, record))
+
+
+def mail_program(cfg: StackConfig) -> Program:
+    """The SMTP sink that stands in for the organisation's mail server on this machine."""
+    command = [str(venv_bin() / "python"), "-m", "deploy.mailsink", "--directory", str(cfg.mail_dir)]
+    return Program("mail", [*command, "--port", str(cfg.smtp_port)], cfg.log("mail"), autostart=False, directory=REPO)
 
 
 def program(cfg: StackConfig, secrets: dict[str, str], service: str) -> Program:

@@ -41,6 +41,7 @@ def _addresses(cfg: StackConfig, with_services: bool) -> Table:
     if with_services:
         for service in SERVICES:
             table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")
+        table.add_row("mail (SMTP sink)", f"127.0.0.1:{cfg.smtp_port}", f"e-mails as .eml files in {cfg.mail_dir}")
     table.add_row("Kafka", cfg.bootstrap_servers, f"{cfg.partitions} partitions per topic")
     if cfg.database_url:
         table.add_row("PostgreSQL", "DATABASE_URL", "external server")

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from deploy.config import SERVICES, write_private
+from shared.auth.tokens import new_token
 
 
 def _password() -> str:
@@ -19,6 +20,8 @@ def _fresh() -> dict[str, str]:
         "postgres_password": _password(),
         "SUBJECT_KEY_SECRET": secrets.token_urlsafe(32),
         "MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        # notify's admin service account, to read reporter contacts from intake (registered by `up`).
+        "NOTIFY_INTAKE_TOKEN": new_token(),
     }
     values |= {f"{service}_password": _password() for service in SERVICES}
     return values

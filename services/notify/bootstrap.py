@@ -151,10 +151,11 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
         try:
             async with consumers.consuming_batches(
                 settings.kafka_bootstrap_servers,
-                settings.consumer_group,
+                settings.kafka_group(),
                 [settings.topic(t) for t in consumers.TOPICS],
                 functools.partial(apply_batch, deps=deps, planners=EVENT_HANDLERS),
                 runtime.dead_letters,
+                name=settings.consumer_group,
             ):
                 yield NotifyParts(
                     settings=settings,

@@ -40,7 +40,7 @@ class FakeConsumer:
 
 async def run_briefly(consumer: BatchConsumer, fake: FakeConsumer) -> None:
     task = asyncio.create_task(consumer.run())
-    for _ in range(100):
+    for _ in range(1000):  # up to 10 s: a retry backs off with jitter, and CI machines are busy
         if fake.commits:
             break
         await asyncio.sleep(0.01)

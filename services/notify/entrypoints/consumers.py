@@ -117,13 +117,18 @@ class BatchConsumer:
 
 @contextlib.asynccontextmanager
 async def consuming_batches(
-    bootstrap_servers: str, group_id: str, topics: Sequence[str], apply: ApplyBatch, dead_letters: DeadLetters
+    bootstrap_servers: str,
+    group_id: str,
+    topics: Sequence[str],
+    apply: ApplyBatch,
+    dead_letters: DeadLetters,
+    name: str | None = None,
 ) -> AsyncIterator[AIOKafkaConsumer]:
     """Run a BatchConsumer in the background for the duration of the block (the service's lifespan)."""
     consumer = AIOKafkaConsumer(*topics, **consumer_config(bootstrap_servers, group_id, client_id=group_id))
     await consumer.start()
     task = asyncio.create_task(
-        BatchConsumer(consumer, apply, dead_letters, group_id).run(), name=f"consumer-{group_id}"
+        BatchConsumer(consumer, apply, dead_letters, name or group_id).run(), name=f"consumer-{group_id}"
     )
     try:
         yield consumer
