@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.routing.domain.referral import Referral
 
@@ -28,6 +28,9 @@ REROUTES = Counter(
 )
 CONSUMER_LAG = Gauge(
     "routing_consumer_lag", "Messages of concern-events not yet committed by this worker.", ["topic", "partition"]
+)
+BATCH_SIZE = Histogram(
+    "routing_batch_size", "Concern events applied per transaction.", buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 )
 OUTBOX_PENDING = Gauge("routing_outbox_pending", "Events in the outbox not yet published.")
 OUTBOX_PUBLISHED = Counter("routing_outbox_published_total", "Events the relay published to Kafka.", ["event_type"])

@@ -50,18 +50,26 @@ def _danish_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("DK", years=year))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_working_day(day: date) -> bool:
     """Monday to Friday and not a Danish public holiday (helligdag)."""
     return day.weekday() < 5 and day not in _danish_holidays(day.year)
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The same local time of day (Europe/Copenhagen) on the `days`-th working day after `start`'s date."""
-    local = start.astimezone(COPENHAGEN)
-    day, counted = local.date(), 0
+@functools.lru_cache(maxsize=4096)
+def nth_working_day(start: date, days: int) -> date:
+    """The `days`-th working day after `start`."""
+    day, counted = start, 0
     while counted < days:
         day += timedelta(days=1)
         counted += is_working_day(day)
+    return day
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same local time of day (Europe/Copenhagen) on the `days`-th working day after `start`'s date."""
+    local = start.astimezone(COPENHAGEN)
+    day = nth_working_day(local.date(), days)
     due = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=COPENHAGEN)
     return due.astimezone(UTC)
 

@@ -1,10 +1,13 @@
 """The routing service's Faust agent: batches of concern events in, referrals out (via the outbox)."""
 
+import asyncio
+import contextlib
 import functools
 from datetime import datetime
 
 import faust
 
+from services.routing import metrics
 from services.routing.entrypoints.batching import ApplyBatch, BatchProcessor
 from services.routing.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from services.routing.handlers.deps import Deps
@@ -63,28 +66,39 @@ def register_agents(
 
     @app.agent(raw_topic(app, settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
-        # Acks are ours: an event is acknowledged (and its offset committable) only once its batch is
-        # durable. (Faust's take_events can ack events it never yielded when a timeout races a full buffer.)
+        # Acks are ours: an event is acknowledged (its offset committable) only once its batch is durable.
+        # The agent loop only buffers; a batch task applies whatever has arrived meanwhile, in order.
+        # (Faust's own take_events can ack events it never yielded when its timeout races a full buffer.)
         manual = stream.noack()
-        pending: list[faust.EventT] = []
-        async for event in manual.events():
-            pending.append(event)
-            if len(pending) < settings.consume_batch_size and not _drained(manual):
-                continue  # more are waiting: take them into this batch
-            await _apply(processor, windows, pending, manual)
-            for done in pending:
-                await manual.ack(done)
-            pending = []
+        buffered: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
+        applier = asyncio.create_task(_apply_batches(buffered, settings.consume_batch_size, processor, windows, manual))
+        try:
+            async for event in manual.events():
+                if applier.done():
+                    applier.result()  # surface the failure: Faust restarts the agent
+                await buffered.put(event)
+            await buffered.join()
+        finally:
+            applier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await applier
 
     return concern_events, windows
 
 
-def _drained(stream: faust.StreamT) -> bool:
-    """True when no further event waits in the agent's buffer (then a partial batch goes at once)."""
-    try:
-        return stream.channel.queue.empty()
-    except AttributeError:
-        return True
+async def _apply_batches(
+    buffered: asyncio.Queue, size: int, processor: BatchProcessor, windows: faust.Table, stream: faust.StreamT
+) -> None:
+    """Take what has arrived (up to `size`), apply it, then ack it; forever."""
+    while True:
+        batch = [await buffered.get()]
+        while len(batch) < size and not buffered.empty():
+            batch.append(buffered.get_nowait())
+        metrics.BATCH_SIZE.observe(len(batch))
+        await _apply(processor, windows, batch, stream)
+        for event in batch:
+            await stream.ack(event)
+            buffered.task_done()
 
 
 async def _apply(

@@ -1,0 +1,247 @@
+"""Routing throughput (concern-events -> referral-events, through PostgreSQL and the outbox) against a raw
+aiokafka consume-and-produce loop moving the same messages, and the routing worker's peak memory."""
+
+import asyncio
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.harness import ROOT, BenchContext, BenchResult
+from services.routing.adapters.rules_store import load_file
+from services.routing.domain.routing import decide
+from services.routing.entrypoints.agents import register_agents
+from services.routing.handlers.concerns import facts_of
+from services.routing.settings import DEFAULT_RULES, RoutingSettings
+from shared.contracts.envelope import encode
+from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
+from shared.db.migrate import apply_migrations
+from shared.kafka.admin import ensure_topics
+from shared.kafka.config import partitions_of, producer_config
+from shared.kafka.dead_letters import InMemoryDeadLetters
+from shared.kafka.streams import make_stream_app, running
+from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
+
+CONCERNS = 3000
+PARTITIONS = 3
+
+
+def _concerns() -> list:
+    rng = random.Random(42)
+    categories = ["noise", "hoarding", "rent_arrears", "mental_health", "loneliness", "dementia_signs", "other"]
+    return [
+        concern_event(
+            categories=(rng.choice(categories),),
+            severity=rng.choice(("low", "medium", "high")),
+            consent=rng.choice(("given", "not_asked")),
+            place=rng.choice((HOLBAEK, HOENG, KALUNDBORG)),
+        )
+        for _ in range(CONCERNS)
+    ]
+
+
+async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(**producer_config(bootstrap, "bench"))
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _await_output(bootstrap: str, topic: str, expected: int, within: float = 240) -> None:
+    """Return once `expected` committed records are on `topic` (counted, so transaction markers do not count)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline, seen = time.monotonic() + within, 0
+        while seen < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fewer than {expected} records on {topic}")
+            seen += sum(len(batch) for batch in (await consumer.getmany(timeout_ms=100)).values())
+    finally:
+        await consumer.stop()
+
+
+async def _faust_noop(context: BenchContext, messages: list[tuple[bytes, bytes]]) -> float:
+    """Concerns/s through a Faust agent of the same shape that applies nothing: the framework's own ceiling."""
+    prefix = f"benchfn{uuid.uuid4().hex[:6]}."
+    await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
+    settings = RoutingSettings(
+        database_url="postgresql://unused/unused",
+        subject_key_secret="bench-subject-key-secret-0123456789",  # noqa: S106 - not a secret
+        topic_prefix=prefix,
+        topic_partitions=PARTITIONS,
+        kafka_bootstrap_servers=context.kafka_bootstrap,
+    )
+    app = make_stream_app(settings.model_copy(update={"service_name": settings.stream_app_name}))
+    app.conf.table_standby_replicas = 0
+    seen, all_seen = 0, asyncio.Event()
+
+    async def apply(events: list) -> dict:
+        nonlocal seen
+        seen += len(events)
+        if seen >= len(messages):
+            all_seen.set()
+        return {}
+
+    register_agents(app, settings, None, InMemoryDeadLetters(), apply=apply)
+    async with running(app):
+        for _ in range(600):  # wait for the partitions, at most a minute
+            if app.consumer.assignment():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
+        started = time.perf_counter()
+        await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, messages)
+        await asyncio.wait_for(all_seen.wait(), 240)
+        return len(messages) / (time.perf_counter() - started)
+
+
+async def _raw_loop(bootstrap: str, source: str, sink: str, fan_out: dict[bytes, int], stop: asyncio.Event) -> None:
+    """The baseline: consume, produce one message per referral, commit after each batch's sends are acknowledged."""
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(**producer_config(bootstrap, "bench-raw"))
+    await consumer.start()
+    await producer.start()
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
+            sends = []
+            for records in batches.values():
+                for record in records:
+                    for _ in range(fan_out.get(record.key, 1)):
+                        sends.append(await producer.send(sink, record.value, key=record.key))
+            await asyncio.gather(*sends)
+            if batches:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _fresh_database(admin_url: str) -> str:
+    name = "bench_" + uuid.uuid4().hex[:10]
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = admin_url.rpartition("/")[0] + "/" + name
+    await asyncio.to_thread(apply_migrations, "routing", url)
+    return url
+
+
+async def _start_worker(context: BenchContext, prefix: str, database_url: str) -> asyncio.subprocess.Process:
+    port = 20000 + random.randrange(20000)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": context.kafka_bootstrap,
+        "TOPIC_PREFIX": prefix,
+        "TOPIC_PARTITIONS": str(PARTITIONS),
+        "DATABASE_URL": database_url,
+        "HTTP_PORT": str(port),
+        "LAG_INTERVAL_S": "0.5",
+        "SUBJECT_KEY_SECRET": "bench-subject-key-secret-0123456789",
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.routing", env=env, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        while time.monotonic() < deadline:
+            try:
+                metrics = (await http.get("/metrics")).text
+                if metrics.count("routing_consumer_lag{") == PARTITIONS:  # all partitions assigned
+                    return process
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    process.kill()
+    raise TimeoutError("routing worker did not start")
+
+
+async def run(context: BenchContext) -> list[BenchResult]:
+    """Measure the routing worker and the raw loop on the same pre-encoded concerns."""
+    rules = load_file(DEFAULT_RULES)
+    concerns = _concerns()
+    messages = [(e.subject.encode(), encode(e)) for e in concerns]
+    fan_out = {e.subject.encode(): len(decide(facts_of(e.data, repeated=False), rules)) for e in concerns}
+    referrals = sum(fan_out.values())
+
+    raw_prefix = f"benchraw{uuid.uuid4().hex[:6]}."
+    await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=raw_prefix)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(
+        _raw_loop(context.kafka_bootstrap, raw_prefix + CONCERN_EVENTS, raw_prefix + REFERRAL_EVENTS, fan_out, stop)
+    )
+    await asyncio.sleep(3)  # let the raw consumer join its group
+    started = time.perf_counter()
+    await _produce(context.kafka_bootstrap, raw_prefix + CONCERN_EVENTS, messages)
+    await _await_output(context.kafka_bootstrap, raw_prefix + REFERRAL_EVENTS, referrals)
+    baseline = CONCERNS / (time.perf_counter() - started)
+    stop.set()
+    await loop
+
+    faust_ceiling = await _faust_noop(context, messages)
+
+    prefix = f"benchrt{uuid.uuid4().hex[:6]}."
+    await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
+    worker = await _start_worker(context, prefix, await _fresh_database(context.admin_database_url))
+    try:
+        started = time.perf_counter()
+        await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, messages)
+        await _await_output(context.kafka_bootstrap, prefix + REFERRAL_EVENTS, referrals)
+        measured = CONCERNS / (time.perf_counter() - started)
+        peak_mb = _peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        await asyncio.wait_for(worker.wait(), 30)
+    return [
+        BenchResult(
+            benchmark="routing",
+            metric="concerns routed/s",
+            unit="concerns/s",
+            value=measured,
+            baseline="raw aiokafka consume-and-produce loop, same messages and fan-out",
+            baseline_value=baseline,
+            target_ratio=0.5,
+            details={
+                "concerns": CONCERNS,
+                "referrals": referrals,
+                "partitions": PARTITIONS,
+                "worker_peak_rss_mb": round(peak_mb, 1),
+                "faust_noop_concerns_per_s": round(faust_ceiling, 1),
+            },
+        ),
+        BenchResult(
+            benchmark="routing",
+            metric="concerns routed/s vs the Faust ceiling",
+            unit="concerns/s",
+            value=measured,
+            baseline="Faust agent of the same shape applying nothing (decode only)",
+            baseline_value=faust_ceiling,
+            details={"worker_peak_rss_mb": round(peak_mb, 1)},
+        ),
+    ]
