@@ -108,7 +108,12 @@ async def replay_rate(context: BenchContext) -> BenchResult:
         baseline="raw aiokafka consume of the same topics",
         baseline_value=(before + after) / 2,
         target_ratio=0.5,
-        details={"records": records, "applied": report.applied, "duplicates": report.duplicates},
+        details={
+            "records": records,
+            "applied": report.applied,
+            "duplicates": report.duplicates,
+            **{f"{phase} s": round(seconds, 2) for phase, seconds in report.seconds.items()},
+        },
     )
 
 

@@ -7,6 +7,7 @@
    the live code path into the shadow tables, and swap the tables in; the live worker then carries on.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ class RebuildReport:
     skipped: int = 0
     caught_up: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Time per phase: stage (read, decode, copy), fold (set-based SQL), swap (catch-up and swap)."""
 
 
 async def rebuild(
@@ -63,9 +66,13 @@ async def rebuild(
         async with TopicReader(bootstrap_servers, topics) as reader:
             start, snapshot = await reader.beginnings(), await reader.ends()
             on_total(sum(snapshot[tp] - start[tp] for tp in reader.partitions))
+            clock = time.perf_counter()
             await _stage(conn, reader, start, snapshot, report, on_progress)
+            report.seconds["stage"], clock = time.perf_counter() - clock, time.perf_counter()
             await _fold(conn, consumer)
+            report.seconds["fold"], clock = time.perf_counter() - clock, time.perf_counter()
             await _catch_up_and_swap(conn, reader, snapshot, consumer, report)
+            report.seconds["swap"] = time.perf_counter() - clock
         report.counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in PROJECTION_TABLES}  # noqa: S608
     finally:
         await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE")

@@ -65,5 +65,6 @@ def rebuild_command() -> None:
         f"rebuilt from {report.records} records in {elapsed:.1f} s: {report.applied} applied, "
         f"{report.duplicates} duplicates, {report.skipped} skipped (invalid), {report.caught_up} caught up at the swap"
     )
+    console.print("  " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.seconds.items()))
     for table, rows in report.counts.items():
         console.print(f"  {table}: {rows} rows")
