@@ -11,7 +11,7 @@ from services.stats.domain.comparison import median_of_others
 from services.stats.domain.costs import estimate
 from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
 from services.stats.domain.scope import Selection, select
-from services.stats.entrypoints.deps import ContextDep, PeriodDep, PoolDep, Reader, SelectionDep
+from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -38,19 +38,18 @@ async def scope(principal: Reader, context: ContextDep) -> dict:
 
 
 @router.get("/overview", summary="Concerns, referrals, response, outcomes and estimated costs avoided.")
-async def overview(period: PeriodDep, selection: SelectionDep, context: ContextDep, pool: PoolDep) -> dict:
+async def overview(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
     """Everything the dashboard shows for a period and filters, within the caller's scope."""
-    async with pool.acquire() as conn:
-        counts = await queries.concern_counts(conn, period, selection)
-        categories = await queries.category_counts(conn, period, selection)
-        repeat = await queries.repeats(conn, period, selection)
-        states = await queries.referral_states(conn, period, selection)
-        outcome_rows = await queries.outcomes(conn, period, selection)
-        department_scoped = selection.departments is not None or selection.category is not None
-        delivery_rows = None if department_scoped else await queries.deliveries(conn, period, selection)
-        everyone = None
-        if selection.compare_with_other_municipalities:
-            everyone = await queries.concern_counts(conn, period, Selection(category=selection.category))
+    counts = await queries.concern_counts(conn, period, selection)
+    categories = await queries.category_counts(conn, period, selection)
+    repeat = await queries.repeats(conn, period, selection)
+    states = await queries.referral_states(conn, period, selection)
+    outcome_rows = await queries.outcomes(conn, period, selection)
+    department_scoped = selection.departments is not None or selection.category is not None
+    delivery_rows = None if department_scoped else await queries.deliveries(conn, period, selection)
+    everyone = None
+    if selection.compare_with_other_municipalities:
+        everyone = await queries.concern_counts(conn, period, Selection(category=selection.category))
     body = {
         "period": _period(period),
         "filters": _filters(selection),
@@ -87,20 +86,19 @@ def _filters(selection: Selection) -> dict:
 async def response_times(
     period: PeriodDep,
     selection: SelectionDep,
-    pool: PoolDep,
+    conn: ConnectionDep,
     group_by: Annotated[
         Literal["municipality", "target"], Query(description="municipality or target")
     ] = "municipality",
 ) -> dict:
     """Response times of referrals created in the period, by municipality or by recipient type (target)."""
-    async with pool.acquire() as conn:
-        rows = await queries.response_times(conn, period, selection, group_by)
-        others = None
-        if selection.compare_with_other_municipalities:
-            both = await queries.response_times(conn, period, Selection(category=selection.category), "both")
-            others = reports.response_comparison(
-                both, selection.compare_with_other_municipalities, "target" if group_by == "target" else None
-            )
+    rows = await queries.response_times(conn, period, selection, group_by)
+    others = None
+    if selection.compare_with_other_municipalities:
+        both = await queries.response_times(conn, period, Selection(category=selection.category), "both")
+        others = reports.response_comparison(
+            both, selection.compare_with_other_municipalities, "target" if group_by == "target" else None
+        )
     key = "municipality_code" if group_by == "municipality" else "target"
     body = {
         "period": _period(period),
@@ -116,13 +114,12 @@ async def response_times(
 
 
 @router.get("/hotspots", summary="Departments whose concern rate stands out from the organisation's baseline.")
-async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextDep, pool: PoolDep) -> dict:
+async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
     """Rate ratio per department against its organisation's rate, with a 95 % interval and the trend."""
     previous = period.previous()
     unscoped = Selection(category=selection.category)
-    async with pool.acquire() as conn:
-        now = _by_department(await queries.concern_counts(conn, period, unscoped))
-        before = _by_department(await queries.concern_counts(conn, previous, unscoped))
+    now = _by_department(await queries.concern_counts(conn, period, unscoped))
+    before = _by_department(await queries.concern_counts(conn, previous, unscoped))
     reference = context.reference
     baselines: dict[str, dict] = {}
     for department in reference.departments.values():

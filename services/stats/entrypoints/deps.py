@@ -1,5 +1,6 @@
 """Dependencies of the stats routes, read as types: the caller's selection, the period, the context."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -16,6 +17,7 @@ from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import Category
 from shared.web.auth import require_roles
 
+RETRY = {"Retry-After": "5"}
 READERS = (Role.OPS, Role.ADMIN, Role.MUNICIPALITY, Role.CONSULTANT, Role.ASSOCIATION)
 """Everyone but reporters may read statistics, each within their scope."""
 
@@ -33,14 +35,8 @@ def stats_context(request: Request) -> StatsContext:
     return request.app.state.stats
 
 
-def pool(request: Request) -> asyncpg.Pool:
-    """The service's database pool."""
-    return request.app.state.runtime.pool
-
-
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 ContextDep = Annotated[StatsContext, Depends(stats_context)]
-PoolDep = Annotated[asyncpg.Pool, Depends(pool)]
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
@@ -75,3 +71,24 @@ def selection(
 
 PeriodDep = Annotated[Period, Depends(period)]
 SelectionDep = Annotated[Selection, Depends(selection)]
+
+
+async def connection(request: Request, _: SelectionDep, __: PeriodDep) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the pool for one request, taken only once auth, scope and filters passed.
+
+    503 (retry shortly) while PostgreSQL is away.
+    """
+    pool: asyncpg.Pool = request.app.state.runtime.pool
+    try:
+        conn = await pool.acquire(timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        raise HTTPException(
+            503, "The statistics database is not reachable; try again shortly.", headers=RETRY
+        ) from None
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
+ConnectionDep = Annotated[asyncpg.Connection, Depends(connection)]
