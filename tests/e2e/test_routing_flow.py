@@ -60,6 +60,13 @@ async def test_concerns_become_referrals_once_and_recipients_see_only_theirs(
                 assert (await http.get(theirs, headers=as_kalundborg)).json()["status"] == "requested"
                 moved = await http.post(theirs + "/transitions", json={"to": "received"}, headers=as_kalundborg)
                 assert moved.status_code == 200 and moved.json()["referral"]["status"] == "received"
+                metrics = (await http.get("/metrics")).text
+                assert 'routing_referrals_created_total{category="rent_arrears",target="municipality"} 1.0' in metrics
+                assert (
+                    'routing_transitions_total{from_status="requested",target="municipality",to_status="received"} 1.0'
+                    in metrics
+                )
+                assert "routing_open_referrals{" in metrics and "routing_consumer_lag{" in metrics
             events = await read_committed(kafka_bootstrap, topic_prefix + REFERRAL_EVENTS, expected=5)
             assert [e.data.to_status for e in events if e.type == "referral.status_changed.v1"] == ["received"]
         finally:
