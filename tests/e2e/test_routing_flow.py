@@ -20,7 +20,8 @@ async def test_concerns_become_referrals_once_and_recipients_see_only_theirs(
     holbaek = await issue_client(Role.MUNICIPALITY, municipality_code="0316")
     kalundborg = await issue_client(Role.MUNICIPALITY, municipality_code="0326")
     async with fresh_database("routing") as database_url:
-        process = ServiceProcess("routing", {**service_env, "DATABASE_URL": database_url})
+        env = {**service_env, "DATABASE_URL": database_url, "SCHEDULER_INTERVAL_S": "0.5", "LAG_INTERVAL_S": "0.5"}
+        process = ServiceProcess("routing", env)
         await asyncio.to_thread(process.start)
         try:
             in_holbaek = concern_event(categories=("rent_arrears",), severity="high")
@@ -66,7 +67,14 @@ async def test_concerns_become_referrals_once_and_recipients_see_only_theirs(
                     'routing_transitions_total{from_status="requested",target="municipality",to_status="received"} 1.0'
                     in metrics
                 )
-                assert "routing_open_referrals{" in metrics and "routing_consumer_lag{" in metrics
+
+                async def gauges() -> bool:
+                    metrics = (await http.get("/metrics")).text
+                    return 'routing_open_referrals{age="lt_1h",target="consultant"} 2.0' in metrics and (
+                        "routing_consumer_lag{" in metrics
+                    )
+
+                await eventually(gauges, what="open referrals by age and consumer lag measured")
             events = await read_committed(kafka_bootstrap, topic_prefix + REFERRAL_EVENTS, expected=5)
             assert [e.data.to_status for e in events if e.type == "referral.status_changed.v1"] == ["received"]
         finally:
