@@ -88,6 +88,25 @@ async def test_third_concern_within_90_days_is_repeated_and_an_erased_one_no_lon
         assert by_concern[second[2].data.concern_id] == (False, False)  # the erased one no longer counts
 
 
+async def test_an_erasure_within_a_batch_takes_effect_between_the_reports_around_it(fresh_database) -> None:
+    async with fresh_database("routing") as url, routing_deps(url, FakeClock(T0)) as deps:
+        key = subject()
+        first, second, third = (
+            concern_event(severity="low", subject_key=key, reported_at=T0 - timedelta(days=days))
+            for days in (80, 20, 0)
+        )
+        await apply_concern_events(deps, [first, second, erased_event(first), third])
+        rows = await deps.pool.fetch(
+            "SELECT concern_id, repeated, concern_erased_at IS NOT NULL AS erased FROM referrals"
+        )
+        flags = {r["concern_id"]: (r["repeated"], r["erased"]) for r in rows}
+        assert flags == {
+            first.data.concern_id: (False, True),
+            second.data.concern_id: (False, False),
+            third.data.concern_id: (False, False),  # the erased concern no longer counts
+        }
+
+
 async def test_breach_and_escalation_fire_once_each_with_two_workers(fresh_database) -> None:
     clock = FakeClock(T0)
     async with fresh_database("routing") as url, routing_deps(url, clock) as one, routing_deps(url, clock) as two:

@@ -1,5 +1,6 @@
 """Applying concern events: referrals for each reported concern, once; erasures flag the referrals."""
 
+import itertools
 from datetime import datetime
 
 import asyncpg
@@ -60,14 +61,19 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
     unique = list({e.id: e for e in events}.values())
     async with deps.pool.acquire() as conn, conn.transaction():
         fresh = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
-        todo = [e for e in unique if e.id in fresh]
-        reported = [e.data for e in todo if isinstance(e.data, ConcernReported)]
-        touched = {d.subject_key for d in reported}
-        created = await _route(conn, deps, reported) if reported else []
-        for erased in (e.data for e in todo if isinstance(e.data, ConcernErased)):
-            if await subjects.forget(conn, erased.concern_id):
-                touched.add(erased.subject_key)
-            await referral_store.mark_concern_erased(conn, erased.concern_id, erased.erased_at)
+        touched: set[str] = set()
+        created: list[Referral] = []
+        # Runs of the same type, in order: an erasure takes effect between the reports around it.
+        for kind, run in itertools.groupby((e.data for e in unique if e.id in fresh), key=type):
+            data = list(run)
+            if kind is ConcernReported:
+                touched.update(d.subject_key for d in data)
+                created += await _route(conn, deps, data)
+            elif kind is ConcernErased:
+                for erased in data:
+                    if await subjects.forget(conn, erased.concern_id):
+                        touched.add(erased.subject_key)
+                    await referral_store.mark_concern_erased(conn, erased.concern_id, erased.erased_at)
         now = deps.clock.now()
         found = await subjects.windows(conn, sorted(touched), now) if touched else {}
     metrics.referrals_created(created)
