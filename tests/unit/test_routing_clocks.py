@@ -122,3 +122,11 @@ def test_fallback_chain_skips_recipients_that_refused_and_ends_in_a_last_resort(
     assert second.recipient_id == "escalation-consultant-holbaek"
     refused = frozenset({"consultant-holbaek", "escalation-consultant-holbaek"})
     assert next_recipient(target=ReferralTarget.CONSULTANT, refused_by=refused, **place) is None
+
+
+def test_escalation_contacts_come_from_the_rules_document() -> None:
+    rules = load_file(DEFAULT_RULES)
+    assert rules.escalation_contact("municipality-0326") == "escalation-municipality-0326"
+    assert rules.escalation_contact("consultant-fyn") == "escalation-consultant-fyn"
+    assert rules.escalation_contact("escalation-consultant-fyn") == "escalation-consultant-fyn"  # the top
+    assert rules.escalation_contact("someone-else") == "escalation-someone-else"

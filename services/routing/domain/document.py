@@ -98,13 +98,17 @@ class RulesDocument(Strict):
         return municipality.single_entry if municipality else None
 
     def escalation_contact(self, recipient_id: str) -> str:
-        """The recipient's escalation contact; `escalation-<recipient id>` when the document names none."""
-        for entries in (self.municipalities.values(), self.consultants.values(), self.associations.values()):
-            for entry in entries:
-                if getattr(entry, "single_entry", None) == recipient_id:
-                    return entry.escalation_contact
+        """The recipient's escalation contact (a contact is its own; `escalation-<id>` when none is named)."""
+        entries = [*self.municipalities.values(), *self.consultants.values(), *self.associations.values()]
+        for entry in entries:
+            if getattr(entry, "single_entry", None) == recipient_id:
+                return entry.escalation_contact
         entry = self.consultants.get(recipient_id) or self.associations.get(recipient_id)
-        return entry.escalation_contact if entry else f"escalation-{recipient_id}"
+        if entry:
+            return entry.escalation_contact
+        if any(e.escalation_contact == recipient_id for e in entries):
+            return recipient_id
+        return f"escalation-{recipient_id}"
 
     def unroutable(self, department_id: str, municipality_code: str) -> str | None:
         """Why a concern of this department cannot be routed with this document, or None."""
