@@ -34,11 +34,12 @@ REFRESHED = Gauge("stats_business_metrics_refreshed_timestamp_seconds", "When th
 
 CONSUMERS = {
     "intake-service": (CONCERN_INBOUND,),
+    "intake-service-referrals": (REFERRAL_EVENTS,),
     "routing-service": (CONCERN_EVENTS,),
     "notify-service": (REFERRAL_EVENTS,),
     "stats-service": (CONCERN_EVENTS, REFERRAL_EVENTS, NOTIFICATION_EVENTS),
 }
-"""The platform's consumer groups and the topics they read (DESIGN.md), for the lag gauge."""
+"""The platform's consumer groups and the topics they read, for the lag gauge (labels without the topic prefix)."""
 
 
 async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
@@ -85,34 +86,63 @@ async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
         ACK_MEDIAN.labels(row["municipality_code"]).set(row["m"])
 
 
-async def refresh_lag(bootstrap_servers: str, prefix: str) -> None:
-    """Lag of every platform consumer group: end offsets minus committed offsets, per topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="stats-lag")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, client_id="stats-lag", enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
+class LagProbe:
+    """Lag of every platform consumer group: end offsets minus committed offsets, per topic (one connection kept)."""
+
+    def __init__(self, bootstrap_servers: str, prefix: str):
+        self._bootstrap = bootstrap_servers
+        self._prefix = prefix
+        self._clients: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None
+
+    async def refresh(self) -> None:
+        """Set the lag gauge of each group and topic; after a failure the next round reconnects."""
+        try:
+            await self._refresh()
+        except Exception:
+            await self.close()
+            raise
+
+    async def _refresh(self) -> None:
+        if self._clients is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="stats-lag")
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap, client_id="stats-lag", enable_auto_commit=False
+            )
+            self._clients = (admin, consumer)
+            await admin.start()
+            await consumer.start()
+        admin, consumer = self._clients
         for group, topics in CONSUMERS.items():
-            committed = await admin.list_consumer_group_offsets(group)
+            # Broker-side group ids carry the topic prefix (Settings.kafka_group).
+            committed = await admin.list_consumer_group_offsets(self._prefix + group)
             for topic in topics:
-                partitions = await partitions_of(consumer, prefix + topic)
+                partitions = await partitions_of(consumer, self._prefix + topic)
                 ends = await consumer.end_offsets(partitions) if partitions else {}
                 lag = sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
                 CONSUMER_LAG.labels(group, topic).set(max(lag, 0))
-    finally:
-        await consumer.stop()
-        await admin.close()
+
+    async def close(self) -> None:
+        """Close the connections (whatever state they are in)."""
+        clients, self._clients = self._clients, None
+        if clients is not None:
+            admin, consumer = clients
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            with contextlib.suppress(Exception):
+                await admin.close()
 
 
 @contextlib.asynccontextmanager
 async def refreshing(pool: asyncpg.Pool, settings, unit_costs: UnitCosts) -> AsyncIterator[None]:  # noqa: ANN001
     """Refresh the gauges every `business_metrics_interval_s` while the service runs."""
 
+    lag = LagProbe(settings.kafka_bootstrap_servers, settings.topic_prefix)
+
     async def loop() -> None:
         while True:
             try:
                 await refresh_business(pool, unit_costs)
-                await refresh_lag(settings.kafka_bootstrap_servers, settings.topic_prefix)
+                await lag.refresh()
                 REFRESHED.set_to_current_time()
             except Exception as error:  # the gauges are best effort; the next round tries again
                 log.warning("business_metrics_failed", error=type(error).__name__)
@@ -125,3 +155,4 @@ async def refreshing(pool: asyncpg.Pool, settings, unit_costs: UnitCosts) -> Asy
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await lag.close()

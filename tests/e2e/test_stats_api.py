@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.stats.adapters.reference_data import load_reference
 from shared.auth.principal import Role
+from shared.contracts.topics import CONCERN_EVENTS
 from shared.kafka.config import producer_config
 from tests.support.polling import eventually
 from tests.support.services import ROOT, ServiceProcess
@@ -144,6 +145,18 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
 
                 await eventually(gauges, what="the business gauges on /metrics")
 
+                # Consumer lag: stats has committed everything; routing (not running here) nothing.
+                concern_records = len(stream.messages[CONCERN_EVENTS])
+
+                async def lag() -> bool:
+                    text = (await http.get("/metrics")).text
+                    return (
+                        'kafka_consumer_group_lag{group="stats-service",topic="concern-events"} 0.0' in text
+                        and f'group="routing-service",topic="concern-events"}} {float(concern_records)}' in text
+                    )
+
+                await eventually(lag, what="the consumer lag gauges")
+
                 page = await http.get("/")
                 assert page.status_code == 200 and 'lang="da"' in page.text
                 assert "default-src 'self'" in page.headers["content-security-policy"]
@@ -159,4 +172,3 @@ def _municipality_rates(truth: dict) -> dict[str, float]:
     for department in reference.departments.values():
         tenancies[department.municipality_code] = tenancies.get(department.municipality_code, 0) + department.tenancies
     return {code: 100 * truth["by_municipality"].get(code, 0) / total for code, total in tenancies.items()}
-
