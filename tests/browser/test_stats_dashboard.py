@@ -57,6 +57,7 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
 ) -> None:
     assert await asyncio.to_thread(Path(CHROMIUM).exists), "install Debian's chromium: apt-get install -y chromium"
     ops = (await issue_client(Role.OPS)).token
+    holbaek_token = (await issue_client(Role.MUNICIPALITY, municipality_code="0316")).token
     stream = generate(seed=23, concerns=140)
     producer = AIOKafkaProducer(**producer_config(kafka_bootstrap, "stats-browser"))
     await producer.start()
@@ -127,8 +128,26 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
                         shot = ARTIFACTS / "stats-dashboard.png"
                         await page.screenshot(path=str(shot), full_page=True)
                         assert shot.stat().st_size > 10_000
+
+                        # A municipality: its own numbers and an anonymous comparison, no other municipality.
+                        await page.click("#logout")
+                        assert await page.is_visible("#login")
+                        assert await page.evaluate("sessionStorage.length") == 0
+                        await page.fill("#token", holbaek_token)
+                        await page.click("#login-button")
+                        await loaded(page, 3)
+                        assert await kpi(page, "concerns") == holbaek_total(stream)
+                        assert "medianen for 4 andre kommuner" in await page.inner_text("#comparison")
+                        options = await page.locator("#municipality option").all_inner_texts()
+                        assert options == ["Alle", "Holbæk (0316)"]
+                        assert not errors, errors
                     finally:
                         await browser.close()
         finally:
             await db.close()
             process.stop()
+
+
+def holbaek_total(stream) -> int:  # noqa: ANN001
+    """Concerns of Holbæk's departments in the stream (all inside the page's default 90 days)."""
+    return stream.truth(municipalities={"0316"})["total"]

@@ -151,6 +151,12 @@ function option(select, value, text) {
 async function start() {
   const scope = await api("scope");
   $("who").textContent = `Rolle: ${label("role", scope.role)}`;
+  // A new login (perhaps with another scope) starts from empty filters.
+  for (const id of ["municipality", "department", "category"]) {
+    $(id).replaceChildren();
+    option($(id), "", "Alle");
+  }
+  for (const code of Object.keys(municipalityNames)) delete municipalityNames[code];
   for (const m of scope.municipalities) {
     municipalityNames[m.code] = m.name;
     option($("municipality"), m.code, `${m.name} (${m.code})`);
