@@ -137,10 +137,13 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
                         await page.click("#login-button")
                         await loaded(page, 3)
                         assert await kpi(page, "concerns") == holbaek_total(stream)
-                        assert "medianen for 4 andre kommuner" in await page.inner_text("#comparison")
+                        comparison = await page.inner_text("#comparison")
+                        assert "medianen for 4 andre kommuner" in comparison
+                        assert "de andre kommuners median" in comparison
                         options = await page.locator("#municipality option").all_inner_texts()
                         assert options == ["Alle", "Holbæk (0316)"]
                         assert not errors, errors
+                        await page.screenshot(path=str(ARTIFACTS / "stats-dashboard-municipality.png"), full_page=True)
                     finally:
                         await browser.close()
         finally:

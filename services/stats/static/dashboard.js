@@ -87,9 +87,18 @@ function render(overview, times, hotspots) {
   setKpi("kpi-costs", costs.total_dkk, `${number(costs.total_dkk)} kr.`);
   $("costs-label").textContent = costs.label;
   const cmp = overview.comparison && overview.comparison.concerns_per_100_tenancies;
-  $("comparison").textContent = cmp ? (cmp.other_municipalities.withheld
-    ? `Jeres kommune: ${number(cmp.own)} henvendelser pr. 100 lejemål. Sammenligning skjult (for få andre kommuner).`
-    : `Jeres kommune: ${number(cmp.own)} henvendelser pr. 100 lejemål; medianen for ${cmp.other_municipalities.municipalities} andre kommuner: ${number(cmp.other_municipalities.median)}.`) : "";
+  let text = "";
+  if (cmp) {
+    text = cmp.other_municipalities.withheld
+      ? `Jeres kommune: ${number(cmp.own)} henvendelser pr. 100 lejemål. Sammenligning skjult (for få andre kommuner).`
+      : `Jeres kommune: ${number(cmp.own)} henvendelser pr. 100 lejemål; medianen for ${cmp.other_municipalities.municipalities} andre kommuner: ${number(cmp.other_municipalities.median)}.`;
+    const own = times.groups[0];
+    const others = times.comparison && times.comparison.all && times.comparison.all.median_hours_to_acknowledgement;
+    if (own && others && !others.withheld) {
+      text += ` Median timer til kvittering: ${number(own.hours_to_acknowledgement.median)}; de andre kommuners median: ${number(others.median)}.`;
+    }
+  }
+  $("comparison").textContent = text;
 
   draw("chart-days", "line", c.by_day.map((d) => d.day), [{ label: "Henvendelser", data: c.by_day.map((d) => d.concerns), borderColor: COLOURS[0], backgroundColor: COLOURS[0], pointRadius: 0 }]);
   draw("chart-departments", "bar", c.by_department.map((d) => d.name), [{ label: "Pr. 100 lejemål", data: c.by_department.map((d) => d.rate_per_100_tenancies), backgroundColor: COLOURS[0] }]);
