@@ -66,6 +66,8 @@ async def test_refusals_come_before_the_database_is_touched(edge) -> None:  # no
     assert (await client.get("/v1/stats/hotspots", headers=auth(tokens["reporter"]))).status_code == 403
     other = await client.get("/v1/stats/overview?municipality=0326", headers=auth(tokens["holbaek"]))
     assert other.status_code == 403 and other.json()["detail"].startswith("municipality")
+    elsewhere = await client.get("/v1/stats/hotspots?department=hoeng-1", headers=auth(tokens["holbaek"]))
+    assert elsewhere.status_code == 403 and elsewhere.json()["detail"].startswith("department")
     late = await client.get("/v1/stats/overview?from=2026-02-02&to=2026-02-01", headers=auth(tokens["ops"]))
     assert late.status_code == 422 and late.json()["errors"][0]["field"] == "query.from"
     odd = await client.get("/v1/stats/overview?category=gossip", headers=auth(tokens["ops"]))

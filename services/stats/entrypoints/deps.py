@@ -58,15 +58,20 @@ def period(
 
 def selection(
     principal: Reader,
+    context: ContextDep,
     municipality: Annotated[str | None, Query(pattern=r"^\d{4}$", description="Municipality code.")] = None,
     department: Annotated[str | None, Query(min_length=1, max_length=64, description="Department id.")] = None,
     category: Annotated[Category | None, Query(description="Only concerns with this category.")] = None,
 ) -> Selection:
     """The caller's scope narrowed by the filters; 403 naming the filter that reaches beyond it."""
     try:
-        return select(principal, municipality=municipality, department=department, category=category)
+        chosen = select(principal, municipality=municipality, department=department, category=category)
     except OutOfScope as error:
         raise HTTPException(403, f"{error.field}: {error}") from None
+    known = context.reference.departments.get(department or "")
+    if known is not None and not chosen.allows_department(known.id, known.municipality_code):
+        raise HTTPException(403, "department: outside the caller's scope")
+    return chosen
 
 
 PeriodDep = Annotated[Period, Depends(period)]
