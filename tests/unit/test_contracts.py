@@ -244,3 +244,50 @@ def test_api_client_record_round_trips_and_knows_when_it_is_active() -> None:
     with pytest.raises(ContractError) as caught:
         decode_api_client(b'{"client_id": "c1", "token_sha256": "secret-token"}')
     assert caught.value.reason == "invalid_data" and "secret-token" not in str(caught.value)
+
+
+def _outcome(decoder, raw: bytes | str) -> tuple[str, Any]:
+    try:
+        return "ok", decoder(raw)
+    except ContractError as error:
+        return error.reason, (str(error), error.fields)
+
+
+def _tricky_inputs() -> list[bytes | str]:
+    status = json.dumps(_event("referral.status_changed.v1"))
+    delivered = json.dumps(_event("notification.delivered.v1"))
+    reordered = json.dumps(dict(reversed(list(_event("concern.reported.v1").items()))))
+    return [
+        *[encode(e) for e in example_events()],
+        *[encode(e).decode() for e in example_events()],
+        status,  # with spaces after the separators
+        reordered,  # `type` after `data`
+        status.replace('"id": ', '"id": "", "id": ', 1),  # a duplicate key: the last one counts
+        status[:-1] + ', "id": ""}',
+        status.replace('"source": "', '"source": "\\udc00', 1),  # a lone surrogate
+        status.replace('"source": "', '"source": "\\ud83d\\ude00', 1),
+        delivered.replace('"latency_ms": ', '"latency_ms": NaN, "latency": ', 1),
+        delivered.replace('"latency_ms": ', '"latency_ms": 1e2, "latency": ', 1),
+        delivered.replace('"attempts": ', '"attempts": true, "tries": ', 1),
+        b"\xef\xbb\xbf" + status.encode(),  # a UTF-8 byte order mark
+        status.encode("utf-16"),
+        status + " \n",
+        status + " x",
+        status.replace('{"specversion"', '{"data": {"type": "concern.erased.v1"}, "specversion"', 1),
+        status.replace('"type": "referral.status_changed.v1"', '"type" : "concern.reported.v1"', 1),
+        status.replace('"type": "referral.status_changed.v1"', '"type": "referral.created.v1"', 1),
+        status.replace('"type": "referral.status_changed.v1"', '"type": "referral.status_changed.v7"', 1),
+        status.replace('"type": "referral.status_changed.v1"', '"type": 1', 1),
+        status.replace('"type": "referral.status_changed.v1", ', "", 1),
+    ]
+
+
+@pytest.mark.parametrize("raw", _tricky_inputs())
+def test_the_fast_decoder_accepts_refuses_and_words_refusals_exactly_as_the_slow_one(raw: bytes | str) -> None:
+    from shared.contracts.envelope import _decode_slowly
+
+    fast, slow = _outcome(decode, raw), _outcome(_decode_slowly, raw)
+
+    assert fast == slow
+    if fast[0] == "ok":
+        assert type(fast[1]) is type(slow[1]) and encode(fast[1]) == encode(slow[1])
