@@ -9,7 +9,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from services.routing.adapters import rules_store
 from services.routing.adapters.relay import OutboxRelay
-from services.routing.domain.clock import Clock, SystemClock
+from services.routing.domain.clock import Clock, SystemClock, preload_holidays
 from services.routing.entrypoints import agents, api, rules_api
 from services.routing.entrypoints.background import LagProbe, background, every, run_clocks
 from services.routing.handlers.deps import Deps, RulesInForce
@@ -41,6 +41,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings) as runtime:
             await _seed_rules(runtime.pool, settings)
+            preload_holidays((clock or SystemClock()).now().year)
             deps = Deps(
                 pool=runtime.pool,
                 clock=clock or SystemClock(),
@@ -56,6 +57,8 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
             stream_app.conf.broker_session_timeout = settings.session_timeout_s
             # No standby copies of the repeat-windows table: PostgreSQL is its source of truth.
             stream_app.conf.table_standby_replicas = 0
+            # Changelog records of a batch go out together instead of one produce request each.
+            stream_app.conf.producer_linger = settings.changelog_linger_s
             agents.register_agents(stream_app, settings, deps, runtime.dead_letters)
             relay = OutboxRelay(
                 database_url=settings.database_url.get_secret_value(),
@@ -63,6 +66,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                 transactional_id=settings.relay_transactional_id,
                 batch_size=settings.relay_batch_size,
                 poll_interval_s=settings.relay_poll_interval_s,
+                linger_s=settings.relay_linger_s,
             )
             lag = LagProbe(stream_app, settings.kafka_bootstrap_servers, settings.topic(CONCERN_EVENTS))
             jobs = (

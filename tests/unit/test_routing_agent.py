@@ -9,6 +9,7 @@ from services.routing.entrypoints.agents import register_agents
 from services.routing.settings import RoutingSettings
 from shared.contracts.envelope import encode
 from shared.kafka.dead_letters import InMemoryDeadLetters
+from tests.support.polling import eventually
 from tests.support.routing_events import concern_event
 
 pytestmark = pytest.mark.unit
@@ -38,6 +39,12 @@ async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repe
         await running.put(b"{not json", key=b"k")
         await running.put(encode(second), key=second.subject.encode())
         await running.put(encode(first), key=first.subject.encode())
+
+        async def all_applied() -> bool:
+            return len(applied) == 3
+
+        # The applier waits briefly (consume_batch_wait_s) for a batch to fill before it applies it.
+        await eventually(all_applied, within=10, what="the batch applied")
     assert applied == [first.data.concern_id, second.data.concern_id, first.data.concern_id]
     assert [reason for _, reason, _ in letters.letters] == ["invalid_json"]
     assert windows[first.subject] == [when.isoformat()]

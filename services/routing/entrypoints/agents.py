@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import functools
+import time
 from datetime import datetime
 
 import faust
@@ -15,6 +16,8 @@ from services.routing.settings import RoutingSettings
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.kafka.dead_letters import DeadLetters, RawMessage
 from shared.kafka.streams import raw_topic
+
+_TICK_S = 0.005  # how often a partial batch looks for more events
 
 
 def raw_message(event: faust.EventT) -> RawMessage:
@@ -71,7 +74,11 @@ def register_agents(
         # (Faust's own take_events can ack events it never yielded when its timeout races a full buffer.)
         manual = stream.noack()
         buffered: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
-        applier = asyncio.create_task(_apply_batches(buffered, settings.consume_batch_size, processor, windows, manual))
+        applier = asyncio.create_task(
+            _apply_batches(
+                buffered, settings.consume_batch_size, settings.consume_batch_wait_s, processor, windows, manual
+            )
+        )
         try:
             async for event in manual.events():
                 if applier.done():
@@ -87,18 +94,38 @@ def register_agents(
 
 
 async def _apply_batches(
-    buffered: asyncio.Queue, size: int, processor: BatchProcessor, windows: faust.Table, stream: faust.StreamT
+    buffered: asyncio.Queue,
+    size: int,
+    wait_s: float,
+    processor: BatchProcessor,
+    windows: faust.Table,
+    stream: faust.StreamT,
 ) -> None:
-    """Take what has arrived (up to `size`), apply it, then ack it; forever."""
+    """Take what arrives within `wait_s` of the first event (up to `size`), apply it, then ack it; forever."""
     while True:
         batch = [await buffered.get()]
-        while len(batch) < size and not buffered.empty():
-            batch.append(buffered.get_nowait())
+        await _fill(buffered, batch, size, wait_s)
         metrics.BATCH_SIZE.observe(len(batch))
         await _apply(processor, windows, batch, stream)
         for event in batch:
             await stream.ack(event)
             buffered.task_done()
+
+
+async def _fill(buffered: asyncio.Queue, batch: list, size: int, wait_s: float) -> None:
+    """Add what arrives to `batch` until it is full or `wait_s` passed.
+
+    Faust hands events over one at a time, so without a short wait most batches would hold one event and
+    pay a transaction each. Polled with get_nowait (no wait_for around get: a timeout racing a delivery could
+    lose an event that is then never acknowledged).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        while len(batch) < size and not buffered.empty():
+            batch.append(buffered.get_nowait())
+        if len(batch) >= size or time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(_TICK_S)
 
 
 async def _apply(
