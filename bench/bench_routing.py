@@ -7,6 +7,7 @@ import random
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -29,11 +30,12 @@ from shared.kafka.streams import make_stream_app, running
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
 
 CONCERNS = 3000
+WARM_UP = 200  # concerns sent (and routed) before the clock starts: connections, metadata, first transactions
 PARTITIONS = 3
 
 
-def _concerns() -> list:
-    rng = random.Random(42)
+def _concerns(count: int, seed: int) -> list:
+    rng = random.Random(seed)
     categories = ["noise", "hoarding", "rent_arrears", "mental_health", "loneliness", "dementia_signs", "other"]
     return [
         concern_event(
@@ -42,8 +44,32 @@ def _concerns() -> list:
             consent=rng.choice(("given", "not_asked")),
             place=rng.choice((HOLBAEK, HOENG, KALUNDBORG)),
         )
-        for _ in range(CONCERNS)
+        for _ in range(count)
     ]
+
+
+@dataclass(frozen=True)
+class _Load:
+    """The pre-encoded concerns (warm-up and measured) and how many referrals each set makes."""
+
+    warm_up: list[tuple[bytes, bytes]]
+    messages: list[tuple[bytes, bytes]]
+    fan_out: dict[bytes, int]
+    warm_up_referrals: int
+    referrals: int
+
+    @classmethod
+    def make(cls) -> "_Load":
+        rules = load_file(DEFAULT_RULES)
+        warm_up, measured = _concerns(WARM_UP, seed=7), _concerns(CONCERNS, seed=42)
+        fan_out = {e.subject.encode(): len(decide(facts_of(e.data, repeated=False), rules)) for e in warm_up + measured}
+        return cls(
+            warm_up=[(e.subject.encode(), encode(e)) for e in warm_up],
+            messages=[(e.subject.encode(), encode(e)) for e in measured],
+            fan_out=fan_out,
+            warm_up_referrals=sum(fan_out[e.subject.encode()] for e in warm_up),
+            referrals=sum(fan_out[e.subject.encode()] for e in measured),
+        )
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -182,42 +208,49 @@ async def _start_worker(context: BenchContext, prefix: str, database_url: str) -
     raise TimeoutError("routing worker did not start")
 
 
-async def run(context: BenchContext) -> list[BenchResult]:
-    """Measure the routing worker and the raw loop on the same pre-encoded concerns."""
-    rules = load_file(DEFAULT_RULES)
-    concerns = _concerns()
-    messages = [(e.subject.encode(), encode(e)) for e in concerns]
-    fan_out = {e.subject.encode(): len(decide(facts_of(e.data, repeated=False), rules)) for e in concerns}
-    referrals = sum(fan_out.values())
+async def _timed(bootstrap: str, prefix: str, load: "_Load") -> float:
+    """Send the warm-up and wait for its referrals; then concerns/s from the first send to the last referral."""
+    await _produce(bootstrap, prefix + CONCERN_EVENTS, load.warm_up)
+    await _await_output(bootstrap, prefix + REFERRAL_EVENTS, load.warm_up_referrals)
+    started = time.perf_counter()
+    await _produce(bootstrap, prefix + CONCERN_EVENTS, load.messages)
+    await _await_output(bootstrap, prefix + REFERRAL_EVENTS, load.warm_up_referrals + load.referrals)
+    return len(load.messages) / (time.perf_counter() - started)
 
-    raw_prefix = f"benchraw{uuid.uuid4().hex[:6]}."
-    await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=raw_prefix)
+
+async def _baseline(context: BenchContext, load: "_Load") -> float:
+    """Concerns/s through the raw loop, on fresh topics."""
+    prefix = f"benchraw{uuid.uuid4().hex[:6]}."
+    await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
     stop = asyncio.Event()
     loop = asyncio.create_task(
-        _raw_loop(context.kafka_bootstrap, raw_prefix + CONCERN_EVENTS, raw_prefix + REFERRAL_EVENTS, fan_out, stop)
+        _raw_loop(context.kafka_bootstrap, prefix + CONCERN_EVENTS, prefix + REFERRAL_EVENTS, load.fan_out, stop)
     )
     await asyncio.sleep(3)  # let the raw consumer join its group
-    started = time.perf_counter()
-    await _produce(context.kafka_bootstrap, raw_prefix + CONCERN_EVENTS, messages)
-    await _await_output(context.kafka_bootstrap, raw_prefix + REFERRAL_EVENTS, referrals)
-    baseline = CONCERNS / (time.perf_counter() - started)
+    measured = await _timed(context.kafka_bootstrap, prefix, load)
     stop.set()
     await loop
+    return measured
 
-    faust_ceiling = await _faust_noop(context, messages)
+
+async def run(context: BenchContext) -> list[BenchResult]:
+    """Measure the routing worker and the raw loop on the same pre-encoded concerns."""
+    load = _Load.make()
+    baseline_before = await _baseline(context, load)
+    faust_ceiling = await _faust_noop(context, load.messages)
 
     prefix = f"benchrt{uuid.uuid4().hex[:6]}."
     await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
     worker = await _start_worker(context, prefix, await _fresh_database(context.admin_database_url))
     try:
-        started = time.perf_counter()
-        await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, messages)
-        await _await_output(context.kafka_bootstrap, prefix + REFERRAL_EVENTS, referrals)
-        measured = CONCERNS / (time.perf_counter() - started)
+        measured = await _timed(context.kafka_bootstrap, prefix, load)
         peak_mb = _peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
         await asyncio.wait_for(worker.wait(), 30)
+    # The machine's load drifts during a run: the baseline is the mean of a measurement before and after.
+    baseline_after = await _baseline(context, load)
+    baseline = (baseline_before + baseline_after) / 2
     return [
         BenchResult(
             benchmark="routing",
@@ -229,10 +262,13 @@ async def run(context: BenchContext) -> list[BenchResult]:
             target_ratio=0.5,
             details={
                 "concerns": CONCERNS,
-                "referrals": referrals,
+                "referrals": load.referrals,
+                "warm_up_concerns": WARM_UP,
                 "partitions": PARTITIONS,
                 "worker_peak_rss_mb": round(peak_mb, 1),
                 "faust_noop_concerns_per_s": round(faust_ceiling, 1),
+                "baseline_before_concerns_per_s": round(baseline_before, 1),
+                "baseline_after_concerns_per_s": round(baseline_after, 1),
             },
         ),
         BenchResult(
