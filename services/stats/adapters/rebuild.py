@@ -7,6 +7,7 @@
    the live code path into the shadow tables, and swap the tables in; the live worker then carries on.
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import asyncpg
 
 from services.stats.adapters.applier import apply_in
 from services.stats.adapters.projections import PROJECTION_LOCK
-from services.stats.adapters.rebuild_sql import FOLD, PROJECTION_TABLES, SHADOW, STAGING
+from services.stats.adapters.rebuild_sql import FOLD, PROJECTION_TABLES, SHADOW, SHADOW_INDEXES, STAGING
 from services.stats.adapters.staging import StagingWriter
 from services.stats.adapters.topic_reader import Offsets, TopicReader
 from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW
@@ -26,6 +27,10 @@ from shared.contracts.envelope import ContractError, decode
 Progress = Callable[[int], None]
 REBUILD_LOCK = 774_002
 """Session advisory lock: one rebuild at a time (they would share the shadow schema)."""
+
+
+FLUSH_ROWS = 10_000
+"""Events per COPY round: big enough to amortise a round trip, small enough to overlap with decoding."""
 
 
 class RebuildRunning(RuntimeError):
@@ -83,9 +88,12 @@ async def rebuild(
 async def _create_shadow(conn: asyncpg.Connection) -> None:
     await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE; CREATE SCHEMA {SHADOW}")
     for table in PROJECTION_TABLES:
-        await conn.execute(f"CREATE TABLE {SHADOW}.{table} (LIKE public.{table} INCLUDING ALL)")
+        # Indexes come after the load (see _index_shadow): one sort each instead of an insert per row.
+        await conn.execute(f"CREATE TABLE {SHADOW}.{table} (LIKE public.{table} INCLUDING ALL EXCLUDING INDEXES)")
+    # Staging rows live in temporary tables: no WAL, session memory, gone with the session.
+    await conn.execute("SET temp_buffers = '256MB'")
     for table, columns in STAGING.items():
-        await conn.execute(f"CREATE UNLOGGED TABLE {SHADOW}.{table} ({columns})")
+        await conn.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
 
 
 async def _stage(
@@ -96,26 +104,58 @@ async def _stage(
     report: RebuildReport,
     progress: Progress,
 ) -> None:
-    writer = StagingWriter()
-    seen: set[str] = set()
-    async for batch in reader.batches(start, stop):
-        for record in batch:
-            report.records += 1
-            event = _decoded(record.value)
-            if event is None or event.type not in EVENT_HANDLERS:
-                report.skipped += 1  # live dead-letters it: it counts nowhere
-                continue
-            if event.id in seen:
-                report.duplicates += 1
-                continue
-            seen.add(event.id)
-            writer.event_ids.append((event.id,))
-            await EVENT_HANDLERS[event.type](event, writer)
-            report.applied += 1
-        if writer.size() >= 50_000:
-            await writer.flush(conn, SHADOW)
-        progress(len(batch))
-    await writer.flush(conn, SHADOW)
+    # Decoding (here) and COPY (in PostgreSQL, another process) overlap: full writers go through a short
+    # queue to a copier task while the next records are decoded and Kafka's next fetch is under way.
+    queue: asyncio.Queue[StagingWriter | None] = asyncio.Queue(maxsize=2)
+    copier = asyncio.create_task(_copy_from(queue, conn))
+    try:
+        writer = StagingWriter()
+        seen: set[str] = set()
+        async for batch in reader.batches(start, stop):
+            await _map(batch, writer, seen, report)
+            if writer.size() >= FLUSH_ROWS:
+                await _hand_over(queue, writer, copier)
+                writer = writer.successor()
+            progress(len(batch))
+        await _hand_over(queue, writer, copier)
+        await _hand_over(queue, None, copier)
+        await copier
+    finally:
+        copier.cancel()
+
+
+async def _map(batch: list[Any], writer: StagingWriter, seen: set[str], report: RebuildReport) -> None:
+    handlers = EVENT_HANDLERS
+    for record in batch:
+        event = _decoded(record.value)
+        if event is None or event.type not in handlers:
+            report.skipped += 1  # live dead-letters it: it counts nowhere
+            continue
+        if event.id in seen:
+            report.duplicates += 1
+            continue
+        seen.add(event.id)
+        writer.event_ids.append((event.id,))
+        await handlers[event.type](event, writer)
+    report.records += len(batch)
+    report.applied = len(seen)
+
+
+async def _copy_from(queue: "asyncio.Queue[StagingWriter | None]", conn: asyncpg.Connection) -> None:
+    while (writer := await queue.get()) is not None:
+        await writer.flush(conn, "pg_temp")
+
+
+async def _hand_over(
+    queue: "asyncio.Queue[StagingWriter | None]", item: StagingWriter | None, copier: asyncio.Task[None]
+) -> None:
+    """Queue `item` for the copier; a copier that failed raises here instead of leaving us waiting."""
+    put = asyncio.ensure_future(queue.put(item))
+    await asyncio.wait({put, copier}, return_when=asyncio.FIRST_COMPLETED)
+    if not put.done():
+        put.cancel()
+        copier.result()
+        raise RuntimeError("the staging copier stopped early")
 
 
 def _decoded(value: bytes | None) -> Any:
@@ -126,8 +166,10 @@ def _decoded(value: bytes | None) -> Any:
 
 
 async def _fold(conn: asyncpg.Connection, consumer: str) -> None:
-    params: dict[int, tuple[Any, ...]] = {2: (REPEAT_WINDOW, REPEAT_THRESHOLD), 7: (consumer,)}
+    params: dict[int, tuple[Any, ...]] = {1: (REPEAT_WINDOW, REPEAT_THRESHOLD), 6: (consumer,)}
     async with conn.transaction():
+        # Nothing here is live until the swap, and a lost fold is simply redone: no need to wait for the disk.
+        await conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL work_mem = '256MB'")
         await conn.execute(f"SET LOCAL search_path TO {SHADOW}")
         for index, statement in enumerate(FOLD):
             await conn.execute(statement, *params.get(index, ()))
@@ -135,9 +177,23 @@ async def _fold(conn: asyncpg.Connection, consumer: str) -> None:
         await conn.execute(
             "INSERT INTO processed_events SELECT * FROM public.processed_events WHERE consumer <> $1", consumer
         )
-        for table in STAGING:
-            await conn.execute(f"DROP TABLE {table}")
+        await _index_shadow(conn)
     await conn.execute(f"ANALYZE {', '.join(f'{SHADOW}.{t}' for t in PROJECTION_TABLES)}")
+
+
+async def _index_shadow(conn: asyncpg.Connection) -> None:
+    """Give the loaded shadow tables the live tables' keys and indexes, under the same names."""
+    for row in await conn.fetch(SHADOW_INDEXES, list(PROJECTION_TABLES)):
+        table = row["table_name"]
+        if row["constraint_name"]:
+            await conn.execute(
+                f'ALTER TABLE {SHADOW}.{table} ADD CONSTRAINT "{row["constraint_name"]}" {row["constraint_def"]}'
+            )
+        else:
+            live, shadow = f" ON public.{table} ", f" ON {SHADOW}.{table} "
+            if live not in row["index_def"]:
+                raise RuntimeError(f"cannot place an index of {table} on the shadow table")
+            await conn.execute(row["index_def"].replace(live, shadow, 1))
 
 
 async def _catch_up_and_swap(

@@ -1,5 +1,5 @@
-"""SQL of the rebuild: staging tables in the shadow schema, and set-based statements that fold them into
-projections identical to what the live, event-by-event updates in `projections.py` arrive at."""
+"""SQL of the rebuild: staging tables (temporary ones of the rebuild's session), and set-based statements that fold
+them into projections identical to what the live, event-by-event updates in `projections.py` arrive at."""
 
 SHADOW = "stats_rebuild"
 PROJECTION_TABLES = (
@@ -32,18 +32,19 @@ STAGING = {
 FOLD = [
     """INSERT INTO erasures SELECT DISTINCT ON (concern_id) concern_id, erased_at FROM s_erased
        ORDER BY concern_id, seq""",
+    # The repeat flag is computed on the way in (one pass, no UPDATE that rewrites every repeated row).
     """INSERT INTO concern_facts (concern_id, organisation_id, department_id, municipality_code, subject_key, severity,
-                                  categories, reported_at, day, erased)
-       SELECT DISTINCT ON (r.concern_id) r.concern_id, r.organisation_id, r.department_id, r.municipality_code,
-              CASE WHEN e.concern_id IS NULL THEN r.subject_key END, r.severity, r.categories, r.reported_at, r.day,
-              e.concern_id IS NOT NULL
-         FROM s_reported r LEFT JOIN erasures e ON e.concern_id = r.concern_id
-        ORDER BY r.concern_id, r.seq""",
-    """UPDATE concern_facts c SET repeated = true
-         FROM (SELECT concern_id, count(*) OVER (PARTITION BY subject_key ORDER BY reported_at
-                                                 RANGE BETWEEN $1::interval PRECEDING AND CURRENT ROW) AS n
-                 FROM concern_facts WHERE subject_key IS NOT NULL) w
-        WHERE c.concern_id = w.concern_id AND w.n >= $2""",
+                                  categories, reported_at, day, erased, repeated)
+       WITH facts AS (
+           SELECT DISTINCT ON (r.concern_id) r.concern_id, r.organisation_id, r.department_id, r.municipality_code,
+                  CASE WHEN e.concern_id IS NULL THEN r.subject_key END AS subject_key, r.severity, r.categories,
+                  r.reported_at, r.day, e.concern_id IS NOT NULL AS erased
+             FROM s_reported r LEFT JOIN erasures e ON e.concern_id = r.concern_id
+            ORDER BY r.concern_id, r.seq)
+       SELECT *, subject_key IS NOT NULL
+                 AND count(*) OVER (PARTITION BY subject_key ORDER BY reported_at
+                                    RANGE BETWEEN $1::interval PRECEDING AND CURRENT ROW) >= $2
+         FROM facts""",
     """INSERT INTO concern_counts SELECT day, department_id, municipality_code, severity, count(*)
          FROM concern_facts GROUP BY 1, 2, 3, 4""",
     """INSERT INTO concern_category_counts SELECT day, department_id, municipality_code, category, severity, count(*)
@@ -87,3 +88,15 @@ FOLD = [
     """INSERT INTO processed_events (consumer, event_id) SELECT $1, event_id FROM s_events""",
 ]
 """In order; each entry's parameters are given by the caller (see rebuild.fold)."""
+
+SHADOW_INDEXES = """
+SELECT c.relname AS table_name, pg_get_indexdef(i.indexrelid) AS index_def, con.conname AS constraint_name,
+       pg_get_constraintdef(con.oid) AS constraint_def
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = c.oid AND con.contype IN ('p', 'u')
+ WHERE n.nspname = 'public' AND c.relname = ANY($1::text[])
+ ORDER BY con.conname IS NULL, c.relname
+"""
+"""The live tables' indexes and key constraints: the shadow tables get them once loaded (cheaper than per row)."""

@@ -1,5 +1,6 @@
 """The rebuild's ProjectionWriter: the handlers' effects as staging rows, copied to PostgreSQL in bulk."""
 
+from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
@@ -12,8 +13,8 @@ from services.stats.domain.facts import ConcernFact, StatusChange
 class StagingWriter:
     """Collects one row per event effect, numbered in arrival order (ties resolve as they do live)."""
 
-    def __init__(self) -> None:
-        self._seq = count()
+    def __init__(self, seq: Iterator[int] | None = None) -> None:
+        self._seq = seq if seq is not None else count()
         self.rows: dict[str, list[tuple[Any, ...]]] = {
             "s_reported": [],
             "s_erased": [],
@@ -27,6 +28,10 @@ class StagingWriter:
     def size(self) -> int:
         """Rows waiting to be copied."""
         return len(self.event_ids)
+
+    def successor(self) -> "StagingWriter":
+        """An empty writer that goes on numbering where this one stopped (for the next batch)."""
+        return StagingWriter(self._seq)
 
     async def flush(self, conn: asyncpg.Connection, schema: str) -> None:
         """COPY the collected rows into the staging tables and start afresh."""
