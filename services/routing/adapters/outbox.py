@@ -12,13 +12,20 @@ CHANNEL = "routing_outbox"
 
 async def enqueue(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envelope]) -> None:
     """Add events to the outbox (keyed by their subject); an event id already there is not added twice."""
-    rows = [(topic, e.subject, e.id, e.type, encode(e)) for e in envelopes]
-    if not rows:
+    envelopes = list(envelopes)
+    if not envelopes:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (topic, key, event_id, event_type, payload) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        rows,
+    # One statement for the batch; ids (the relay's order, and so the order per key) follow the given order.
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, event_id, event_type, payload) "
+        "SELECT $1, key, event_id, event_type, payload "
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY "
+        "AS batch (key, event_id, event_type, payload, n) ORDER BY n ON CONFLICT (event_id) DO NOTHING",
+        topic,
+        [e.subject for e in envelopes],
+        [e.id for e in envelopes],
+        [e.type for e in envelopes],
+        [encode(e) for e in envelopes],
     )
     # Delivered when the transaction commits; several in one transaction fold into one.
     await conn.execute(f"NOTIFY {CHANNEL}")

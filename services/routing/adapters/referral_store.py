@@ -49,18 +49,28 @@ def _row(referral: Referral) -> tuple:
     )
 
 
-# Column names come from the dataclass; values are bind parameters.
-_PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(COLUMNS)))
+# Column names come from the dataclass; values are bind parameters: one array per column, one statement per
+# batch (unnest), instead of one execution per row. Categories travel comma-joined (unnest flattens nested arrays).
+_TYPES = {"urgent": "boolean", "repeated": "boolean", "rules_version": "integer", "transitions": "integer"} | {
+    name: "timestamptz"
+    for name in ("ack_due_at", "escalate_at", "created_at", "breached_at", "escalated_at", "concern_erased_at")
+}
+_ARRAYS = ", ".join(f"${i + 1}::{_TYPES.get(name, 'text')}[]" for i, name in enumerate(COLUMNS))
+_VALUES = ", ".join("string_to_array(categories, ',')" if name == "categories" else name for name in COLUMNS)
 _INSERT = (
-    f"INSERT INTO referrals ({', '.join(COLUMNS)}) VALUES ({_PLACEHOLDERS}) "  # noqa: S608
-    "ON CONFLICT (referral_id) DO NOTHING"
+    f"INSERT INTO referrals ({', '.join(COLUMNS)}) SELECT {_VALUES} "  # noqa: S608
+    f"FROM unnest({_ARRAYS}) AS batch ({', '.join(COLUMNS)}) ON CONFLICT (referral_id) DO NOTHING"
 )
 
 
 async def insert_many(conn: asyncpg.Connection, referrals: list[Referral]) -> None:
     """Insert new referrals; an id that exists already is left as it is (deterministic ids)."""
     if referrals:
-        await conn.executemany(_INSERT, [_row(r) for r in referrals])
+        rows = [_row(r) for r in referrals]
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        categories = COLUMNS.index("categories")
+        columns[categories] = [",".join(c) for c in columns[categories]]
+        await conn.execute(_INSERT, *columns)
 
 
 async def get(conn: asyncpg.Connection, referral_id: str, *, for_update: bool = False) -> Referral | None:

@@ -11,10 +11,13 @@ from services.routing.domain.repeats import REPEAT_WINDOW
 async def record(conn: asyncpg.Connection, concerns: list[tuple[str, str, datetime]]) -> None:
     """Remember (subject_key, concern_id, reported_at) of applied concerns (idempotent)."""
     if concerns:
-        await conn.executemany(
-            "INSERT INTO subject_concerns (subject_key, concern_id, reported_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            concerns,
+        keys, ids, times = zip(*concerns, strict=True)
+        await conn.execute(
+            "INSERT INTO subject_concerns (subject_key, concern_id, reported_at) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING",
+            list(keys),
+            list(ids),
+            list(times),
         )
 
 
