@@ -23,7 +23,7 @@ from services.notify.adapters.resolver import SystemResolver
 from services.notify.adapters.secrets import SecretBox
 from services.notify.adapters.subscriptions import SubscriptionStore
 from services.notify.adapters.templates import TemplateRenderer
-from services.notify.adapters.webhooks import WebhookSender, http_client
+from services.notify.adapters.webhooks import WebhookSender, http_transport
 from services.notify.domain.model import Channel
 from services.notify.domain.payloads import Links
 from services.notify.domain.retry import RetryPolicy
@@ -76,12 +76,8 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
     resolver = SystemResolver()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     async with contextlib.AsyncExitStack() as stack:
-        webhook_http = await stack.enter_async_context(
-            http_client(
-                connect_timeout_s=settings.webhook_connect_timeout_s,
-                timeout_s=settings.webhook_timeout_s,
-                max_connections=settings.delivery_workers * 2,
-            )
+        webhook_transport = await stack.enter_async_context(
+            http_transport(max_connections=settings.delivery_workers * 2)
         )
         intake_http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.intake_timeout_s))
         contacts = None
@@ -94,11 +90,12 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
         relay = OutboxRelay(pool, runtime.producer)
         senders = {
             Channel.WEBHOOK: WebhookSender(
-                webhook_http,
+                webhook_transport,
                 resolver,
                 secrets,
                 allow_private=settings.private_targets_allowed,
                 timeout_s=settings.webhook_timeout_s,
+                connect_timeout_s=settings.webhook_connect_timeout_s,
             ),
             Channel.EMAIL: EmailSender(
                 SmtpTransport(

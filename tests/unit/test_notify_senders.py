@@ -65,8 +65,7 @@ def sender(handler, *, allow_private: bool = False) -> tuple[WebhookSender, list
         seen.append(request)
         return handler(request)
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(record))
-    return WebhookSender(http, RESOLVER, BOX, allow_private=allow_private, timeout_s=5), seen
+    return WebhookSender(httpx.MockTransport(record), RESOLVER, BOX, allow_private=allow_private, timeout_s=5), seen
 
 
 async def test_a_webhook_is_signed_per_standard_webhooks_and_pinned_to_the_checked_address() -> None:

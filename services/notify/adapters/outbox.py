@@ -44,11 +44,20 @@ async def insert_outbox(conn: asyncpg.Connection, events: list[OutboxEvent]) -> 
 class OutboxRelay:
     """Publishes the outbox in order, a batch at a time; safe with several processes (rows are locked)."""
 
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, batch: int = 500, poll_s: float = 0.5):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch: int = 500,
+        poll_s: float = 0.5,
+        linger_s: float = 0.05,
+    ):
         self._kept = StickyConnection(pool)
         self._producer = producer
         self._batch = batch
         self._poll_s = poll_s
+        self._linger_s = linger_s
         self.wakeup = asyncio.Event()
 
     async def relay_once(self) -> int:
@@ -90,5 +99,8 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self.wakeup.wait()
+                        # Every recorded outcome wakes the relay; waiting a moment lets one transaction
+                        # and one produce request carry many events instead of one each.
+                        await asyncio.sleep(self._linger_s)
         finally:
             await self._kept.close()

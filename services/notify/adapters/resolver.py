@@ -1,6 +1,7 @@
 """Resolving a webhook host to its addresses (the port), over the system resolver or an in-memory fake."""
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from typing import Protocol
@@ -46,9 +47,14 @@ class StaticResolver:
         return list(self._names.get(host, []))
 
 
+# The URL rules depend on the URL's text alone, so their verdict on an accepted URL is kept (a refusal
+# raises and is never cached); the addresses are resolved and checked again on every attempt.
+_checked_url = functools.lru_cache(maxsize=4096)(check_url)
+
+
 async def resolve_target(url: str, resolver: Resolver, *, allow_private: bool) -> tuple[WebhookTarget, list[IpAddress]]:
     """Check the URL and every address its host resolves to now; raises TargetRefused."""
-    target = check_url(url, allow_private=allow_private)
+    target = _checked_url(url, allow_private=allow_private)
     if target.literal_address is not None:
         return target, [target.literal_address]
     addresses = await resolver.resolve(target.host, target.port)

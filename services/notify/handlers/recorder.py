@@ -14,7 +14,7 @@ Pending = tuple[Outcome, asyncio.Future[bool]]
 class OutcomeRecorder:
     """`await record(outcome)` resolves once the outcome is stored (True) or the lease was lost (False)."""
 
-    def __init__(self, pool: asyncpg.Pool, owner: str, *, max_batch: int = 200, linger_s: float = 0.002):
+    def __init__(self, pool: asyncpg.Pool, owner: str, *, max_batch: int = 200, linger_s: float = 0.01):
         self._kept = StickyConnection(pool)
         self._owner = owner
         self._max_batch = max_batch

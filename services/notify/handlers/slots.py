@@ -22,7 +22,7 @@ class Slots:
 
     workers: int
     per_target: int
-    depth: int = 8
+    depth: int = 16
     sending: dict[str, str] = field(default_factory=dict)  # delivery id -> target
     ready: dict[str, deque[ClaimedDelivery]] = field(default_factory=dict)
 
@@ -52,8 +52,12 @@ class Slots:
         return max(4 * self.workers - sum(self.held().values()), self.workers)
 
     def running_low(self, target_key: str) -> bool:
-        """Whether a target's waiting line is short enough to claim more for it."""
-        return len(self.ready.get(target_key, ())) <= self.limit(target_key)
+        """Whether a target's waiting line is short enough to claim more for it.
+
+        A quarter of the hold limit still waiting: the claim's round trip to a busy database is then
+        over before the line runs dry, so the target's slots never sit idle waiting for it.
+        """
+        return len(self.ready.get(target_key, ())) <= self.limit(target_key) * max(1, self.depth // 4)
 
     def add(self, claimed: list[ClaimedDelivery]) -> None:
         """Queue claimed deliveries behind those of their target already waiting."""
