@@ -70,25 +70,37 @@ def register_agents(
     @app.agent(raw_topic(app, settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
         # Acks are ours: an event is acknowledged (its offset committable) only once its batch is durable.
-        # The agent loop only buffers; a batch task applies whatever has arrived meanwhile, in order.
+        # The agent loop only buffers; per partition, a batch task applies whatever has arrived meanwhile, in
+        # order. Partitions apply side by side (a key, and so a subject's repeat window, lives in one partition).
         # (Faust's own take_events can ack events it never yielded when its timeout races a full buffer.)
         manual = stream.noack()
-        buffered: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
-        applier = asyncio.create_task(
-            _apply_batches(
-                buffered, settings.consume_batch_size, settings.consume_batch_wait_s, processor, windows, manual
-            )
-        )
+        appliers: dict[int, tuple[asyncio.Queue, asyncio.Task]] = {}
+
+        def applier_of(partition: int) -> tuple[asyncio.Queue, asyncio.Task]:
+            if partition not in appliers:
+                queue: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
+                task = asyncio.create_task(
+                    _apply_batches(
+                        queue, settings.consume_batch_size, settings.consume_batch_wait_s, processor, windows, manual
+                    )
+                )
+                appliers[partition] = (queue, task)
+            return appliers[partition]
+
         try:
             async for event in manual.events():
+                queue, applier = applier_of(event.message.partition)
                 if applier.done():
                     applier.result()  # surface the failure: Faust restarts the agent
-                await buffered.put(event)
-            await buffered.join()
+                await queue.put(event)
+            for queue, _ in appliers.values():
+                await queue.join()
         finally:
-            applier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await applier
+            for _, applier in appliers.values():
+                applier.cancel()
+            for _, applier in appliers.values():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await applier
 
     return concern_events, windows
 
