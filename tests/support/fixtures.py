@@ -20,7 +20,9 @@ from shared.kafka.admin import ensure_topics
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        pytest.fail(f"{name} is not set: run `make test` (it starts the test stack) or export a running stack's stack.env")
+        pytest.fail(
+            f"{name} is not set: run `make test` (it starts the test stack) or export a running stack's stack.env"
+        )
     return value
 
 
