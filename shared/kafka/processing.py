@@ -86,18 +86,27 @@ class EventProcessor(Generic[T]):
         )
 
     async def _dead_letter(self, message: RawMessage, event_type: str, reason: str, error: str) -> str:
-        await self._dead_letters.send(message, reason=reason, error=error)
-        DEAD_LETTERS.labels(self.consumer, message.topic, reason).inc()
-        EVENTS_HANDLED.labels(self.consumer, message.topic, event_type, "dead_lettered").inc()
-        log.warning(
-            "event_dead_lettered",
-            consumer=self.consumer,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            reason=reason,
+        await dead_letter(
+            self._dead_letters, message, consumer=self.consumer, event_type=event_type, reason=reason, error=error
         )
         return "dead_lettered"
+
+
+async def dead_letter(
+    dead_letters: DeadLetters, message: RawMessage, *, consumer: str, event_type: str, reason: str, error: str
+) -> None:
+    """Park `message` in its topic's .dlq, count it and log where it came from (never its content)."""
+    await dead_letters.send(message, reason=reason, error=error)
+    DEAD_LETTERS.labels(consumer, message.topic, reason).inc()
+    EVENTS_HANDLED.labels(consumer, message.topic, event_type, "dead_lettered").inc()
+    log.warning(
+        "event_dead_lettered",
+        consumer=consumer,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        reason=reason,
+    )
 
 
 def event_type_of(event: object) -> str:

@@ -13,9 +13,9 @@ from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponentia
 
 from shared.contracts.envelope import ContractError, Envelope, decode
 from shared.kafka.dead_letters import DeadLetters, RawMessage
-from shared.kafka.processing import PermanentError
+from shared.kafka.processing import PermanentError, dead_letter
 from shared.logging import get_logger
-from shared.metrics import DEAD_LETTERS, EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
+from shared.metrics import EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
 
 log = get_logger(__name__)
 ApplyBatch = Callable[[list[Envelope]], Awaitable[Any]]
@@ -88,14 +88,6 @@ class BatchProcessor:
         log.warning("batch_retry", consumer=self.consumer, attempt=state.attempt_number, error=type(error).__name__)
 
     async def _dead_letter(self, message: RawMessage, event_type: str, reason: str, error: str) -> None:
-        await self._dead_letters.send(message, reason=reason, error=error)
-        DEAD_LETTERS.labels(self.consumer, message.topic, reason).inc()
-        EVENTS_HANDLED.labels(self.consumer, message.topic, event_type, "dead_lettered").inc()
-        log.warning(
-            "event_dead_lettered",
-            consumer=self.consumer,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            reason=reason,
+        await dead_letter(
+            self._dead_letters, message, consumer=self.consumer, event_type=event_type, reason=reason, error=error
         )
