@@ -23,7 +23,7 @@ from services.notify.adapters.resolver import SystemResolver
 from services.notify.adapters.secrets import SecretBox
 from services.notify.adapters.subscriptions import SubscriptionStore
 from services.notify.adapters.templates import TemplateRenderer
-from services.notify.adapters.webhooks import WebhookSender, http_transport
+from services.notify.adapters.webhooks import WebhookSender, WebhookTransport
 from services.notify.domain.model import Channel
 from services.notify.domain.payloads import Links
 from services.notify.domain.retry import RetryPolicy
@@ -77,7 +77,7 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     async with contextlib.AsyncExitStack() as stack:
         webhook_transport = await stack.enter_async_context(
-            http_transport(max_connections=settings.delivery_workers * 2)
+            WebhookTransport(max_connections=settings.delivery_workers * 2)
         )
         intake_http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.intake_timeout_s))
         contacts = None
