@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     local_dev: bool = Field(False, description="Allows local-only conveniences (e.g. loopback webhooks).")
     readiness_timeout_s: float = Field(2.0, gt=0)
     api_clients_load_timeout_s: float = Field(30.0, gt=0)
+    rate_limit_per_minute: int = Field(
+        60_000, ge=0, description="Requests per API client per minute on this service (429 above); 0: no limit."
+    )
+    rate_limit_burst: int | None = Field(
+        None, ge=1, description="Largest burst per client (token bucket size); default: one minute's worth."
+    )
 
     def topic(self, name: str) -> str:
         """The physical name of a logical topic of DESIGN.md (with this deployment's prefix)."""

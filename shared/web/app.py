@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from shared.metrics import READY, HttpMetricsMiddleware, metrics_endpoint
 from shared.web.errors import install_error_handlers
+from shared.web.rate_limit import RateLimit
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -55,6 +56,8 @@ def create_app(
 ) -> FastAPI:
     """A FastAPI app with /healthz, /readyz, /metrics, /docs, /openapi.json and problem+json errors."""
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, redoc_url=None, debug=False)
+    # Inside the metrics middleware, so refusals (429) are counted too; limits come from the runtime's settings.
+    app.add_middleware(RateLimit)
     app.add_middleware(HttpMetricsMiddleware)
     install_error_handlers(app)
     app.include_router(health)

@@ -1,0 +1,340 @@
+"""OWASP API Security Top 10 (2023), item by item, against the four services as real processes.
+
+One platform (intake, routing, notify, stats) on isolated topics and fresh databases serves the whole module;
+two concerns in hoeng-1 (Kalundborg, 0326) carry planted personal details that must never leak.
+"""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.auth.admin import IssuedClient, new_client, publish_record
+from shared.auth.principal import Role
+from shared.db.migrate import apply_migrations
+from shared.kafka.admin import ensure_topics
+from shared.kafka.config import partitions_of
+from tests.support.polling import eventually
+from tests.support.services import ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("intake", "routing", "notify", "stats")
+# Stats runs with a small limit so the 429 is reachable in a few requests; the others keep the default.
+STATS_LIMIT = {"RATE_LIMIT_PER_MINUTE": "60", "RATE_LIMIT_BURST": "20"}
+# Planted personal details and free text: none may appear in logs, events or an anonymous view.
+PLANTED = SimpleNamespace(
+    resident_name="Vibeke Sikkerhedsplant Qx",
+    resident_phone="+45 2197 3311",
+    resident_address="Plantevej 77, 4. th.",
+    reporter_name="Reinholdt Plantesen Kz",
+    reporter_contact="+45 6055 8124",
+    description="Plantet-iagttagelse-zeta-4411: beboeren virker forvirret og har ikke spist i dagevis.",
+    anonymous_description="Plantet-anonym-omega-9032: naboen hører råb om natten og ser beboeren græde.",
+)
+
+
+def bearer(client: IssuedClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.token}"}
+
+
+def concern(*, consent: str, description: str, **extra: object) -> dict:
+    return {
+        "department_id": "hoeng-1",
+        "categories": ["mental_health"],
+        "severity": "medium",
+        "description": description,
+        "observed_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "reporter": {"role": "caretaker", "name": PLANTED.reporter_name, "contact": PLANTED.reporter_contact},
+        "resident": {
+            "name": PLANTED.resident_name,
+            "phone": PLANTED.resident_phone,
+            "address": PLANTED.resident_address,
+        },
+        "consent": consent,
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def migrated_database(admin_database_url: str, service: str) -> AsyncIterator[str]:
+    """A fresh database migrated for `service`, dropped afterwards (as the `fresh_database` fixture, per module)."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(admin_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = admin_database_url.rpartition("/")[0] + "/" + name
+        await asyncio.to_thread(apply_migrations, service, url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def platform(kafka_bootstrap: str, admin_database_url: str) -> AsyncIterator[SimpleNamespace]:
+    """The four services on one isolated prefix, with a client per role and two reported concerns."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
+
+    async def issue(role: Role, **scope: object) -> IssuedClient:
+        issued = new_client(name=f"owasp {role.value}", role=role, **scope)  # type: ignore[arg-type]
+        await publish_record(kafka_bootstrap, issued.record, topic_prefix=prefix)
+        return issued
+
+    clients = SimpleNamespace(
+        reporter=await issue(Role.REPORTER, organisation_id="org-demo"),
+        holbaek=await issue(Role.MUNICIPALITY, municipality_code="0316"),
+        kalundborg=await issue(Role.MUNICIPALITY, municipality_code="0326"),
+        ops=await issue(Role.OPS),
+        admin=await issue(Role.ADMIN),
+        greedy=await issue(Role.OPS),
+    )
+    expired = new_client(name="owasp expired", role=Role.OPS)
+    past = datetime.now(UTC) - timedelta(hours=1)
+    record = expired.record.model_copy(update={"created_at": past - timedelta(days=1), "expires_at": past})
+    await publish_record(kafka_bootstrap, record, topic_prefix=prefix)
+    clients.expired = IssuedClient(record=record, token=expired.token)
+
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "TOPIC_PREFIX": prefix,
+        "TOPIC_PARTITIONS": "3",
+        "SUBJECT_KEY_SECRET": "test-subject-key-secret-0123456789",
+        "MASTER_KEY": "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY=",
+        "LOCAL_DEV": "true",
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "INFO",
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        urls = {s: await stack.enter_async_context(migrated_database(admin_database_url, s)) for s in SERVICES}
+        processes = {
+            s: ServiceProcess(s, {**env, "DATABASE_URL": urls[s], **(STATS_LIMIT if s == "stats" else {})})
+            for s in SERVICES
+        }
+        try:
+            await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes.values()))
+            http = {
+                s: await stack.enter_async_context(httpx.AsyncClient(base_url=p.url, timeout=10))
+                for s, p in processes.items()
+            }
+            yield SimpleNamespace(
+                prefix=prefix, bootstrap=kafka_bootstrap, clients=clients, processes=processes, http=http
+            )
+        finally:
+            for process in processes.values():
+                process.stop()
+
+
+@pytest.fixture(scope="module")
+async def reported(platform: SimpleNamespace) -> SimpleNamespace:
+    """Two concerns in hoeng-1 reported through intake, each routed to Kalundborg (0326)."""
+    intake, routing = platform.http["intake"], platform.http["routing"]
+    reporter, kalundborg = bearer(platform.clients.reporter), bearer(platform.clients.kalundborg)
+    with_consent = await intake.post(
+        "/v1/concerns", json=concern(consent="given", description=PLANTED.description), headers=reporter
+    )
+    without_basis = await intake.post(
+        "/v1/concerns", json=concern(consent="not_asked", description=PLANTED.anonymous_description), headers=reporter
+    )
+    assert with_consent.status_code == 201, with_consent.text
+    assert without_basis.status_code == 201, without_basis.text
+    ids = {with_consent.json()["id"], without_basis.json()["id"]}
+    referrals: dict[str, str] = {}
+
+    async def routed() -> bool:
+        items = (await routing.get("/v1/referrals", headers=kalundborg)).json()["items"]
+        referrals.update({r["concern_id"]: r["referral_id"] for r in items if r["concern_id"] in ids})
+        return set(referrals) == ids
+
+    await eventually(routed, within=60, what="both concerns referred to Kalundborg")
+
+    async def known_to_intake() -> bool:
+        views = [
+            await intake.get(f"/v1/concerns/{concern_id}", headers=kalundborg) for concern_id in ids
+        ]  # intake learns of the referrals from referral-events
+        return all(v.status_code == 200 and v.json()["referrals"] for v in views)
+
+    await eventually(known_to_intake, within=60, what="intake knowing Kalundborg's referrals")
+    return SimpleNamespace(
+        with_consent=with_consent.json()["id"],
+        without_basis=without_basis.json()["id"],
+        referral=referrals[with_consent.json()["id"]],
+    )
+
+
+async def test_api1_object_level_authorisation(platform: SimpleNamespace, reported: SimpleNamespace) -> None:
+    """Holbæk (0316) cannot read Kalundborg's (0326) referral nor its concern by id; Kalundborg can."""
+    routing, intake = platform.http["routing"], platform.http["intake"]
+    holbaek, kalundborg = bearer(platform.clients.holbaek), bearer(platform.clients.kalundborg)
+    referral = f"/v1/referrals/{reported.referral}"
+    assert (await routing.get(referral, headers=kalundborg)).status_code == 200
+    refused = await routing.get(referral, headers=holbaek)
+    assert refused.status_code == 404 and reported.referral not in refused.text
+    assert reported.referral not in (await routing.get("/v1/referrals", headers=holbaek)).text
+    for concern_id in (reported.with_consent, reported.without_basis):
+        assert (await intake.get(f"/v1/concerns/{concern_id}", headers=kalundborg)).status_code == 200
+        refused = await intake.get(f"/v1/concerns/{concern_id}", headers=holbaek)
+        assert refused.status_code == 404
+        assert refused.json()["detail"] == "Not found."  # the same answer as for an id that does not exist
+    assert (await intake.get(f"/v1/concerns/{uuid.uuid4()}", headers=holbaek)).json() == refused.json()
+    transition = await routing.post(f"{referral}/transitions", json={"to": "received"}, headers=holbaek)
+    assert transition.status_code == 404
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_api2_authentication(platform: SimpleNamespace, service: str) -> None:
+    """Missing, expired and forged tokens are 401 with a Bearer challenge on every service; a valid one is not."""
+    http = platform.http[service]
+    assert (await http.get("/v1/whoami", headers=bearer(platform.clients.ops))).status_code == 200
+    forged = "crp_" + uuid.uuid4().hex + uuid.uuid4().hex
+    for headers in (
+        {},
+        bearer(platform.clients.expired),
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": "Basic b3BzOm9wcw=="},
+    ):
+        refused = await http.get("/v1/whoami", headers=headers)
+        assert refused.status_code == 401, (headers, refused.text)
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert refused.headers["content-type"] == "application/problem+json"
+
+
+async def test_api3_object_property_level(platform: SimpleNamespace, reported: SimpleNamespace) -> None:
+    """Without consent or another legal basis, the municipality sees the concern anonymously: no personal details."""
+    intake, kalundborg = platform.http["intake"], bearer(platform.clients.kalundborg)
+    anonymous = await intake.get(f"/v1/concerns/{reported.without_basis}", headers=kalundborg)
+    assert anonymous.status_code == 200
+    view = anonymous.json()
+    assert view["disclosure"] == "anonymous" and view["details"] is None
+    for planted in vars(PLANTED).values():
+        assert planted not in anonymous.text
+    # The control: with consent the same recipient is shown the details, so the check above can fail.
+    full = await intake.get(f"/v1/concerns/{reported.with_consent}", headers=kalundborg)
+    assert full.json()["disclosure"] == "full" and PLANTED.description in full.text
+
+
+async def test_api4_unrestricted_resource_consumption(platform: SimpleNamespace) -> None:
+    """An intake body over the limit is 413 before parsing; past a client's rate, 429 with Retry-After, per client."""
+    oversized = concern(consent="given", description="x") | {"padding": "x" * 70_000}
+    refused = await platform.http["intake"].post(
+        "/v1/concerns", json=oversized, headers=bearer(platform.clients.reporter)
+    )
+    assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
+
+    stats, greedy = platform.http["stats"], bearer(platform.clients.greedy)
+    statuses = [(await stats.get("/v1/whoami", headers=greedy)).status_code for _ in range(30)]
+    assert statuses[:20] == [200] * 20 and 429 in statuses[20:]
+    limited = await stats.get("/v1/whoami", headers=greedy)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["title"] == "Too Many Requests"
+    assert (await stats.get("/v1/whoami", headers=bearer(platform.clients.ops))).status_code == 200  # per client
+    assert (await stats.get("/healthz")).status_code == 200  # probes are not limited
+    assert 'status="429"' in (await stats.get("/metrics")).text
+
+
+async def test_api5_function_level_authorisation(platform: SimpleNamespace) -> None:
+    """A reporter can neither change the routing rules nor redeliver a notification."""
+    reporter = bearer(platform.clients.reporter)
+    rules = (await platform.http["routing"].get("/v1/rules", headers=bearer(platform.clients.admin))).json()
+    changed = await platform.http["routing"].put("/v1/rules", json=rules["document"], headers=reporter)
+    assert changed.status_code == 403, changed.text
+    assert (await platform.http["routing"].get("/v1/rules", headers=bearer(platform.clients.admin))).json() == rules
+    redeliver = await platform.http["notify"].post(f"/v1/deliveries/{uuid.uuid4()}/redeliver", headers=reporter)
+    assert redeliver.status_code == 403
+    listing = await platform.http["notify"].get("/v1/deliveries", headers=reporter)
+    assert listing.status_code == 403
+
+
+async def test_api7_server_side_request_forgery(platform: SimpleNamespace) -> None:
+    """Webhook URLs at the cloud metadata address are refused, even in local mode, without echoing the URL."""
+    notify, kalundborg = platform.http["notify"], bearer(platform.clients.kalundborg)
+    for url in (
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://[::ffff:169.254.169.254]/hook",
+    ):
+        refused = await notify.post(
+            "/v1/subscriptions", json={"url": url, "event_types": ["referral.created.v1"]}, headers=kalundborg
+        )
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.json()["errors"][0]["field"] == "url" and "169.254" not in refused.text
+    listed = await notify.get("/v1/subscriptions", headers=kalundborg)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_api8_security_misconfiguration(platform: SimpleNamespace, service: str) -> None:
+    """No debug pages, no stack traces, no server banner; unknown paths are problem+json 404s."""
+    http, ops = platform.http[service], bearer(platform.clients.ops)
+    unknown = await http.get("/v1/no-such-thing", headers=ops)
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+    garbage = await http.post("/v1/whoami", content=b"{not json", headers={**ops, "Content-Type": "application/json"})
+    bad_json = await platform.http["intake"].post(
+        "/v1/concerns",
+        content=b'{"department_id": ',
+        headers={**bearer(platform.clients.reporter), "Content-Type": "application/json"},
+    )
+    assert bad_json.status_code == 422
+    for response in (unknown, garbage, bad_json, await http.get("/docs")):
+        assert "server" not in response.headers and "x-powered-by" not in response.headers
+        for tell in ("Traceback", 'File "', ".py", "/work/", "site-packages", "uvicorn", "starlette"):
+            assert tell not in response.text or response.request.url.path == "/docs", (tell, response.text[:300])
+    assert (await http.get("/docs")).status_code == 200
+    assert "debug" not in (await http.get("/openapi.json")).json()
+
+
+async def _everything_on(bootstrap: str, prefix: str) -> list[bytes]:
+    """Keys, values and headers of every record on every topic of the prefix, up to their current ends."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[bytes] = []
+    try:
+        partitions = [p for t in topics for p in await _partitions(consumer, t)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+
+        async def at_the_ends() -> bool:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                for record in batch:
+                    found.extend([record.key or b"", record.value or b"", *(v for _, v in record.headers)])
+            return all([await consumer.position(p) >= ends[p] for p in partitions])
+
+        await eventually(at_the_ends, within=30, what=f"every topic of {prefix} read to its end")
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list:
+    return await partitions_of(consumer, topic)
+
+
+async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamespace, reported: SimpleNamespace) -> None:
+    """Names, phone numbers and free text of the concerns appear in no service log and on no topic."""
+    records = await _everything_on(platform.bootstrap, platform.prefix)
+    assert len(records) > 6  # the clients, both concerns and their referrals at least
+    phone_digits = [p.replace("+", "").replace(" ", "") for p in (PLANTED.resident_phone, PLANTED.reporter_contact)]
+    for planted in [*vars(PLANTED).values(), *phone_digits]:
+        needle = planted.encode()
+        assert not [r for r in records if needle in r], f"{planted!r} on a topic"
+        for service, process in platform.processes.items():
+            assert planted not in process.log_path.read_text(errors="replace"), f"{planted!r} in {service}'s log"
+    # The control: the services did log this run (so an empty log cannot pass) and the events name the concerns.
+    assert all(process.log_path.stat().st_size > 0 for process in platform.processes.values())
+    assert any(reported.without_basis.encode() in r for r in records)
