@@ -21,8 +21,9 @@ from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.config import consumer_config
 from shared.kafka.consumer import raw_message
 from shared.kafka.dead_letters import DeadLetters, RawMessage
+from shared.kafka.processing import dead_letter
 from shared.logging import get_logger
-from shared.metrics import DEAD_LETTERS, EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
+from shared.metrics import EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
 
 log = get_logger(__name__)
 
@@ -95,16 +96,8 @@ class BatchConsumer:
             EVENT_DURATION.labels(self.name, partition.topic, event.type).observe(each)
 
     async def _dead_letter(self, message: RawMessage, event_type: str, reason: str, error: str) -> None:
-        await self._dead_letters.send(message, reason=reason, error=error)
-        DEAD_LETTERS.labels(self.name, message.topic, reason).inc()
-        EVENTS_HANDLED.labels(self.name, message.topic, event_type, "dead_lettered").inc()
-        log.warning(
-            "event_dead_lettered",
-            consumer=self.name,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            reason=reason,
+        await dead_letter(
+            self._dead_letters, message, consumer=self.name, event_type=event_type, reason=reason, error=error
         )
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
