@@ -22,7 +22,7 @@ def settings() -> RoutingSettings:
     )
 
 
-async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repeat_windows(settings) -> None:
+async def test_agent_applies_events_in_order_and_dead_letters_garbage(settings) -> None:
     app = faust.App("routing-unit", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
     applied: list[str] = []
     when = datetime(2025, 3, 4, 9, tzinfo=UTC)
@@ -32,7 +32,7 @@ async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repe
         return {e.subject: [when] for e in events}
 
     letters = InMemoryDeadLetters()
-    agent, windows = register_agents(app, settings, None, letters, apply=apply)
+    agent = register_agents(app, settings, None, letters, apply=apply)
     first, second = concern_event(), concern_event(categories=("loneliness",))
     async with agent.test_context() as running:
         await running.put(encode(first), key=first.subject.encode())
@@ -47,5 +47,3 @@ async def test_agent_applies_events_in_order_dead_letters_garbage_and_keeps_repe
         await eventually(all_applied, within=10, what="the batch applied")
     assert applied == [first.data.concern_id, second.data.concern_id, first.data.concern_id]
     assert [reason for _, reason, _ in letters.letters] == ["invalid_json"]
-    assert windows[first.subject] == [when.isoformat()]
-    assert windows[second.subject] == [when.isoformat()]

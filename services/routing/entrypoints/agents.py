@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import functools
 import time
-from datetime import datetime
 
 import faust
 
@@ -33,28 +32,18 @@ def raw_message(event: faust.EventT) -> RawMessage:
     )
 
 
-def repeat_windows_table(app: faust.App, settings: RoutingSettings) -> faust.Table:
-    """Each subject's concern times of the last 90 days, kept by the agent (changelog: recoverable).
-
-    The decision itself is read from PostgreSQL in the transaction that writes the referrals (the
-    memory store and its changelog are not transactional with it); this table is the stream-side view.
-    """
-    return app.Table(
-        "repeat-windows",  # changelog: <app id>-repeat-windows-changelog; the app id carries the topic prefix
-        default=list,
-        key_type=str,
-        partitions=settings.topic_partitions,
-    )
-
-
 def register_agents(
     app: faust.App,
     settings: RoutingSettings,
     deps: Deps | None,
     dead_letters: DeadLetters,
     apply: ApplyBatch | None = None,
-) -> tuple[faust.types.AgentT, faust.Table]:
-    """Attach the concern-events agent to the Faust app; returns it and the repeat-windows table.
+) -> faust.types.AgentT:
+    """Attach the concern-events agent to the Faust app and return it.
+
+    The app has no tables: repeat windows live in PostgreSQL, read and written in the transaction that makes the
+    referrals. (A changelog-backed mirror table was dropped: its recovery after a rebalance could stall the
+    worker for minutes while deciding nothing.)
 
     `apply` replaces the handler (unit tests give a fake); by default it is the batch handler with `deps`.
     """
@@ -65,7 +54,6 @@ def register_agents(
         handled=frozenset(EVENT_HANDLERS) | IGNORED_EVENTS,
         dead_letters=dead_letters,
     )
-    windows = repeat_windows_table(app, settings)
 
     @app.agent(raw_topic(app, settings.topic(CONCERN_EVENTS)), name="concern-events")
     async def concern_events(stream: faust.StreamT) -> None:
@@ -80,9 +68,7 @@ def register_agents(
             if partition not in appliers:
                 queue: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
                 task = asyncio.create_task(
-                    _apply_batches(
-                        queue, settings.consume_batch_size, settings.consume_batch_wait_s, processor, windows, manual
-                    )
+                    _apply_batches(queue, settings.consume_batch_size, settings.consume_batch_wait_s, processor, manual)
                 )
                 appliers[partition] = (queue, task)
             return appliers[partition]
@@ -102,7 +88,7 @@ def register_agents(
                 with contextlib.suppress(asyncio.CancelledError):
                     await applier
 
-    return concern_events, windows
+    return concern_events
 
 
 async def _apply_batches(
@@ -110,7 +96,6 @@ async def _apply_batches(
     size: int,
     wait_s: float,
     processor: BatchProcessor,
-    windows: faust.Table,
     stream: faust.StreamT,
 ) -> None:
     """Take what arrives within `wait_s` of the first event (up to `size`), apply it, then ack it; forever."""
@@ -118,7 +103,7 @@ async def _apply_batches(
         batch = [await buffered.get()]
         await _fill(buffered, batch, size, wait_s)
         metrics.BATCH_SIZE.observe(len(batch))
-        await _apply(processor, windows, batch, stream)
+        await processor.process([raw_message(e) for e in batch])
         for event in batch:
             await stream.ack(event)
             buffered.task_done()
@@ -138,25 +123,3 @@ async def _fill(buffered: asyncio.Queue, batch: list, size: int, wait_s: float) 
         if len(batch) >= size or time.monotonic() >= deadline:
             return
         await asyncio.sleep(_TICK_S)
-
-
-async def _apply(
-    processor: BatchProcessor, windows: faust.Table, events: list[faust.EventT], stream: faust.StreamT
-) -> None:
-    """Apply a batch; then write each touched subject's window to its event's changelog partition."""
-    found: dict[str, list[datetime]] = {}
-    for result in await processor.process([raw_message(e) for e in events]):
-        found.update(result)
-    for event in events:
-        key = (event.message.key or b"").decode(errors="replace")
-        if key in found:
-            stream._set_current_event(event)  # noqa: SLF001 - the table takes the partition from it
-            remember(windows, key, found.pop(key))
-
-
-def remember(windows: faust.Table, key: str, times: list[datetime]) -> None:
-    """Write a subject's current window to the table (an empty window removes the subject)."""
-    if times:
-        windows[key] = [t.isoformat() for t in times]
-    elif key in windows:
-        del windows[key]
