@@ -1,5 +1,7 @@
 """One settings model for every service, read once from the environment at start."""
 
+import os
+import tempfile
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -27,6 +29,10 @@ class Settings(BaseSettings):
     subject_key_secret: SecretStr = Field(..., min_length=16, description="HMAC key of the subject key.")
     log_level: str = "INFO"
     local_dev: bool = Field(False, description="Allows local-only conveniences (e.g. loopback webhooks).")
+    state_dir: str = Field(
+        default_factory=lambda: os.path.join(tempfile.gettempdir(), "concern-platform"),
+        description="Local scratch state (Faust's data directory); nothing in it must survive a restart.",
+    )
     readiness_timeout_s: float = Field(2.0, gt=0)
     api_clients_load_timeout_s: float = Field(30.0, gt=0)
     rate_limit_per_minute: int = Field(

@@ -1,6 +1,7 @@
 """faust-streaming support: the app of a worker service, and agents that reuse the EventProcessor."""
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,8 @@ def make_stream_app(settings: Settings) -> faust.App:
         settings.kafka_group(),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         store="memory://",
+        # Faust keeps table state and a lock per app id in its data directory; not in the working directory.
+        datadir=os.path.join(settings.state_dir, "{conf.id}-data"),
         web_enabled=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
