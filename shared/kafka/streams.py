@@ -14,6 +14,7 @@ from shared.settings import Settings
 
 def make_stream_app(settings: Settings) -> faust.App:
     """A Faust app whose id is the service's consumer group; its web server is off (FastAPI serves HTTP)."""
+    os.makedirs(settings.state_dir, exist_ok=True)  # Faust creates only the last level of its datadir
     return faust.App(
         settings.kafka_group(),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
