@@ -5,12 +5,50 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, naming fields, never echoing what was sent."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = None
+    """Each invalid field by its path and what is wrong with it (422, 409)."""
+
+
+_MEANING = {
+    401: "Missing, invalid, revoked or expired token",
+    403: "The caller's role may not do this, or a filter reaches beyond its scope",
+    404: "Unknown, or outside the caller's scope",
+    409: "Conflicts with the object's current state",
+    412: "If-Match does not name the current version",
+    413: "The body is too large",
+    415: "Unsupported content type",
+    422: "Invalid request; each field and its problem are named",
+    429: "Rate limit exceeded; see Retry-After",
+    503: "A dependency is unavailable or still loading; see Retry-After",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI `responses=` declaring refusals with these status codes as problem+json bodies."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {code: {"model": Problem, "content": content, "description": _MEANING.get(code, "")} for code in codes}
+
+
+AUTHENTICATED = (401, 403, 422, 429, 503)
+"""Refusals any authenticated route may answer: no token, wrong role, bad input, rate limit, not ready."""
 
 
 def problem(

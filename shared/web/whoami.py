@@ -4,8 +4,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from shared.web.auth import PrincipalDep
+from shared.web.errors import problem_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=problem_responses(401, 429, 503))
 
 
 class WhoAmI(BaseModel):

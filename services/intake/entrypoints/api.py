@@ -12,7 +12,7 @@ from services.intake.domain.concern import ConcernRefused
 from services.intake.domain.guidance import Guidance, guidance_for
 from services.intake.domain.report import ConcernReport
 from services.intake.domain.views import ConcernView, ContactView
-from services.intake.entrypoints.schemas import AuditView, ConcernReceipt, DepartmentView, ErasureResult, Problem
+from services.intake.entrypoints.schemas import AuditView, ConcernReceipt, DepartmentView, ErasureResult
 from services.intake.handlers import views
 from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_concern, erase_concern
 from services.intake.handlers.deps import Deps
@@ -20,7 +20,7 @@ from services.intake.metrics import CONCERNS_REFUSED
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import Category, IntakeChannel
 from shared.web.auth import PrincipalDep, require_roles
-from shared.web.errors import problem
+from shared.web.errors import problem, problem_responses
 
 
 class RefusalCountingRoute(APIRoute):
@@ -41,13 +41,8 @@ class RefusalCountingRoute(APIRoute):
         return handler
 
 
-def _problems(*codes: int) -> dict[int | str, dict]:
-    # Refusals are problem+json (shared/web/errors.py); the schema is declared for that media type too.
-    problem_json = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {code: {"model": Problem, "content": problem_json} for code in codes}
-
-
-AUTH = _problems(401, 403, 503)
+_problems = problem_responses  # refusals are problem+json (shared/web/errors.py)
+AUTH = _problems(401, 403, 429, 503)
 router = APIRouter(prefix="/v1", tags=["intake"], route_class=RefusalCountingRoute, responses=AUTH)
 
 

@@ -55,13 +55,3 @@ class AuditView(_Body):
     action: Literal["read_details", "read_reporter_contact", "erasure"]
     basis: str
     at: datetime
-
-
-class Problem(_Body):
-    """An RFC 9457 problem: what went wrong, naming fields, never echoing what was sent."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[dict[str, str]] | None = None

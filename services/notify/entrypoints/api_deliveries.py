@@ -11,8 +11,9 @@ from services.notify.domain.cursor import BadCursor, decode_cursor, encode_curso
 from services.notify.entrypoints.deps import PartsDep
 from shared.auth.principal import Principal, Role
 from shared.web.auth import require_roles
+from shared.web.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=problem_responses(*AUTHENTICATED))
 Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
 State = Literal["pending", "delivered", "dead", "cancelled"]
 
@@ -70,7 +71,13 @@ async def list_deliveries(
     return DeliveryPage(items=[DeliveryOut(**row) for row in rows], next_cursor=next_cursor)
 
 
-@router.post("/{delivery_id}/redeliver", status_code=202, response_model=DeliveryOut, summary="Deliver again (ops).")
+@router.post(
+    "/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=DeliveryOut,
+    summary="Deliver again (ops).",
+    responses=problem_responses(404, 409),
+)
 async def redeliver(delivery_id: uuid.UUID, _: Ops, parts: PartsDep) -> DeliveryOut:
     """Queue the delivery again now, with a fresh retry window; its webhook-id stays the same."""
     current = await parts.deliveries.get(str(delivery_id))

@@ -14,8 +14,9 @@ from services.notify.entrypoints.api_subscriptions import ReferralEventType
 from services.notify.entrypoints.deps import PartsDep
 from shared.auth.principal import Principal
 from shared.web.auth import require_roles
+from shared.web.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/v1/feed", tags=["feed"])
+router = APIRouter(prefix="/v1/feed", tags=["feed"], responses=problem_responses(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require_roles(*FEED_ROLES))]
 
 

@@ -17,9 +17,10 @@ from services.notify.domain.targets import TargetRefused
 from services.notify.entrypoints.deps import NotifyParts, PartsDep
 from shared.auth.principal import PLATFORM_WIDE, Principal
 from shared.web.auth import PrincipalDep, require_roles
-from shared.web.errors import problem
+from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
-router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=problem_responses(*AUTHENTICATED))
+NOT_FOUND = problem_responses(404)
 
 ReferralEventType = Literal[
     "referral.created.v1", "referral.status_changed.v1", "referral.sla_breached.v1", "referral.escalated.v1"
@@ -121,13 +122,15 @@ async def list_subscriptions(
     return SubscriptionPage(items=[SubscriptionOut.of(r) for _, r in rows], next_cursor=next_cursor)
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionOut, summary="One of your subscriptions.")
+@router.get(
+    "/{subscription_id}", response_model=SubscriptionOut, summary="One of your subscriptions.", responses=NOT_FOUND
+)
 async def get_subscription(subscription_id: uuid.UUID, principal: PrincipalDep, parts: PartsDep) -> SubscriptionOut:
     """404 for a subscription that is not yours."""
     return SubscriptionOut.of(await _owned(parts, principal, subscription_id))
 
 
-@router.delete("/{subscription_id}", status_code=204, summary="Stop a subscription.")
+@router.delete("/{subscription_id}", status_code=204, summary="Stop a subscription.", responses=NOT_FOUND)
 async def delete_subscription(subscription_id: uuid.UUID, principal: PrincipalDep, parts: PartsDep) -> Response:
     """Nothing more is delivered to it; what is still queued is cancelled."""
     await _owned(parts, principal, subscription_id)
@@ -135,7 +138,12 @@ async def delete_subscription(subscription_id: uuid.UUID, principal: PrincipalDe
     return Response(status_code=204)
 
 
-@router.post("/{subscription_id}/enable", response_model=SubscriptionOut, summary="Re-enable a disabled subscription.")
+@router.post(
+    "/{subscription_id}/enable",
+    response_model=SubscriptionOut,
+    summary="Re-enable a disabled subscription.",
+    responses=NOT_FOUND,
+)
 async def enable_subscription(subscription_id: uuid.UUID, principal: PrincipalDep, parts: PartsDep) -> object:
     """After a 410 or days of failures; the URL is checked again. Dead deliveries can then be redelivered by ops."""
     record = await _owned(parts, principal, subscription_id)

@@ -13,8 +13,9 @@ from services.routing.handlers.transitions import Forbidden, Move, NotFound, mov
 from shared.auth.principal import Principal
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
 from shared.web.auth import require_roles
+from shared.web.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["referrals"])
+router = APIRouter(prefix="/v1", tags=["referrals"], responses=problem_responses(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require_roles(*scope.READERS))]
 ReferralId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
@@ -51,7 +52,7 @@ async def list_referrals(
     return ReferralPage(items=items, next_offset=offset + limit if len(found) > limit else None)
 
 
-@router.get("/referrals/{referral_id}", summary="One referral with its history.")
+@router.get("/referrals/{referral_id}", summary="One referral with its history.", responses=problem_responses(404))
 async def get_referral(referral_id: ReferralId, principal: Reader, deps: DepsDep) -> ReferralView:
     """404 when it does not exist or lies outside the caller's scope."""
     async with deps.pool.acquire() as conn:
@@ -65,7 +66,7 @@ async def get_referral(referral_id: ReferralId, principal: Reader, deps: DepsDep
 @router.post(
     "/referrals/{referral_id}/transitions",
     summary="Move a referral along its lifecycle.",
-    responses={404: {"description": "Unknown or out of scope"}, 409: {"description": "Illegal move, and why"}},
+    responses=problem_responses(404, 409),
 )
 async def transition(
     referral_id: ReferralId, body: TransitionRequest, principal: Reader, deps: DepsDep

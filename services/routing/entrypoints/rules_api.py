@@ -18,9 +18,9 @@ from services.routing.entrypoints.api import DepsDep
 from services.routing.entrypoints.views import RulesVersion, SimulatedReferral, SimulationRequest, SimulationResult
 from shared.auth.principal import Principal, Role
 from shared.web.auth import require_roles
-from shared.web.errors import problem
+from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
-router = APIRouter(prefix="/v1", tags=["rules"])
+router = APIRouter(prefix="/v1", tags=["rules"], responses=problem_responses(*AUTHENTICATED))
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Steward = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -83,7 +83,7 @@ async def get_rules(_: Steward, deps: DepsDep) -> RulesVersion:
 @router.put(
     "/rules",
     summary="Store a new version of the rules document (JSON or YAML).",
-    responses={422: {"description": "The document is invalid; each field and its problem are named"}},
+    responses=problem_responses(412, 415),
     openapi_extra={
         "requestBody": {
             "required": True,

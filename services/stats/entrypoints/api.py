@@ -12,8 +12,9 @@ from services.stats.domain.costs import estimate
 from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
 from services.stats.domain.scope import Selection, select
 from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
+from shared.web.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(prefix="/v1/stats", tags=["stats"])
+router = APIRouter(prefix="/v1/stats", tags=["stats"], responses=problem_responses(*AUTHENTICATED))
 
 
 def _period(period: Period) -> dict:
