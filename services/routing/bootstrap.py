@@ -55,6 +55,8 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
             stream_app = make_stream_app(settings.model_copy(update={"service_name": settings.stream_app_name}))
             # A killed worker's partitions move to the others after 10 s instead of Faust's 60 s default.
             stream_app.conf.broker_session_timeout = settings.session_timeout_s
+            # No standby copies of the repeat-windows table: it has no changelog (PostgreSQL is its durable truth).
+            stream_app.conf.table_standby_replicas = 0
             agents.register_agents(stream_app, settings, deps, runtime.dead_letters)
             relay = OutboxRelay(
                 database_url=settings.database_url.get_secret_value(),

@@ -45,3 +45,11 @@ def referrals_created(referrals: Iterable[Referral]) -> None:
     for referral in referrals:
         for category in referral.categories:
             REFERRALS_CREATED.labels(referral.target.value, category.value).inc()
+
+
+REPEAT_WINDOW_LOOKUPS = Counter(
+    "routing_repeat_window_lookups_total",
+    "Repeat-window look-ups in the Faust table: hit (decided from the table) or miss (read from PostgreSQL).",
+    ["result"],
+)
+REPEAT_WINDOW_SUBJECTS = Gauge("routing_repeat_window_subjects", "Subjects held in this worker's repeat-windows table.")

@@ -17,6 +17,9 @@ class RoutingSettings(Settings):
     rules_file: Path = Field(DEFAULT_RULES, description="Rules document stored as version 1 when none is stored.")
     consume_batch_size: int = Field(200, ge=1, le=5000, description="Concern events applied per transaction.")
     consume_batch_wait_s: float = Field(0.05, gt=0, description="How long a partial batch waits for more events.")
+    repeat_window_subjects: int = Field(
+        200_000, ge=1, description="Subjects a worker keeps in its repeat-windows table (least recently used go)."
+    )
     relay_batch_size: int = Field(500, ge=1, le=5000, description="Outbox rows per Kafka transaction.")
     relay_linger_s: float = Field(0.02, ge=0, description="How long the relay waits after a NOTIFY for more rows.")
     relay_poll_interval_s: float = Field(1.0, gt=0, description="Outbox poll when no NOTIFY arrives.")

@@ -36,6 +36,22 @@ async def windows(conn: asyncpg.Connection, subject_keys: list[str], since: date
     return found
 
 
+async def concerns_after(
+    conn: asyncpg.Connection, subject_keys: list[str], after: datetime
+) -> dict[str, dict[str, datetime]]:
+    """Each subject's concerns (id -> reported_at) reported after `after`."""
+    rows = await conn.fetch(
+        "SELECT subject_key, concern_id, reported_at FROM subject_concerns WHERE subject_key = ANY($1::text[]) "
+        "AND reported_at > $2::timestamptz",
+        subject_keys,
+        after,
+    )
+    found: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for row in rows:
+        found[row["subject_key"]][row["concern_id"]] = row["reported_at"]
+    return found
+
+
 async def forget(conn: asyncpg.Connection, concern_id: str) -> str | None:
     """Erasure: the concern no longer counts towards its subject's repeats; returns its subject key."""
     return await conn.fetchval("DELETE FROM subject_concerns WHERE concern_id = $1 RETURNING subject_key", concern_id)

@@ -8,6 +8,7 @@ import time
 import faust
 
 from services.routing import metrics
+from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.entrypoints.batching import ApplyBatch, BatchProcessor
 from services.routing.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from services.routing.handlers.deps import Deps
@@ -32,6 +33,31 @@ def raw_message(event: faust.EventT) -> RawMessage:
     )
 
 
+def repeat_windows_table(app: faust.App, settings: RoutingSettings) -> faust.Table:
+    """The repeat-windows table: subject key -> that subject's concerns of the last 90 days (a `Window`).
+
+    Co-partitioned with concern-events (same key, same partition count), so it holds the windows of the subjects
+    whose events this worker consumes. Written through its store, not `table[key] = ...`: no changelog, so a
+    rebalance never waits for a changelog recovery; PostgreSQL is where a window survives a worker.
+    """
+    return app.Table(
+        "repeat-windows",  # the (empty) changelog topic is <app id>-repeat-windows-changelog; the id carries the prefix
+        key_type=str,
+        partitions=settings.topic_partitions,
+        help="Each subject's concerns of the last 90 days (the repeat rule's fast path).",
+    )
+
+
+def forget_on_rebalance(app: faust.App, windows: RepeatWindows) -> None:
+    """Empty the table whenever partitions move: another worker may have routed those subjects meanwhile."""
+
+    async def forget(_sender: object, *_args: object, **_kwargs: object) -> None:
+        windows.forget_all()
+
+    app.on_partitions_revoked.connect(forget)
+    app.on_partitions_assigned.connect(forget)
+
+
 def register_agents(
     app: faust.App,
     settings: RoutingSettings,
@@ -41,13 +67,15 @@ def register_agents(
 ) -> faust.types.AgentT:
     """Attach the concern-events agent to the Faust app and return it.
 
-    The app has no tables: repeat windows live in PostgreSQL, read and written in the transaction that makes the
-    referrals. (A changelog-backed mirror table was dropped: its recovery after a rebalance could stall the
-    worker for minutes while deciding nothing.)
+    With `deps`, the repeat-windows table is created and given to the handler (`deps.windows`) as the fast path
+    of the repeat rule; PostgreSQL stays its durable truth (see adapters/repeat_windows.py).
 
     `apply` replaces the handler (unit tests give a fake); by default it is the batch handler with `deps`.
     """
     handler = EVENT_HANDLERS[next(iter(EVENT_HANDLERS))]
+    if deps is not None:
+        deps.windows = RepeatWindows(repeat_windows_table(app, settings), max_subjects=settings.repeat_window_subjects)
+        forget_on_rebalance(app, deps.windows)
     processor = BatchProcessor(
         consumer=settings.consumer_group,
         apply=apply or functools.partial(handler, deps),

@@ -10,7 +10,7 @@ from services.routing.adapters import outbox, referral_store, subjects
 from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
-from services.routing.domain.repeats import in_window, is_repeat
+from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
 from services.routing.domain.routing import Unroutable, decide
 from services.routing.handlers.deps import Deps
 from shared.contracts.concerns import ConcernErased, ConcernReported
@@ -59,6 +59,9 @@ async def _first_deliveries(conn: asyncpg.Connection, consumer: str, event_ids: 
 async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
     """Apply a batch in one transaction; returns the 90-day windows of the subjects it touched."""
     unique = list({e.id: e for e in events}.values())
+    generation = deps.windows.generation if deps.windows else 0
+    working: dict[str, Window] = {}  # this batch's windows, by subject key (kept in the table after the commit)
+    dropped: set[str] = set()
     async with deps.pool.acquire() as conn, conn.transaction():
         fresh = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
         touched: set[str] = set()
@@ -68,27 +71,43 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
             data = list(run)
             if kind is ConcernReported:
                 touched.update(d.subject_key for d in data)
-                created += await _route(conn, deps, data)
+                created += await _route(conn, deps, data, working, dropped)
             elif kind is ConcernErased:
                 for erased in data:
-                    if await subjects.forget(conn, erased.concern_id):
-                        touched.add(erased.subject_key)
+                    if key := await subjects.forget(conn, erased.concern_id):
+                        touched.add(key)
+                        if key in working:
+                            working[key].concerns.pop(erased.concern_id, None)
+                        else:
+                            dropped.add(key)
                     await referral_store.mark_concern_erased(conn, erased.concern_id, erased.erased_at)
         now = deps.clock.now()
-        found = await subjects.windows(conn, sorted(touched), now) if touched else {}
+        unread = sorted(touched - working.keys())
+        found = await subjects.windows(conn, unread, now) if unread else {}
+    if deps.windows:
+        deps.windows.keep(generation, working, dropped - working.keys())
     metrics.referrals_created(created)
-    return {key: in_window(now, found.get(key, [])) for key in touched}
+    return {
+        key: in_window(now, working[key].concerns.values() if key in working else found.get(key, [])) for key in touched
+    }
 
 
-async def _route(conn: asyncpg.Connection, deps: Deps, reported: list[ConcernReported]) -> list[Referral]:
+async def _route(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    reported: list[ConcernReported],
+    working: dict[str, Window],
+    dropped: set[str],
+) -> list[Referral]:
     version, document = await deps.rules.get(conn)
     await subjects.record(conn, [(d.subject_key, d.concern_id, d.reported_at) for d in reported])
-    since = min(d.reported_at for d in reported)
-    found = await subjects.windows(conn, sorted({d.subject_key for d in reported}), since)
+    await _windows(conn, deps, reported, working, dropped)
+    for data in reported:  # all of the run first: a concern counts the others of the run reported before it
+        working[data.subject_key].concerns[data.concern_id] = data.reported_at
     now = deps.clock.now()
     referrals: list[Referral] = []
     for data in reported:
-        facts = facts_of(data, repeated=is_repeat(data.reported_at, found.get(data.subject_key, [])))
+        facts = facts_of(data, repeated=working[data.subject_key].is_repeat(data.reported_at))
         try:
             plans = decide(facts, document)
         except Unroutable as error:
@@ -97,6 +116,34 @@ async def _route(conn: asyncpg.Connection, deps: Deps, reported: list[ConcernRep
     await referral_store.insert_many(conn, referrals)
     await outbox.enqueue(conn, deps.referral_topic, [created_envelope(r, deps.source) for r in referrals])
     return referrals
+
+
+async def _windows(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    reported: list[ConcernReported],
+    working: dict[str, Window],
+    dropped: set[str],
+) -> None:
+    """Fill `working` with a window reaching 90 days back from each subject's earliest concern of the run.
+
+    From the batch so far, else from the repeat-windows table (the fast path), else from PostgreSQL (also for
+    subjects with an erasure earlier in the batch: the table does not know of it yet).
+    """
+    since: dict[str, datetime] = {}
+    for data in reported:
+        key = data.subject_key
+        since[key] = min(since.get(key, data.reported_at), data.reported_at)
+    needed = {k: at for k, at in since.items() if k not in working or not working[k].covers(at)}
+    if deps.windows and (cacheable := {k: at for k, at in needed.items() if k not in dropped}):
+        hits = deps.windows.covering(cacheable, cacheable)
+        working.update(hits)
+        needed = {k: at for k, at in needed.items() if k not in hits}
+    if needed:
+        after = min(needed.values()) - REPEAT_WINDOW
+        found = await subjects.concerns_after(conn, sorted(needed), after)
+        for key in needed:  # read after this run was recorded: its own concerns are included
+            working[key] = Window(after, found.get(key, {}))
 
 
 def created_envelope(referral: Referral, source: str) -> Envelope:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.routing.adapters import rules_store
+from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.domain.clock import Clock
 from services.routing.domain.document import RulesDocument
 
@@ -37,3 +38,5 @@ class Deps:
     consumer: str
     referral_topic: str
     source: str
+    windows: RepeatWindows | None = None
+    """The repeat-windows table (the agent's fast path); None: every window is read from PostgreSQL."""
