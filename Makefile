@@ -98,8 +98,10 @@ lock:
 	mv "$$tmp/requirements.txt" requirements.txt && \
 	echo "requirements.txt pinned from requirements.in"
 
-# Benchmarks against their own infra-only stack; results go to docs/benchmarks.{json,md}.
-# `make bench BENCH="intake routing"` runs only those.
+# Benchmarks against their own infra-only stack; results go to docs/benchmarks.{json,md}: shared publisher,
+# intake, routing, notify, stats (replay and API), end to end (HTTP in → webhook out → counted) and peak memory
+# per service, each against a same-run baseline. `make bench BENCH="intake e2e"` runs only those;
+# BENCH_E2E_RATES="25,50" BENCH_E2E_SECONDS=10 shortens the end-to-end ladder.
 bench: venv
 	@trap '$(STACK) down --home $(BENCH_HOME)' EXIT; \
 	$(STACK) up $(BENCH_STACK) && \

@@ -82,7 +82,7 @@ async def drive(
                     refused[str(answer.status)] += 1
                     return
                 concern_id = (await answer.json())["id"]
-        except aiohttp.ClientError as error:
+        except (aiohttp.ClientError, TimeoutError) as error:  # counted as refused: the run goes on
             refused[type(error).__name__] += 1
             return
         sent.append(Sent(concern_id, started, time.time()))
