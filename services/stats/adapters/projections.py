@@ -20,7 +20,7 @@ FROM (
     SELECT a.concern_id,
            (SELECT count(*) FROM concern_facts o
              WHERE o.subject_key = a.subject_key
-               AND o.reported_at BETWEEN a.reported_at - $3::interval AND a.reported_at) AS n
+               AND o.reported_at BETWEEN a.reported_at - make_interval(secs => $3) AND a.reported_at) AS n
       FROM concern_facts a WHERE a.subject_key = $1
 ) r
 WHERE c.concern_id = r.concern_id AND c.repeated IS DISTINCT FROM (r.n >= $2)
@@ -97,7 +97,9 @@ class PostgresProjectionWriter:
             await self._refresh_repeats(key)
 
     async def _refresh_repeats(self, subject_key: str) -> None:
-        await self._conn.execute(_REFRESH_REPEATS, subject_key, REPEAT_THRESHOLD, REPEAT_WINDOW)
+        # The window in elapsed seconds, not days: '90 days' in SQL would follow the session's time zone across
+        # daylight saving, where the rebuild (in Python) counts 90 x 24 hours.
+        await self._conn.execute(_REFRESH_REPEATS, subject_key, REPEAT_THRESHOLD, REPEAT_WINDOW.total_seconds())
 
     async def record_referral(self, data) -> None:  # noqa: ANN001 - ReferralCreated
         """A new referral; the first creation event wins, later status events only fold in."""

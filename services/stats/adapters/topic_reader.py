@@ -12,7 +12,9 @@ Offsets = dict[TopicPartition, int]
 class TopicReader:
     """A group-less consumer over every partition of some topics; nothing is committed."""
 
-    def __init__(self, bootstrap_servers: str, topics: Sequence[str]):
+    def __init__(
+        self, bootstrap_servers: str, topics: Sequence[str] = (), *, partitions: Sequence[TopicPartition] = ()
+    ):
         self._topics = list(topics)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -21,7 +23,7 @@ class TopicReader:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
         )
-        self.partitions: list[TopicPartition] = []
+        self.partitions: list[TopicPartition] = list(partitions)
 
     async def __aenter__(self) -> "TopicReader":
         await self._consumer.start()
@@ -41,10 +43,15 @@ class TopicReader:
         """The offset after the last record of each partition, now."""
         return await self._consumer.end_offsets(self.partitions)
 
-    async def batches(self, start: Offsets, stop: Offsets) -> AsyncIterator[list[ConsumerRecord]]:
-        """Records from `start` up to (not including) `stop`, in batches; in order within each partition."""
-        pending = {tp for tp in self.partitions if start.get(tp, 0) < stop.get(tp, 0)}
-        for tp in self.partitions:
+    async def batches(
+        self, start: Offsets, stop: Offsets, only: Sequence[TopicPartition] | None = None
+    ) -> AsyncIterator[list[ConsumerRecord]]:
+        """Records from `start` up to (not including) `stop`, in batches; in order within each partition.
+
+        `only` limits the read to some of the partitions."""
+        chosen = set(self.partitions if only is None else only) & set(self.partitions)
+        pending = {tp for tp in chosen if start.get(tp, 0) < stop.get(tp, 0)}
+        for tp in pending:
             self._consumer.seek(tp, start.get(tp, 0))
         self._consumer.pause(*[tp for tp in self.partitions if tp not in pending])
         while pending:

@@ -1,0 +1,277 @@
+"""The rebuild's ProjectionWriter: the projections folded in memory, event by event, as the live SQL would.
+
+Every rule here is the live one of `projections.py`, applied to Python values in arrival order: the first
+creation of a row fixes its identity columns, states move to the latest change (the later arrival on a tie),
+first answers and completions win, counters add up. The rows come out once, to be copied in bulk.
+"""
+
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from services.stats.domain.calendar import local_day
+from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact, StatusChange
+
+COLUMNS = {
+    "concern_facts": (
+        "concern_id",
+        "organisation_id",
+        "department_id",
+        "municipality_code",
+        "subject_key",
+        "severity",
+        "categories",
+        "reported_at",
+        "day",
+        "repeated",
+        "erased",
+    ),
+    "erasures": ("concern_id", "erased_at"),
+    "concern_counts": ("day", "department_id", "municipality_code", "severity", "concerns"),
+    "concern_category_counts": ("day", "department_id", "municipality_code", "category", "severity", "concerns"),
+    "referrals": (
+        "referral_id",
+        "concern_id",
+        "target",
+        "recipient_id",
+        "department_id",
+        "municipality_code",
+        "categories",
+        "severity",
+        "urgent",
+        "created_at",
+        "day",
+        "status",
+        "status_changed_at",
+        "acknowledged_at",
+        "completed_at",
+        "outcome",
+        "sla_breaches",
+        "escalations",
+    ),
+    "deliveries": (
+        "delivery_id",
+        "channel",
+        "municipality_code",
+        "day",
+        "delivered_at",
+        "latency_ms",
+        "failed_attempts",
+        "final_failed",
+    ),
+}
+"""Each projection table's columns, in the order of the rows `ProjectionFold.rows` gives."""
+
+Fact = tuple[str, str, str, str, str, str, tuple[str, ...], datetime]
+"""A reported concern: id, organisation, department, municipality, subject key, severity, categories, reported at."""
+ReferralRow = tuple[
+    str, str, str, str | None, str, str, list[str] | None, str | None, bool | None, datetime | None, date | None,
+    str, datetime | None, datetime | None, datetime | None, str | None, int, int,
+]  # fmt: skip
+"""A referral's row as it folds (a list while it changes), columns as in COLUMNS."""
+DeliveryRow = tuple[str, str, str | None, date, datetime | None, int | None, int, bool]
+"""A delivery's row as it folds (a list while it changes), columns as in COLUMNS."""
+
+# Positions in a referral's row (a list, as it changes as events arrive).
+_RECIPIENT, _CATEGORIES, _CREATED_AT, _DAY, _STATUS, _CHANGED_AT = 3, 6, 9, 10, 11, 12
+_ACK_AT, _DONE_AT, _OUTCOME, _BREACHES = 13, 14, 15, 16
+# Positions in a delivery's row.
+_MUNICIPALITY, _DELIVERY_DAY, _DELIVERED_AT, _LATENCY, _FAILED, _FINAL = 2, 3, 4, 5, 6, 7
+
+
+def _min(a: Any, b: Any) -> Any:
+    """LEAST of SQL: the smaller, ignoring NULLs."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+class ProjectionFold:
+    """Every projection row, in memory; feed it the handlers' calls in arrival order, then take `rows()`."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, Fact] = {}
+        self.erasures: dict[str, datetime] = {}
+        self.referrals: dict[str, Any] = {}  # ReferralRow, as a list while it changes
+        self.deliveries: dict[str, Any] = {}  # DeliveryRow, likewise
+
+    async def record_concern(self, fact: ConcernFact) -> None:
+        """The first report of a concern counts (another event id for the same concern does not)."""
+        if fact.concern_id not in self.facts:
+            self.facts[fact.concern_id] = (
+                fact.concern_id,
+                fact.organisation_id,
+                fact.department_id,
+                fact.municipality_code,
+                fact.subject_key,
+                fact.severity,
+                fact.categories,
+                fact.reported_at,
+            )
+
+    async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
+        """The first erasure of a concern is kept; the fact loses its pseudonym when rows are made."""
+        self.erasures.setdefault(concern_id, erased_at)
+
+    def _referral(self, referral_id: str, concern_id: str, target: str, department_id: str, municipality: str) -> list:
+        row = self.referrals.get(referral_id)
+        if row is None:
+            row = [referral_id, concern_id, target, None, department_id, municipality, None, None, None, None, None]
+            row += ["requested", None, None, None, None, 0, 0]
+            self.referrals[referral_id] = row
+        return row
+
+    async def record_referral(self, data: Any) -> None:
+        """A referral's creation; the first one wins."""
+        row = self._referral(
+            data.referral_id, data.concern_id, str(data.target), data.department_id, data.municipality_code
+        )
+        if row[_CREATED_AT] is None:
+            # As live: a row begun by a status or clock event keeps its identity columns; the rest is filled in.
+            row[_RECIPIENT] = data.recipient_id
+            row[_CATEGORIES : _DAY + 1] = [
+                [str(c) for c in data.categories],
+                str(data.severity),
+                data.urgent,
+                data.created_at,
+                local_day(data.created_at),
+            ]
+
+    async def record_status_change(self, change: StatusChange) -> None:
+        """Latest state (later arrival on a tie), first answer, first completion and its outcome."""
+        row = self._referral(
+            change.referral_id, change.concern_id, change.target, change.department_id, change.municipality_code
+        )
+        at = change.changed_at
+        if row[_CHANGED_AT] is None or at >= row[_CHANGED_AT]:
+            row[_STATUS], row[_CHANGED_AT] = change.to_status, at
+        if change.acknowledges:
+            row[_ACK_AT] = _min(row[_ACK_AT], at)
+        if change.completes and (row[_DONE_AT] is None or at < row[_DONE_AT]):
+            row[_DONE_AT], row[_OUTCOME] = at, change.outcome
+
+    async def count_clock_event(self, data: Any, column: str) -> None:
+        """One more SLA breach or escalation."""
+        row = self._referral(
+            data.referral_id, data.concern_id, str(data.target), data.department_id, data.municipality_code
+        )
+        row[_BREACHES if column == "sla_breaches" else _BREACHES + 1] += 1
+
+    async def record_delivery(self, data: Any, *, delivered: bool) -> None:
+        """A delivery or a failed attempt: first place, earliest day and success, attempts added up."""
+        at = data.delivered_at if delivered else data.failed_at
+        row = self.deliveries.get(data.delivery_id)
+        if row is None:
+            self.deliveries[data.delivery_id] = [
+                data.delivery_id,
+                str(data.channel),
+                data.municipality_code,
+                local_day(at),
+                at if delivered else None,
+                data.latency_ms if delivered else None,
+                0 if delivered else 1,
+                (not delivered) and data.final,
+            ]
+            return
+        if row[_MUNICIPALITY] is None:
+            row[_MUNICIPALITY] = data.municipality_code
+        row[_DELIVERY_DAY] = min(row[_DELIVERY_DAY], local_day(at))
+        if delivered and (row[_DELIVERED_AT] is None or at < row[_DELIVERED_AT]):
+            row[_DELIVERED_AT], row[_LATENCY] = at, data.latency_ms
+        if not delivered:
+            row[_FAILED] += 1
+            row[_FINAL] = row[_FINAL] or data.final
+
+    def merge(self, later: "ProjectionFold") -> None:
+        """Fold in what another fold saw, as if its events (none of them also seen here) came after ours."""
+        for concern_id, fact in later.facts.items():
+            self.facts.setdefault(concern_id, fact)
+        for concern_id, erased_at in later.erasures.items():
+            self.erasures.setdefault(concern_id, erased_at)
+        pairs = (
+            (self.referrals, later.referrals, _merge_referral),
+            (self.deliveries, later.deliveries, _merge_delivery),
+        )
+        for rows, their_rows, merge in pairs:
+            for key, theirs in their_rows.items():
+                ours = rows.setdefault(key, theirs)
+                if ours is not theirs:
+                    if not isinstance(ours, list):  # a row that came in whole from another fold
+                        ours = rows[key] = list(ours)
+                    merge(ours, theirs)
+
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection table's rows (columns as in COLUMNS)."""
+        facts, counts, categories = [], Counter(), Counter()
+        erasures = self.erasures
+        repeated = _repeated([fact for fact in self.facts.values() if fact[0] not in erasures])
+        for concern_id, organisation, department, municipality, key, severity, kinds, at in self.facts.values():
+            erased = concern_id in erasures
+            day = local_day(at)
+            facts.append(
+                (
+                    concern_id,
+                    organisation,
+                    department,
+                    municipality,
+                    None if erased else key,
+                    severity,
+                    list(kinds),
+                    at,
+                    day,
+                    concern_id in repeated,
+                    erased,
+                )
+            )
+            counts[(day, department, municipality, severity)] += 1
+            for category in kinds:
+                categories[(day, department, municipality, category, severity)] += 1
+        return {
+            "concern_facts": facts,
+            "erasures": list(self.erasures.items()),
+            "concern_counts": [(*key, n) for key, n in counts.items()],
+            "concern_category_counts": [(*key, n) for key, n in categories.items()],
+            "referrals": [tuple(row) for row in self.referrals.values()],
+            "deliveries": [tuple(row) for row in self.deliveries.values()],
+        }
+
+
+def _merge_referral(ours: list[Any], theirs: list[Any]) -> None:
+    """The rules of `record_*` between two folded rows, ours first."""
+    if ours[_CREATED_AT] is None and theirs[_CREATED_AT] is not None:
+        ours[_RECIPIENT] = theirs[_RECIPIENT]
+        ours[_CATEGORIES : _DAY + 1] = theirs[_CATEGORIES : _DAY + 1]
+    if theirs[_CHANGED_AT] is not None and (ours[_CHANGED_AT] is None or theirs[_CHANGED_AT] >= ours[_CHANGED_AT]):
+        ours[_STATUS], ours[_CHANGED_AT] = theirs[_STATUS], theirs[_CHANGED_AT]
+    ours[_ACK_AT] = _min(ours[_ACK_AT], theirs[_ACK_AT])
+    if theirs[_DONE_AT] is not None and (ours[_DONE_AT] is None or theirs[_DONE_AT] < ours[_DONE_AT]):
+        ours[_DONE_AT], ours[_OUTCOME] = theirs[_DONE_AT], theirs[_OUTCOME]
+    ours[_BREACHES] += theirs[_BREACHES]
+    ours[_BREACHES + 1] += theirs[_BREACHES + 1]
+
+
+def _merge_delivery(ours: list[Any], theirs: list[Any]) -> None:
+    """The rules of `record_delivery` between two folded rows, ours first."""
+    if ours[_MUNICIPALITY] is None:
+        ours[_MUNICIPALITY] = theirs[_MUNICIPALITY]
+    ours[_DELIVERY_DAY] = min(ours[_DELIVERY_DAY], theirs[_DELIVERY_DAY])
+    delivered = theirs[_DELIVERED_AT]
+    if delivered is not None and (ours[_DELIVERED_AT] is None or delivered < ours[_DELIVERED_AT]):
+        ours[_DELIVERED_AT], ours[_LATENCY] = theirs[_DELIVERED_AT], theirs[_LATENCY]
+    ours[_FAILED] += theirs[_FAILED]
+    ours[_FINAL] = ours[_FINAL] or theirs[_FINAL]
+
+
+def _repeated(facts: list[Fact]) -> set[str]:
+    """Concerns with REPEAT_THRESHOLD or more of their tenancy's concerns in the window up to them (inclusive)."""
+    by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for fact in facts:
+        by_tenancy[fact[4]].append((fact[7], fact[0]))
+    repeated = set()
+    for concerns in by_tenancy.values():
+        if len(concerns) < REPEAT_THRESHOLD:
+            continue
+        times = sorted(at for at, _ in concerns)
+        for at, concern_id in concerns:
+            if bisect_right(times, at) - bisect_left(times, at - REPEAT_WINDOW) >= REPEAT_THRESHOLD:
+                repeated.add(concern_id)
+    return repeated

@@ -1,0 +1,238 @@
+"""The rebuild's fast decoder: msgspec mirrors of the events stats applies, never looser than the contracts.
+
+A replay reads every event ever published, so decoding dominates its cost; pydantic's models are the contract
+but take ~10x longer than msgspec. Each mirror here is at least as strict as its pydantic model (same fields,
+`extra` forbidden, the same or tighter patterns, lengths, bounds and vocabularies, the model validators
+repeated), so whatever it accepts the contracts accept with the same values. Whatever it refuses goes to the
+contracts' own `decode`, which has the last word: a refusal there is what live dead-letters.
+tests/unit/test_stats_replay_codec.py holds the mirrors to the models (fields, examples and mutations).
+"""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from shared.contracts.envelope import ContractError, decode
+from shared.contracts.vocabulary import (
+    ActorRole,
+    Category,
+    Consent,
+    Disclosure,
+    IntakeChannel,
+    LegalBasis,
+    NotificationChannel,
+    Outcome,
+    ReferralStatus,
+    ReferralTarget,
+    RejectReason,
+    ReporterRole,
+    Severity,
+    Task,
+)
+
+# \Z, not $: pydantic's (Rust) `$` refuses a trailing newline that Python's `$` lets through; [0-9], not \d.
+EntityId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*\Z")]
+SubjectKey = Annotated[str, Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_-]+\Z")]
+MunicipalityCode = Annotated[str, Meta(pattern=r"^[0-9]{4}\Z")]
+Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*\Z")]
+EventType = Annotated[str, Meta(pattern=r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*\.v[1-9][0-9]*\Z")]
+EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+Instant = Annotated[datetime, Meta(tz=True)]
+Categories = Annotated[tuple[Category, ...], Meta(min_length=1)]
+
+
+class Data(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Base of the data mirrors."""
+
+
+class Categorised(Data):
+    """A mirror with categories, which are unique (as the contracts' `Categories` validator demands)."""
+
+    categories: Categories
+
+    def __post_init__(self) -> None:
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("items must be unique")
+
+
+class ConcernReported(Categorised):
+    concern_id: EntityId
+    organisation_id: EntityId
+    department_id: EntityId
+    municipality_code: MunicipalityCode
+    subject_key: SubjectKey
+    severity: Severity
+    consent: Consent
+    observed_at: Instant
+    reported_at: Instant
+    reporter_role: ReporterRole
+    channel: IntakeChannel
+    has_reporter_contact: bool
+    has_resident_details: bool
+    legal_basis: LegalBasis | None = None
+    source_system: EntityId | None = None
+
+
+class ConcernErased(Data):
+    concern_id: EntityId
+    subject_key: SubjectKey
+    erased_at: Instant
+
+
+class ReferralCreated(Categorised):
+    referral_id: EntityId
+    concern_id: EntityId
+    subject_key: SubjectKey
+    target: ReferralTarget
+    recipient_id: EntityId
+    organisation_id: EntityId
+    department_id: EntityId
+    municipality_code: MunicipalityCode
+    severity: Severity
+    urgent: bool
+    repeated: bool
+    legal_basis: LegalBasis
+    disclosure: Disclosure
+    task: Task
+    rules_version: Annotated[int, Meta(ge=1)]
+    rule_id: Code
+    ack_due_at: Instant
+    created_at: Instant
+    suggested_function: Code | None = None
+    replaces_referral_id: EntityId | None = None
+
+
+class ReferralStatusChanged(Data):
+    referral_id: EntityId
+    concern_id: EntityId
+    target: ReferralTarget
+    municipality_code: MunicipalityCode
+    department_id: EntityId
+    from_status: ReferralStatus
+    to_status: ReferralStatus
+    changed_by_role: ActorRole
+    changed_at: Instant
+    reason: Code | None = None
+    outcome: Outcome | None = None
+
+    def __post_init__(self) -> None:
+        # The model validator of the contract, word for word in effect.
+        rejected = self.to_status is ReferralStatus.REJECTED
+        if rejected and self.reason is not None and self.reason not in set(RejectReason):
+            raise ValueError("reason must be a reject reason when to_status is rejected")
+        if (self.to_status is ReferralStatus.COMPLETED) != (self.outcome is not None):
+            raise ValueError("outcome is required with to_status completed, and only then")
+
+
+class ReferralSlaBreached(Data):
+    referral_id: EntityId
+    concern_id: EntityId
+    target: ReferralTarget
+    recipient_id: EntityId
+    municipality_code: MunicipalityCode
+    department_id: EntityId
+    severity: Severity
+    ack_due_at: Instant
+    breached_at: Instant
+
+
+class ReferralEscalated(Data):
+    referral_id: EntityId
+    concern_id: EntityId
+    target: ReferralTarget
+    recipient_id: EntityId
+    municipality_code: MunicipalityCode
+    department_id: EntityId
+    severity: Severity
+    ack_due_at: Instant
+    escalation_contact_id: EntityId
+    escalated_at: Instant
+
+
+class NotificationDelivered(Data):
+    delivery_id: EntityId
+    channel: NotificationChannel
+    event_id: EventId
+    # Only the wire name: the contract also takes the Python name, which here falls back to the contract.
+    notified_event_type: EventType = msgspec.field(name="event_type")
+    attempts: Annotated[int, Meta(ge=1)]
+    latency_ms: Annotated[int, Meta(ge=0)]
+    delivered_at: Instant
+    subscription_id: EntityId | None = None
+    referral_id: EntityId | None = None
+    municipality_code: MunicipalityCode | None = None
+
+
+class NotificationFailed(Data):
+    delivery_id: EntityId
+    channel: NotificationChannel
+    event_id: EventId
+    notified_event_type: EventType = msgspec.field(name="event_type")
+    attempts: Annotated[int, Meta(ge=1)]
+    reason: Code
+    final: bool
+    failed_at: Instant
+    subscription_id: EntityId | None = None
+    referral_id: EntityId | None = None
+    municipality_code: MunicipalityCode | None = None
+
+
+MIRRORS: dict[str, type[Data]] = {
+    "concern.reported.v1": ConcernReported,
+    "concern.erased.v1": ConcernErased,
+    "referral.created.v1": ReferralCreated,
+    "referral.status_changed.v1": ReferralStatusChanged,
+    "referral.sla_breached.v1": ReferralSlaBreached,
+    "referral.escalated.v1": ReferralEscalated,
+    "notification.delivered.v1": NotificationDelivered,
+    "notification.failed.v1": NotificationFailed,
+}
+"""Event type -> its data mirror; the field names are checked against the contracts' models by a unit test."""
+
+
+def _envelope(event_type: str, data: type[Data]) -> type[msgspec.Struct]:
+    """The CloudEvents envelope around one event type (the `type` pinned, as the contract's validator does)."""
+    return msgspec.defstruct(
+        "Envelope",
+        [
+            ("specversion", Literal["1.0"]),
+            ("id", Annotated[str, Meta(min_length=1, max_length=128)]),
+            ("source", Annotated[str, Meta(min_length=1, max_length=256)]),
+            ("type", Literal[event_type]),  # type: ignore[valid-type]
+            ("subject", Annotated[str, Meta(min_length=1, max_length=128)]),
+            ("time", Instant),
+            ("data", data),
+            ("datacontenttype", Literal["application/json"], "application/json"),
+            ("dataschema", Annotated[str, Meta(min_length=1, max_length=512)] | None, None),
+        ],
+        forbid_unknown_fields=True,
+        frozen=True,
+    )
+
+
+DECODERS = {event_type: msgspec.json.Decoder(_envelope(event_type, data)) for event_type, data in MIRRORS.items()}
+_TYPE = b'"type":"'
+_FINE_FRACTION = re.compile(rb"\.[0-9]{7}")
+"""Seconds with more than six decimals: msgspec rounds them to the microsecond, pydantic cuts them off."""
+
+
+def decode_for_replay(raw: bytes | None) -> Any:
+    """The event in `raw` (with `.id`, `.type`, `.data`), or None where the contracts refuse it."""
+    raw = raw or b""
+    # The producers' compact JSON puts "type" as written; anything else simply takes the slow path.
+    at = raw.find(_TYPE)
+    if at >= 0 and _FINE_FRACTION.search(raw) is None:
+        end = raw.find(b'"', at + 8)
+        decoder = DECODERS.get(raw[at + 8 : end].decode("ascii", "replace"))
+        if decoder is not None:
+            try:
+                return decoder.decode(raw)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                pass
+    try:
+        return decode(raw)
+    except ContractError:
+        return None

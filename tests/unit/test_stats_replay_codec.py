@@ -1,0 +1,131 @@
+"""The rebuild's msgspec mirrors never accept what the contracts refuse, and read what they accept alike."""
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from services.stats.adapters.replay_codec import _FINE_FRACTION, DECODERS, MIRRORS, decode_for_replay
+from services.stats.handlers import EVENT_HANDLERS
+from shared.contracts.envelope import ContractError, decode, encode
+from shared.contracts.examples import example_events
+from shared.contracts.registry import EVENT_TYPES
+
+pytestmark = pytest.mark.unit
+
+EXAMPLES = {event.type: json.loads(encode(event)) for event in example_events("replay-codec")}
+KNOWN_VALIDATORS = {"ReferralStatusChanged": {"_reason_and_outcome_fit"}}
+"""Model validators the mirrors repeat by hand (in __post_init__); a new one must be mirrored too."""
+
+
+def _wire_names(model: Any) -> dict[str, bool]:
+    return {(info.alias or name): info.is_required() for name, info in model.model_fields.items()}
+
+
+def _mirror_names(mirror: type[msgspec.Struct]) -> dict[str, bool]:
+    info = msgspec.inspect.type_info(mirror)
+    return {field.encode_name: field.required for field in info.fields}
+
+
+def _contract(raw: bytes) -> Any:
+    try:
+        return decode(raw)
+    except ContractError:
+        return None
+
+
+def _same(fast: Any, slow: Any) -> None:
+    """The mirror's event reads like the contract's: id, type, and every data field the handlers may use."""
+    assert (fast.id, fast.type, fast.subject, fast.time) == (slow.id, slow.type, slow.subject, slow.time)
+    for name in type(slow.data).model_fields:
+        theirs, ours = getattr(slow.data, name), getattr(fast.data, name)
+        assert ours == theirs, name
+        assert type(ours) is type(theirs) or isinstance(theirs, str | tuple), name
+
+
+def test_the_mirrors_cover_every_event_stats_handles_with_the_contracts_fields() -> None:
+    assert set(MIRRORS) == set(EVENT_HANDLERS)
+    for event_type, mirror in MIRRORS.items():
+        model = EVENT_TYPES[event_type]
+        assert _mirror_names(mirror) == _wire_names(model), event_type
+        validators = set(model.__pydantic_decorators__.model_validators) | set(
+            model.__pydantic_decorators__.field_validators
+        )
+        assert validators == KNOWN_VALIDATORS.get(model.__name__, set()), event_type
+
+
+@pytest.mark.parametrize("event_type", sorted(MIRRORS))
+def test_an_example_of_each_type_takes_the_fast_path_and_reads_as_the_contract_reads_it(event_type: str) -> None:
+    raw = json.dumps(EXAMPLES[event_type]).encode()
+    fast = DECODERS[event_type].decode(raw)
+    _same(fast, decode(raw))
+    _same(decode_for_replay(raw), decode(raw))
+
+
+def _mutations(value: dict[str, Any]) -> list[dict[str, Any]]:
+    """Variants of an event, most of them invalid: each field missing, null, of another type, or bent."""
+    bent: list[Any] = [None, "", " ", "x" * 129, "x" * 65, "abc\n", "Zz", "0316\n", "٠٣١٦", "-1", 0, -1, 1.5, True, []]
+    bent += ["2025-03-04T08:30:00", "2025-03-04", "2025-03-04T08:30:00.1234567Z", "2025-03-04t08:30:00z"]
+    bent += ["2025-03-04 08:30:00+01:00", "2025-03-04T24:00:00Z", 1741077000, ["hoarding", "hoarding"], ["nope"]]
+    bent += ["2025-03-04T08:30:00-00:00", "2025-03-04T23:59:60Z", "2025-03-04T08:30:00+24:00", "2025-03-04T08:30Z"]
+    bent += ["2025-03-04T08:30:00+0100", "20250304T083000Z", "2025-03-04T08:30:00.Z", "0000-01-01T00:00:00Z"]
+    bent += ["2025-02-29T08:30:00Z", "é-1", "a b", "A" * 128, "sk_" + "é" * 8, 2**64]
+    variants = []
+    for scope in ("envelope", "data"):
+        target = value if scope == "envelope" else value["data"]
+        for name in list(target):
+            if scope == "envelope" and name == "data":
+                continue
+            for replacement in [*bent, "missing"]:
+                variant = json.loads(json.dumps(value))
+                where = variant if scope == "envelope" else variant["data"]
+                if replacement == "missing":
+                    del where[name]
+                else:
+                    where[name] = replacement
+                variants.append(variant)
+        extra = json.loads(json.dumps(value))
+        (extra if scope == "envelope" else extra["data"])["unexpected"] = 1
+        variants.append(extra)
+    return variants
+
+
+@pytest.mark.parametrize("event_type", sorted(MIRRORS))
+def test_no_mutation_the_contract_refuses_gets_through_a_mirror(event_type: str) -> None:
+    accepted_fast = refused = 0
+    for variant in _mutations(EXAMPLES[event_type]):
+        raw = json.dumps(variant).encode()
+        slow = _contract(raw)
+        refused += slow is None
+        try:
+            fast = DECODERS[event_type].decode(raw) if _FINE_FRACTION.search(raw) is None else None
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            fast = None
+        if fast is not None:
+            accepted_fast += 1
+            assert slow is not None, f"the mirror accepts what the contract refuses: {variant}"
+            _same(fast, slow)
+        replayed = decode_for_replay(raw)
+        assert (replayed is None) == (slow is None)
+    assert refused > 50 and accepted_fast > 0  # the mutations did probe both sides
+
+
+def test_a_status_change_breaking_the_models_rule_is_refused_by_mirror_and_contract() -> None:
+    value = json.loads(json.dumps(EXAMPLES["referral.status_changed.v1"]))
+    value["data"] |= {"to_status": "completed", "outcome": None}
+    raw = json.dumps(value).encode()
+    with pytest.raises(msgspec.ValidationError):
+        DECODERS["referral.status_changed.v1"].decode(raw)
+    assert _contract(raw) is None and decode_for_replay(raw) is None
+
+
+def test_what_the_mirrors_do_not_know_goes_to_the_contracts() -> None:
+    assert decode_for_replay(b"{not json") is None
+    assert decode_for_replay(None) is None
+    value = EXAMPLES["notification.delivered.v1"]
+    by_python_name = json.loads(json.dumps(value))
+    by_python_name["data"]["notified_event_type"] = by_python_name["data"].pop("event_type")
+    raw = json.dumps(by_python_name).encode()
+    # The contract also takes the field's Python name; the mirror does not, and the contract decides.
+    assert decode_for_replay(raw) == decode(raw)
