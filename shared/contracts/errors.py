@@ -36,6 +36,12 @@ def parse_object(raw: bytes | str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise ContractError(INVALID_JSON, f"message is not valid JSON ({where})") from None
+    except RecursionError:
+        # Thousands of nested arrays or objects: Python's parser gives up; this must refuse, not crash a consumer.
+        raise ContractError(INVALID_JSON, "message is JSON nested too deeply") from None
+    except ValueError:
+        # An integer literal longer than Python converts (sys.get_int_max_str_digits).
+        raise ContractError(INVALID_JSON, "message holds a number too long to read") from None
     if not isinstance(value, dict):
         raise ContractError(INVALID_JSON, f"message is a JSON {_json_kind(value)}, not an object")
     return value
