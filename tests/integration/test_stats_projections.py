@@ -202,3 +202,27 @@ async def test_a_second_rebuild_refuses_to_start_while_one_runs(kafka_bootstrap:
             )
         finally:
             await holder.close()
+
+
+async def test_an_event_id_read_by_both_replay_processes_still_counts_once(
+    kafka_bootstrap: str, topic_prefix: str, fresh_database, producer: AIOKafkaProducer
+) -> None:
+    stream = generate(seed=8, concerns=120)
+    await stream.produce(producer, topic_prefix)
+    # One SLA breach published again, same id, to every partition of every topic: whichever partitions the
+    # rebuild gives its worker process, both processes read it (and a breach counted twice would show).
+    breach = next(value for _, value in stream.messages[REFERRAL_EVENTS] if b'"referral.sla_breached.v1"' in value)
+    for topic in TOPICS:
+        for partition in await producer.partitions_for(topic_prefix + topic):
+            await producer.send(topic_prefix + topic, breach, key=b"k", partition=partition)
+    await producer.flush()
+    topics = [topic_prefix + t for t in TOPICS]
+    async with fresh_database("stats") as url, live_projections(kafka_bootstrap, topic_prefix, url, producer) as pool:
+        await wait_applied(pool, stream.distinct_events)
+        await asyncio.sleep(2)  # the copies (duplicates to live) are read too
+        live = await snapshot(pool)
+
+        report = await rebuild(url, kafka_bootstrap, topics, CONSUMER, workers=2)
+
+        assert report.applied == stream.distinct_events
+        assert await snapshot(pool) == live

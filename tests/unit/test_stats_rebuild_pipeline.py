@@ -54,3 +54,21 @@ async def test_every_batch_of_inbox_rows_is_copied_in_order_whatever_characters_
     assert conn.copied == [
         ("shadow.processed_events", [("stats-service", event_id) for event_id in batch]) for batch in batches
     ]
+
+
+def test_partitions_are_shared_out_by_size_with_every_concern_partition_kept_here() -> None:
+    from aiokafka import TopicPartition
+
+    sizes = {("p.concern-events", 0): 50, ("p.concern-events", 1): 40, ("p.referral-events", 0): 300}
+    sizes |= {("p.referral-events", 1): 200, ("p.notification-events", 0): 100, ("p.notification-events", 1): 0}
+    stop = {TopicPartition(topic, partition): size for (topic, partition), size in sizes.items()}
+    start = dict.fromkeys(stop, 0)
+
+    here, worker = replay.share_out(start, stop, 2, "p.concern-events")
+
+    assert {tp.topic for tp in here} >= {"p.concern-events"}
+    assert all(tp.topic != "p.concern-events" for tp in worker)
+    assert TopicPartition("p.notification-events", 1) not in here + worker  # nothing to read there
+    assert (sum(stop[tp] for tp in here), sum(stop[tp] for tp in worker)) == (390, 300)  # as even as it gets
+    (alone,) = replay.share_out(start, stop, 1, "p.concern-events")
+    assert set(alone) == set(here + worker)

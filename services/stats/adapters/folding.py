@@ -7,7 +7,7 @@ first answers and completions win, counters add up. The rows come out once, to b
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from services.stats.domain.calendar import local_day
@@ -65,13 +65,6 @@ COLUMNS = {
 
 Fact = tuple[str, str, str, str, str, str, tuple[str, ...], datetime]
 """A reported concern: id, organisation, department, municipality, subject key, severity, categories, reported at."""
-ReferralRow = tuple[
-    str, str, str, str | None, str, str, list[str] | None, str | None, bool | None, datetime | None, date | None,
-    str, datetime | None, datetime | None, datetime | None, str | None, int, int,
-]  # fmt: skip
-"""A referral's row as it folds (a list while it changes), columns as in COLUMNS."""
-DeliveryRow = tuple[str, str, str | None, date, datetime | None, int | None, int, bool]
-"""A delivery's row as it folds (a list while it changes), columns as in COLUMNS."""
 
 # Positions in a referral's row (a list, as it changes as events arrive).
 _RECIPIENT, _CATEGORIES, _CREATED_AT, _DAY, _STATUS, _CHANGED_AT = 3, 6, 9, 10, 11, 12
@@ -91,8 +84,8 @@ class ProjectionFold:
     def __init__(self) -> None:
         self.facts: dict[str, Fact] = {}
         self.erasures: dict[str, datetime] = {}
-        self.referrals: dict[str, Any] = {}  # ReferralRow, as a list while it changes
-        self.deliveries: dict[str, Any] = {}  # DeliveryRow, likewise
+        self.referrals: dict[str, list[Any]] = {}
+        self.deliveries: dict[str, list[Any]] = {}
 
     async def record_concern(self, fact: ConcernFact) -> None:
         """The first report of a concern counts (another event id for the same concern does not)."""
@@ -181,24 +174,6 @@ class ProjectionFold:
             row[_FAILED] += 1
             row[_FINAL] = row[_FINAL] or data.final
 
-    def merge(self, later: "ProjectionFold") -> None:
-        """Fold in what another fold saw, as if its events (none of them also seen here) came after ours."""
-        for concern_id, fact in later.facts.items():
-            self.facts.setdefault(concern_id, fact)
-        for concern_id, erased_at in later.erasures.items():
-            self.erasures.setdefault(concern_id, erased_at)
-        pairs = (
-            (self.referrals, later.referrals, _merge_referral),
-            (self.deliveries, later.deliveries, _merge_delivery),
-        )
-        for rows, their_rows, merge in pairs:
-            for key, theirs in their_rows.items():
-                ours = rows.setdefault(key, theirs)
-                if ours is not theirs:
-                    if not isinstance(ours, list):  # a row that came in whole from another fold
-                        ours = rows[key] = list(ours)
-                    merge(ours, theirs)
-
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection table's rows (columns as in COLUMNS)."""
         facts, counts, categories = [], Counter(), Counter()
@@ -233,32 +208,6 @@ class ProjectionFold:
             "referrals": [tuple(row) for row in self.referrals.values()],
             "deliveries": [tuple(row) for row in self.deliveries.values()],
         }
-
-
-def _merge_referral(ours: list[Any], theirs: list[Any]) -> None:
-    """The rules of `record_*` between two folded rows, ours first."""
-    if ours[_CREATED_AT] is None and theirs[_CREATED_AT] is not None:
-        ours[_RECIPIENT] = theirs[_RECIPIENT]
-        ours[_CATEGORIES : _DAY + 1] = theirs[_CATEGORIES : _DAY + 1]
-    if theirs[_CHANGED_AT] is not None and (ours[_CHANGED_AT] is None or theirs[_CHANGED_AT] >= ours[_CHANGED_AT]):
-        ours[_STATUS], ours[_CHANGED_AT] = theirs[_STATUS], theirs[_CHANGED_AT]
-    ours[_ACK_AT] = _min(ours[_ACK_AT], theirs[_ACK_AT])
-    if theirs[_DONE_AT] is not None and (ours[_DONE_AT] is None or theirs[_DONE_AT] < ours[_DONE_AT]):
-        ours[_DONE_AT], ours[_OUTCOME] = theirs[_DONE_AT], theirs[_OUTCOME]
-    ours[_BREACHES] += theirs[_BREACHES]
-    ours[_BREACHES + 1] += theirs[_BREACHES + 1]
-
-
-def _merge_delivery(ours: list[Any], theirs: list[Any]) -> None:
-    """The rules of `record_delivery` between two folded rows, ours first."""
-    if ours[_MUNICIPALITY] is None:
-        ours[_MUNICIPALITY] = theirs[_MUNICIPALITY]
-    ours[_DELIVERY_DAY] = min(ours[_DELIVERY_DAY], theirs[_DELIVERY_DAY])
-    delivered = theirs[_DELIVERED_AT]
-    if delivered is not None and (ours[_DELIVERED_AT] is None or delivered < ours[_DELIVERED_AT]):
-        ours[_DELIVERED_AT], ours[_LATENCY] = theirs[_DELIVERED_AT], theirs[_LATENCY]
-    ours[_FAILED] += theirs[_FAILED]
-    ours[_FINAL] = ours[_FINAL] or theirs[_FINAL]
 
 
 def _repeated(facts: list[Fact]) -> set[str]:

@@ -19,13 +19,13 @@ from typing import Any
 import asyncpg
 
 from services.stats.adapters.applier import apply_in
-from services.stats.adapters.folding import COLUMNS, ProjectionFold
 from services.stats.adapters.projections import PROJECTION_LOCK
 from services.stats.adapters.rebuild_sql import PROJECTION_TABLES, SHADOW, SHADOW_INDEXES
-from services.stats.adapters.replay import Job, replay
+from services.stats.adapters.replay import Counts, Job, Overlap, replay
 from services.stats.adapters.topic_reader import Offsets, TopicReader
 from services.stats.handlers import EVENT_HANDLERS
 from shared.contracts.envelope import ContractError, decode
+from shared.contracts.topics import CONCERN_EVENTS
 
 Progress = Callable[[int], None]
 REBUILD_LOCK = 774_002
@@ -35,7 +35,7 @@ LOADS = (
     ("concern_facts", "erasures", "concern_counts", "concern_category_counts"),
     ("referrals", "deliveries", "processed_events"),
 )
-"""The shadow tables in two loads of about equal work, each on a connection of its own."""
+"""The shadow tables in two groups of about equal work to key and index, each on a connection of its own."""
 ANALYZED = frozenset({"concern_facts", "concern_counts", "concern_category_counts", "referrals", "deliveries"})
 
 WORKERS = min(2, os.cpu_count() or 1)
@@ -57,7 +57,7 @@ class RebuildReport:
     caught_up: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    """Time per phase: replay (read, decode, fold, inbox copy), write (copy, index), swap (catch-up and swap)."""
+    """Time per phase: replay (read, decode, fold, load), keys (keys, indexes, statistics), swap (catch-up, swap)."""
 
 
 async def rebuild(
@@ -78,20 +78,23 @@ async def rebuild(
         raise RebuildRunning("another rebuild of the stats projections is running; wait for it to finish")
     try:
         async with TopicReader(bootstrap_servers, topics) as reader:
-            clock = time.perf_counter()
             _, start, snapshot = await asyncio.gather(_create_shadow(conn), reader.beginnings(), reader.ends())
             on_total(sum(snapshot[tp] - start[tp] for tp in reader.partitions))
-            job = Job(bootstrap_servers, database_url, SHADOW, consumer, start, snapshot)
-            part = await replay(job, reader, conn, workers, on_progress)
-            report.records, report.applied = part.records, len(part.seen)
-            report.duplicates, report.skipped = part.duplicates, part.skipped
-            fold = part.fold
-            report.seconds["replay"], clock = time.perf_counter() - clock, time.perf_counter()
-            await _write([conn, other], fold, consumer)
-            report.seconds["write"], clock = time.perf_counter() - clock, time.perf_counter()
+            pinned = next((t for t in topics if t.endswith(CONCERN_EVENTS)), "")
+            job = Job(bootstrap_servers, database_url, SHADOW, consumer, start, snapshot, pinned)
+            try:
+                counts = await _replay_and_key(job, reader, [conn, other], workers, on_progress, report)
+            except Overlap:
+                # Rare (inconsistently keyed producers): what two processes both folded needs one fold.
+                await _create_shadow(conn)
+                counts = await _replay_and_key(job, reader, [conn, other], 1, lambda _: None, report)
+            report.records, report.applied = counts.records, counts.applied
+            report.duplicates, report.skipped = counts.duplicates, counts.skipped
+            clock = time.perf_counter()
             await _catch_up_and_swap(conn, reader, snapshot, consumer, report)
             report.seconds["swap"] = time.perf_counter() - clock
-        report.counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in PROJECTION_TABLES}  # noqa: S608
+        counts_sql = ", ".join(f"(SELECT count(*) FROM {t})" for t in PROJECTION_TABLES)  # noqa: S608
+        report.counts = dict(zip(PROJECTION_TABLES, await conn.fetchrow(f"SELECT {counts_sql}"), strict=True))
     finally:
         await other.close()
         await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE")
@@ -125,31 +128,38 @@ def _decoded(value: bytes | None) -> Any:
         return None
 
 
-async def _write(conns: list[asyncpg.Connection], fold: ProjectionFold, consumer: str) -> None:
-    """Copy the folded rows into the shadow tables, then index them; two connections side by side."""
-    rows, index = fold.rows(), await _index_statements(conns[0])
-    await asyncio.gather(
-        *(_load(conn, tables, rows, index, consumer) for conn, tables in zip(conns, LOADS, strict=True))
-    )
+async def _replay_and_key(
+    job: Job,
+    reader: TopicReader,
+    conns: list[asyncpg.Connection],
+    workers: int,
+    progress: Progress,
+    report: RebuildReport,
+) -> Counts:
+    """Replay and load (see `replay`), then give the shadow tables their keys, indexes and statistics."""
+    clock = time.perf_counter()
+    counts, _ = await replay(job, reader, conns[0], workers, progress)
+    report.seconds["replay"], clock = time.perf_counter() - clock, time.perf_counter()
+    index = await _index_statements(conns[0])
+    keyed = [_key(conn, tables, index, job.consumer) for conn, tables in zip(conns, LOADS, strict=True)]
+    # Both connections finish (or fail) before anything goes on: a redo must not find one still busy.
+    for outcome in await asyncio.gather(*keyed, return_exceptions=True):
+        if isinstance(outcome, asyncpg.UniqueViolationError) and workers > 1:
+            raise Overlap(str(outcome))
+        if isinstance(outcome, BaseException):
+            raise outcome
+    report.seconds["keys"] = time.perf_counter() - clock
+    return counts
 
 
-async def _load(
-    conn: asyncpg.Connection,
-    tables: tuple[str, ...],
-    rows: dict[str, list[tuple[Any, ...]]],
-    index: dict[str, list[str]],
-    consumer: str,
-) -> None:
+async def _key(conn: asyncpg.Connection, tables: tuple[str, ...], index: dict[str, list[str]], consumer: str) -> None:
     async with conn.transaction():
         # Nothing here is live until the swap, and a lost load is simply redone: no need to wait for the disk.
         await conn.execute("SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'")
-        for table in tables:
-            if table == "processed_events":
-                # The inbox of other consumers sharing this database moves along unchanged.
-                others = "SELECT * FROM public.processed_events WHERE consumer <> $1"
-                await conn.execute(f"INSERT INTO {SHADOW}.processed_events {others}", consumer)  # noqa: S608
-            elif rows[table]:
-                await conn.copy_records_to_table(table, records=rows[table], columns=COLUMNS[table], schema_name=SHADOW)
+        if "processed_events" in tables:
+            # The inbox of other consumers sharing this database moves along unchanged.
+            others = "SELECT * FROM public.processed_events WHERE consumer <> $1"
+            await conn.execute(f"INSERT INTO {SHADOW}.processed_events {others}", consumer)  # noqa: S608
         await conn.execute("; ".join(statement for table in tables for statement in index[table]))
     # The planner's statistics for what the API reads (the other tables are only looked up by key).
     await conn.execute(f"ANALYZE {', '.join(f'{SHADOW}.{t}' for t in tables if t in ANALYZED)}")

@@ -1,10 +1,11 @@
-"""The rebuild's replay: read partitions up to a snapshot, decode, fold in memory, copy the inbox as it goes.
+"""The rebuild's replay: read partitions up to a snapshot, decode, fold in memory, load the shadow tables.
 
 Decoding and folding cost Python time per event, so the partitions are shared out between this process
-and forked worker processes (`workers`), each with its own Kafka consumer and database connection. A
-worker's fold comes back whole and is merged as if its events had arrived after ours (any order across
-partitions is one that live could have seen). One event id read by two of them (a duplicate published to
-another partition) could count twice in a merge: then the replay is redone in this process alone.
+and forked worker processes (`workers`), each with its own Kafka consumer and database connection, and
+each loads the rows it folded. No row may be folded in two places: all of concern-events stays here (a
+tenancy's repeat flags need all its concerns), and a referral, delivery or event id that two processes
+both saw (only when producers key inconsistently) shows as a duplicate key when the shadow tables get
+their keys; the caller then replays again in this process alone (`Overlap`).
 """
 
 import asyncio
@@ -14,14 +15,13 @@ import multiprocessing
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 from aiokafka import TopicPartition
 
-from services.stats.adapters.folding import DeliveryRow, Fact, ProjectionFold, ReferralRow
+from services.stats.adapters.folding import COLUMNS, ProjectionFold
 from services.stats.adapters.replay_codec import decode_for_replay
 from services.stats.adapters.topic_reader import Offsets, TopicReader
 from services.stats.handlers import EVENT_HANDLERS
@@ -43,44 +43,25 @@ class Part:
     skipped: int = 0
 
 
-class Wire(msgspec.Struct, array_like=True):
-    """A Part on its way from a worker (msgpack: an order of magnitude cheaper than pickling these rows)."""
+class Overlap(RuntimeError):
+    """Two processes folded rows of the same thing: their loads cannot simply be put side by side."""
 
-    facts: list[Fact]
-    erasures: list[tuple[str, datetime]]
-    referrals: list[ReferralRow]
-    deliveries: list[DeliveryRow]
-    seen: list[str]
+
+class Counts(msgspec.Struct, array_like=True):
+    """What a worker read, as it reports it."""
+
     records: int
+    applied: int
     duplicates: int
     skipped: int
+    concerns: bool
+    """Whether it folded concern facts or erasures (which must all be folded in one place)."""
 
     @classmethod
-    def of(cls, part: Part) -> "Wire":
-        """The Part as it travels."""
+    def of(cls, part: Part) -> "Counts":
+        """A Part's counts."""
         fold = part.fold
-        return cls(
-            list(fold.facts.values()),
-            list(fold.erasures.items()),
-            list(fold.referrals.values()),
-            list(fold.deliveries.values()),
-            list(part.seen),
-            part.records,
-            part.duplicates,
-            part.skipped,
-        )
-
-    def part(self) -> Part:
-        """The Part again."""
-        part = Part(seen=set(self.seen), records=self.records, duplicates=self.duplicates, skipped=self.skipped)
-        part.fold.facts = {fact[0]: fact for fact in self.facts}
-        part.fold.erasures = dict(self.erasures)
-        part.fold.referrals = {row[0]: row for row in self.referrals}
-        part.fold.deliveries = {row[0]: row for row in self.deliveries}
-        return part
-
-
-WIRE = msgspec.msgpack.Decoder(Wire)
+        return cls(part.records, len(part.seen), part.duplicates, part.skipped, bool(fold.facts or fold.erasures))
 
 
 @dataclass(frozen=True)
@@ -93,56 +74,56 @@ class Job:
     consumer: str
     start: Offsets
     stop: Offsets
+    pinned: str
+    """The topic of concern events: all its partitions are replayed in this process."""
 
 
-def share_out(start: Offsets, stop: Offsets, ways: int) -> list[list[TopicPartition]]:
-    """Partitions with records in `ways` groups of about equal record counts (larger partitions first)."""
-    sizes = sorted(((stop[tp] - start.get(tp, 0), tp) for tp in stop), key=lambda s: (-s[0], s[1]))
+def share_out(start: Offsets, stop: Offsets, ways: int, pinned: str) -> list[list[TopicPartition]]:
+    """Partitions with records in `ways` groups of about equal record counts; the `pinned` topic's all in the first."""
+    sizes = sorted(((stop[tp] - start.get(tp, 0), tp) for tp in stop), key=lambda s: (s[1].topic != pinned, -s[0]))
     groups: list[tuple[int, list[TopicPartition]]] = [(0, []) for _ in range(ways)]
     for size, tp in sizes:
         if size > 0:
-            index = min(range(ways), key=lambda i: groups[i][0])
+            index = 0 if tp.topic == pinned else min(range(ways), key=lambda i: groups[i][0])
             groups[index] = (groups[index][0] + size, [*groups[index][1], tp])
-    return [group for _, group in groups if group]
+    return [group for _, group in groups]
 
 
-async def replay(job: Job, reader: TopicReader, conn: asyncpg.Connection, workers: int, progress: Progress) -> Part:
-    """Replay every partition of `job` (here and in up to `workers - 1` forked processes); the merged Part."""
-    groups = share_out(job.start, job.stop, max(1, workers))
-    children = [Child(job, group) for group in groups[1:]]
+async def replay(
+    job: Job, reader: TopicReader, conn: asyncpg.Connection, workers: int, progress: Progress
+) -> tuple[Counts, ProjectionFold]:
+    """Replay and load every partition of `job`, here and in up to `workers - 1` forked processes.
+
+    Returns the counts of all and this process's fold (the part it loaded); raises Overlap when a worker
+    folded what only this process may."""
+    groups = share_out(job.start, job.stop, max(1, workers), job.pinned)
+    children = [Child(job, group) for group in groups[1:] if group]
     try:
-        mine = await replay_part(
-            job, reader, groups[0] if groups else [], conn, progress, lambda: _poll(children, progress)
-        )
-        parts = [mine]
+        part = await replay_part(job, reader, groups[0], conn, progress, lambda: _poll(children, progress))
+        await load(conn, job.schema, part.fold.rows())
+        counts = [Counts.of(part)]
         for child in children:
-            parts.append(await child.result())
+            counts.append(await child.result())
             progress(child.take_progress())
     finally:
         for child in children:
             child.stop()
-    merged = parts[0]
-    for part in parts[1:]:
-        if not merged.seen.isdisjoint(part.seen):
-            # The same event in two processes' partitions: redo it all here, where one inbox sees it all.
-            await conn.execute(f"TRUNCATE {job.schema}.processed_events")
-            return await replay_part(job, reader, groups_all(groups), conn, lambda _: None, lambda: None)
-        merged.fold.merge(part.fold)
-        merged.seen |= part.seen
-        merged.records += part.records
-        merged.duplicates += part.duplicates
-        merged.skipped += part.skipped
-    return merged
-
-
-def groups_all(groups: list[list[TopicPartition]]) -> list[TopicPartition]:
-    """Every partition of the groups, as one."""
-    return [tp for group in groups for tp in group]
+    if any(c.concerns for c in counts[1:]):
+        raise Overlap("a worker folded concern events (published to another topic than concern-events)")
+    total = Counts(*(sum(getattr(c, f) for c in counts) for f in Counts.__struct_fields__[:4]), concerns=False)
+    return total, part.fold
 
 
 def _poll(children: "list[Child]", progress: Progress) -> None:
     for child in children:
         progress(child.take_progress())
+
+
+async def load(conn: asyncpg.Connection, schema: str, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Copy folded rows into the shadow tables (without keys yet: another process may load the same tables)."""
+    for table, records in rows.items():
+        if records:
+            await conn.copy_records_to_table(table, records=records, columns=COLUMNS[table], schema_name=schema)
 
 
 async def replay_part(
@@ -248,15 +229,15 @@ class Child:
         delta, self._reported = done - self._reported, done
         return delta
 
-    async def result(self) -> Part:
-        """The child's Part; raises what the child raised."""
+    async def result(self) -> Counts:
+        """The child's counts once it has loaded its rows; raises what the child raised."""
         try:
             message = await asyncio.to_thread(self._receiver.recv_bytes)
         except EOFError:
             raise RuntimeError(f"a replay worker died (exit code {self._process.exitcode})") from None
         if message.startswith(b"error:"):
             raise RuntimeError(f"a replay worker failed:\n{message[6:].decode()}")
-        return WIRE.decode(message[3:]).part()
+        return msgspec.msgpack.decode(message[3:], type=Counts)
 
     def stop(self) -> None:
         """End the child if it still runs; reap it."""
@@ -270,18 +251,22 @@ def _child_main(job: Job, partitions: list[TopicPartition], sender: Any, done: A
     def count(n: int) -> None:
         done.value += n
 
-    async def run() -> Part:
+    async def run() -> Counts:
         conn = await asyncpg.connect(job.database_url, command_timeout=None)
         try:
             await conn.execute("SET synchronous_commit = off")
             async with TopicReader(job.bootstrap_servers, partitions=partitions) as reader:
-                return await replay_part(job, reader, partitions, conn, count, lambda: None)
+                part = await replay_part(job, reader, partitions, conn, count, lambda: None)
+            counts = Counts.of(part)
+            if not counts.concerns:  # else the parent replays again anyway
+                await load(conn, job.schema, part.fold.rows())
+            return counts
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
 
     try:
-        message = b"ok:" + msgspec.msgpack.encode(Wire.of(asyncio.run(run())))
+        message = b"ok:" + msgspec.msgpack.encode(asyncio.run(run()))
     except BaseException:  # noqa: BLE001 - whatever it is, the parent must hear of it
         message = b"error:" + traceback.format_exc().encode()
     sender.send_bytes(message)
