@@ -482,7 +482,7 @@ async def _report(platform: SimpleNamespace, report: Report, idempotency_key: st
 
 
 def _check_created(data: Any, expect: Referral, report: Report, concern_id: str) -> None:
-    """A referral.created.v1 carries what the rules decided, and nothing personal."""
+    """A referral.created.v1 carries what the rules decided (its model admits no other fields)."""
     assert data.concern_id == concern_id and data.organisation_id == "org-demo"
     assert (data.recipient_id, data.target, data.task, data.rule_id) == (
         expect.recipient,
@@ -543,18 +543,27 @@ async def _webhooks(platform: SimpleNamespace, referral: Any, statuses: list[str
         return kinds == expected
 
     await eventually(delivered, within=60, what=f"webhooks to {code} for referral {referral_id}")
-    for webhook_id, delivery in seen().items():
+    deliveries = seen()
+    assert len(deliveries) == len(expected)  # one webhook-id per event: retries would reuse it, never a new one
+    events = {e.id: e for e in platform.events.of("referral.status_changed.v1", referral_id=referral_id)}
+    events[referral.id] = referral
+    for delivery in deliveries.values():
         assert delivery.headers["webhook-signature"].startswith("v1,") and delivery.headers["webhook-timestamp"]
         assert delivery.headers["content-type"].startswith("application/json")
         data = delivery.payload["data"]
-        assert data["links"]["referral"] == f"{platform.urls['routing']}/v1/referrals/{referral_id}"
-        assert "subject_key" not in data and "rule_id" not in data
-        if delivery.payload["type"] == "referral.created.v1":
+        assert data["links"] == {
+            "referral": f"{platform.urls['routing']}/v1/referrals/{referral_id}",
+            "concern": f"{platform.urls['intake']}/v1/concerns/{referral.data.concern_id}",
+        }
+        event = events[data["event_id"]]  # the webhook is the event: the same id, the same facts, thinner
+        assert delivery.payload["type"] == event.type
+        hidden = {"subject_key", "rules_version", "rule_id"}
+        facts = event.data.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=hidden)
+        assert {k: v for k, v in data.items() if k not in ("event_id", "links")} == facts
+        if event.type == "referral.created.v1":
             optional = {k for k in ("suggested_function", "replaces_referral_id") if k in data}
             assert set(data) - optional == WEBHOOK_CREATED_FIELDS, sorted(set(data) ^ WEBHOOK_CREATED_FIELDS)
-            assert data["event_id"] == referral.id and data["recipient_id"] == f"municipality-{code}"
-            assert data.get("suggested_function") == referral.data.suggested_function
-            assert webhook_id  # the delivery id, the same on every retry: the receiver de-duplicates on it
+            assert data["recipient_id"] == f"municipality-{code}"
     others = [d for d in platform.webhooks.deliveries if d.municipality != code]
     assert not [d for d in others if d.payload and d.payload["data"].get("referral_id") == referral_id]
 
@@ -818,7 +827,8 @@ async def test_every_delivery_is_counted_once_on_the_dashboard(platform: SimpleN
 
 
 async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamespace) -> None:
-    """No name, phone number, address, contact or description of any scenario in a service log or on a topic."""
+    """No name, phone number, address, contact or description of any scenario in a log, on a topic, in a webhook or
+    in an e-mail."""
     planted = sorted({p for s in SCENARIOS for r in s.reports for p in r.person.planted()})
     records = await everything_on(platform.bootstrap, platform.prefix)
     # concern-inbound itself carries the housing systems' raw reports (read by intake only); every other topic,
@@ -827,12 +837,15 @@ async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamesp
     platform_records = [value for topic, value in records if topic != inbound]
     logs = {s: log_of(platform, s) for s in SERVICES}
     webhook_bodies = [d.body.decode() for d in platform.webhooks.deliveries]
+    # E-mails: the consultants' and the reporters' (a reporter's own address is only in the envelope and To).
+    mails = [f"{m['Subject']}\n{m.get_content()}" for _, m in platform.mailbox.received]
     for value in planted:
         needle = value.encode()
         assert not [r for r in platform_records if needle in r], f"{value!r} on a topic"
         for service, text in logs.items():
             assert value not in text, f"{value!r} in {service}'s log"
         assert not [b for b in webhook_bodies if value in b], f"{value!r} in a webhook"
+        assert not [m for m in mails if value in m], f"{value!r} in an e-mail"
     # The controls: every log has this run's lines, the inbound reports did carry planted details, and the other
     # topics hold the scenarios' events.
     assert all(logs.values())
