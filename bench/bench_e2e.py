@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +29,7 @@ import aiohttp
 import asyncpg
 
 from bench.e2e_bare import SCHEMA
-from bench.e2e_load import Outcome, Receiver, drive, summarise
+from bench.e2e_load import Receiver, Sent, drive, pooled, summarise
 from bench.harness import ROOT, BenchContext, BenchResult, peak_rss_mb
 from shared.auth.admin import new_client, publish_record
 from shared.auth.principal import Role
@@ -144,8 +145,8 @@ async def _until(check: Callable[[], Awaitable[bool]], within: float, what: str)
 
 async def _measure(
     http: aiohttp.ClientSession, receiver: Receiver, pipeline: Pipeline, rate: float, seconds: float, run: str
-) -> tuple[Outcome, float, dict[str, int]]:
-    """Drive one rate through one pipeline; its outcome, seconds from the last 201 to counted, refusals."""
+) -> tuple[list[Sent], float, Counter]:
+    """Drive one rate through one pipeline; the concerns answered, seconds from the last 201 to counted, refusals."""
     url, headers, counted = pipeline
     before = await counted()
     sent, refused = await drive(http, url, headers, rate, seconds, lambda i: _body(run, i))
@@ -163,7 +164,7 @@ async def _measure(
         refused["not counted"] = expected - await counted()
     counted_after = (counted_at or time.time()) - last_answer
     print(f"    {url} at {rate}/s: {len(sent)} answered, drained in {time.time() - last_answer:.0f} s", flush=True)
-    return summarise(sent, receiver.arrivals, receiver.routed), max(counted_after, 0.0), dict(refused)
+    return sent, max(counted_after, 0.0), refused
 
 
 async def run(context: BenchContext) -> list[BenchResult]:
@@ -289,9 +290,18 @@ async def _drive_all(
             await _measure(http, receiver, pipeline, WARM_UP / 4, 4, f"{run}w")
         rows: list[BenchResult] = []
         for rate in RATES:
-            measured = await _measure(http, receiver, platform, rate, SECONDS, f"{run}p{rate}")
-            baseline = await _measure(http, receiver, bare, rate, SECONDS, f"{run}b{rate}")
-            saturated = measured[0].throughput < SATURATED * rate
+            # The baseline before and after the platform, pooled, so drift on the machine favours neither side.
+            before = await _measure(http, receiver, bare, rate, SECONDS, f"{run}a{rate}")
+            sent, counted, refused = await _measure(http, receiver, platform, rate, SECONDS, f"{run}p{rate}")
+            after = await _measure(http, receiver, bare, rate, SECONDS, f"{run}b{rate}")
+            value = summarise(sent, receiver.arrivals, receiver.routed)
+            measured = (value, counted, refused)
+            baseline = (
+                pooled([before[0], after[0]], receiver.arrivals),
+                (before[1] + after[1]) / 2,
+                before[2] + after[2],
+            )
+            saturated = value.throughput < SATURATED * rate
             rows += _rate_rows(rate, measured, baseline, receiver.duplicates, saturated)
             if saturated:
                 break
@@ -299,7 +309,9 @@ async def _drive_all(
     return rows
 
 
-BARE = "bare pipeline (FastAPI INSERT + produce → raw hop → raw consumer POSTing; raw counter), same rate"
+BARE = (
+    "bare pipeline (FastAPI INSERT + produce → raw hop → raw consumer POSTing; raw counter), same rate, before + after"
+)
 
 
 def _rate_rows(rate: int, measured: tuple, baseline: tuple, duplicates: int, saturated: bool) -> list[BenchResult]:

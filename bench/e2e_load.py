@@ -5,7 +5,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiohttp
@@ -63,6 +63,18 @@ def summarise(sent: list[Sent], arrivals: dict[str, float], routed: dict[str, fl
         send_span_s=max((s.sent_at for s in sent), default=first) - first,
         routed_p50_ms=percentile(to_routed, 50),
         notified_p50_ms=percentile(to_webhook, 50),
+    )
+
+
+def pooled(runs: list[list[Sent]], arrivals: dict[str, float]) -> Outcome:
+    """Several runs of one rate as one: percentiles over all their concerns, rates as the mean of the runs'."""
+    whole = summarise([s for run in runs for s in run], arrivals)
+    each = [summarise(run, arrivals) for run in runs]
+    return replace(
+        whole,
+        throughput=sum(o.throughput for o in each) / len(each),
+        first_post_to_last_webhook=sum(o.first_post_to_last_webhook for o in each) / len(each),
+        send_span_s=max(o.send_span_s for o in each),
     )
 
 

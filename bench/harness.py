@@ -138,7 +138,8 @@ READING = [
     " the time from the POST leaving to its municipality webhook arriving at a receiver in the bench process;"
     " throughput is webhooks/s from the first to the last webhook; *counted* is the time from the last 201"
     " until stats' overview holds every concern. The baseline is a bare pipeline of the same shape, driven at"
-    " the same rate: a FastAPI endpoint that INSERTs one row and produces to Kafka, a raw consume-and-produce"
+    " the same rate just before and just after the platform (percentiles over both runs, rates averaged):"
+    " a FastAPI endpoint that INSERTs one row and produces to Kafka, a raw consume-and-produce"
     " hop, a raw consumer POSTing to the same receiver, and a raw consumer adding to a counter row. When a"
     " rate is above what the machine carries, latency is queueing time and throughput is the capacity. The"
     " JSON holds the details (201 latencies, the split at routing, refusals, duplicates).",

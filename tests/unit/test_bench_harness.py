@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bench import harness
-from bench.e2e_load import Sent, summarise
+from bench.e2e_load import Sent, pooled, summarise
 from bench.harness import BenchResult, percentile, status_kb
 
 pytestmark = pytest.mark.unit
@@ -52,6 +52,16 @@ def test_summarise_measures_from_the_post_to_the_first_arrival_and_counts_the_mi
 def test_summarise_of_nothing_delivered_is_zero_not_an_error() -> None:
     outcome = summarise([Sent("c", 1.0, 1.1)], {})
     assert (outcome.delivered, outcome.throughput, outcome.p99_ms) == (0, 0.0, 0.0)
+
+
+def test_pooled_runs_share_percentiles_and_average_their_rates() -> None:
+    fast = [Sent(f"f{i}", 100.0 + i, 100.0 + i) for i in range(5)]  # 1/s, 100 ms late
+    slow = [Sent(f"s{i}", 200.0 + i / 2, 200.0 + i / 2) for i in range(5)]  # 2/s, 900 ms late
+    arrivals = {s.concern_id: s.sent_at + 0.1 for s in fast} | {s.concern_id: s.sent_at + 0.9 for s in slow}
+    outcome = pooled([fast, slow], arrivals)
+    assert outcome.throughput == pytest.approx(1.5)  # not 9 webhooks over the 100 s between the runs
+    assert outcome.p50_ms == pytest.approx(100) and outcome.p99_ms == pytest.approx(900)
+    assert (outcome.answered, outcome.delivered, outcome.send_span_s) == (10, 10, 4)
 
 
 def test_lower_is_better_ratio_is_baseline_over_value() -> None:
