@@ -10,22 +10,38 @@ CHANNEL = "routing_outbox"
 """LISTEN/NOTIFY channel that wakes the relay when an outbox transaction commits."""
 
 
-async def enqueue(conn: asyncpg.Connection, topic: str, envelopes: Iterable[Envelope]) -> None:
-    """Add events to the outbox (keyed by their subject); an event id already there is not added twice."""
+async def enqueue(
+    conn: asyncpg.Connection,
+    topic: str,
+    envelopes: Iterable[Envelope],
+    *,
+    effect: tuple[str, list] | None = None,
+) -> None:
+    """Add events to the outbox (keyed by their subject); an event id already there is not added twice.
+
+    `effect`: a data-modifying statement (SQL, parameters from $1) run in the same statement, before the
+    outbox rows: the effect, its events and the relay's wake-up in one round trip.
+    """
     envelopes = list(envelopes)
-    if not envelopes:
+    effect_sql, args = effect or ("", [])
+    if not envelopes and not effect_sql:
         return
+    n = len(args)
     # One statement for the batch; ids (the relay's order, and so the order per key) follow the given order.
+    queue = (
+        f"INSERT INTO outbox (topic, key, event_id, event_type, payload) "  # noqa: S608 - placeholders only
+        f"SELECT ${n + 1}, key, event_id, event_type, payload "
+        f"FROM unnest(${n + 2}::text[], ${n + 3}::text[], ${n + 4}::text[], ${n + 5}::bytea[]) WITH ORDINALITY "
+        f"AS batch (key, event_id, event_type, payload, n) ORDER BY n ON CONFLICT (event_id) DO NOTHING"
+    )
+    effect_cte = f"effect AS ({effect_sql}), " if effect_sql else ""
+    # pg_notify is delivered when the transaction commits; several in one transaction fold into one.
     await conn.execute(
-        "INSERT INTO outbox (topic, key, event_id, event_type, payload) "
-        "SELECT $1, key, event_id, event_type, payload "
-        "FROM unnest($2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY "
-        "AS batch (key, event_id, event_type, payload, n) ORDER BY n ON CONFLICT (event_id) DO NOTHING",
+        f"WITH {effect_cte}queued AS ({queue}) SELECT pg_notify('{CHANNEL}', '')",
+        *args,
         topic,
         [e.subject for e in envelopes],
         [e.id for e in envelopes],
         [e.type for e in envelopes],
         [encode(e) for e in envelopes],
     )
-    # Delivered when the transaction commits; several in one transaction fold into one.
-    await conn.execute(f"NOTIFY {CHANNEL}")

@@ -1,5 +1,6 @@
 """The referrals table: insert new referrals, read one or many within a scope, record moves."""
 
+import functools
 from dataclasses import fields
 from datetime import datetime
 from enum import Enum
@@ -40,37 +41,49 @@ def to_referral(row: asyncpg.Record) -> Referral:
     return Referral(**values)
 
 
-def _row(referral: Referral) -> tuple:
-    # getattr, not dataclasses.asdict: asdict deep-copies every value and dominated the batch's CPU time.
-    values = [getattr(referral, name) for name in COLUMNS]
-    return tuple(
-        [str(c) for c in value] if name == "categories" else (value.value if isinstance(value, Enum) else value)
-        for name, value in zip(COLUMNS, values, strict=True)
-    )
-
-
 # Column names come from the dataclass; values are bind parameters: one array per column, one statement per
 # batch (unnest), instead of one execution per row. Categories travel comma-joined (unnest flattens nested arrays).
 _TYPES = {"urgent": "boolean", "repeated": "boolean", "rules_version": "integer", "transitions": "integer"} | {
     name: "timestamptz"
     for name in ("ack_due_at", "escalate_at", "created_at", "breached_at", "escalated_at", "concern_erased_at")
 }
-_ARRAYS = ", ".join(f"${i + 1}::{_TYPES.get(name, 'text')}[]" for i, name in enumerate(COLUMNS))
 _VALUES = ", ".join("string_to_array(categories, ',')" if name == "categories" else name for name in COLUMNS)
-_INSERT = (
-    f"INSERT INTO referrals ({', '.join(COLUMNS)}) SELECT {_VALUES} "  # noqa: S608
-    f"FROM unnest({_ARRAYS}) AS batch ({', '.join(COLUMNS)}) ON CONFLICT (referral_id) DO NOTHING"
-)
+
+
+@functools.cache
+def insert_sql(first: int = 1) -> str:
+    """The INSERT of a batch of referrals, its parameters numbered from `$first` on (see `insert_args`)."""
+    arrays = ", ".join(f"${first + i}::{_TYPES.get(name, 'text')}[]" for i, name in enumerate(COLUMNS))
+    return (
+        f"INSERT INTO referrals ({', '.join(COLUMNS)}) SELECT {_VALUES} "  # noqa: S608
+        f"FROM unnest({arrays}) AS batch ({', '.join(COLUMNS)}) ON CONFLICT (referral_id) DO NOTHING"
+    )
+
+
+def _enum_value(value: Enum | None) -> str | None:
+    return None if value is None else value.value
+
+
+_ENUM_COLUMNS = frozenset(_ENUMS) | {"outcome"}
+
+
+def insert_args(referrals: list[Referral]) -> list[list]:
+    """The parameters of `insert_sql`: one array per column (built column by column: the batch's hot path)."""
+    columns = []
+    for name in COLUMNS:
+        values = [getattr(r, name) for r in referrals]
+        if name == "categories":  # comma-joined: unnest flattens nested arrays
+            values = [",".join(c.value for c in v) for v in values]
+        elif name in _ENUM_COLUMNS:
+            values = [_enum_value(v) for v in values]
+        columns.append(values)
+    return columns
 
 
 async def insert_many(conn: asyncpg.Connection, referrals: list[Referral]) -> None:
     """Insert new referrals; an id that exists already is left as it is (deterministic ids)."""
     if referrals:
-        rows = [_row(r) for r in referrals]
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        categories = COLUMNS.index("categories")
-        columns[categories] = [",".join(c) for c in columns[categories]]
-        await conn.execute(_INSERT, *columns)
+        await conn.execute(insert_sql(), *insert_args(referrals))
 
 
 async def get(conn: asyncpg.Connection, referral_id: str, *, for_update: bool = False) -> Referral | None:

@@ -36,13 +36,23 @@ async def windows(conn: asyncpg.Connection, subject_keys: list[str], since: date
     return found
 
 
-async def concerns_after(
-    conn: asyncpg.Connection, subject_keys: list[str], after: datetime
+async def record_and_read(
+    conn: asyncpg.Connection,
+    concerns: list[tuple[str, str, datetime]],
+    subject_keys: list[str],
+    after: datetime,
 ) -> dict[str, dict[str, datetime]]:
-    """Each subject's concerns (id -> reported_at) reported after `after`."""
+    """Remember the applied concerns (as `record`) and, in the same statement, read the concerns (id ->
+    reported_at) of `subject_keys` reported after `after` as they were before this statement."""
+    keys, ids, times = zip(*concerns, strict=True) if concerns else ((), (), ())
     rows = await conn.fetch(
-        "SELECT subject_key, concern_id, reported_at FROM subject_concerns WHERE subject_key = ANY($1::text[]) "
-        "AND reported_at > $2::timestamptz",
+        "WITH recorded AS (INSERT INTO subject_concerns (subject_key, concern_id, reported_at) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING) "
+        "SELECT subject_key, concern_id, reported_at FROM subject_concerns WHERE subject_key = ANY($4::text[]) "
+        "AND reported_at > $5::timestamptz",
+        list(keys),
+        list(ids),
+        list(times),
         subject_keys,
         after,
     )

@@ -80,6 +80,7 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return due.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=512)  # referrals made together share their creation time: computed once per batch
 def ack_due_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
     """When the recipient must have acknowledged: acute or urgent 1 hour, else 1/3/6 working days."""
     if urgent or severity is Severity.ACUTE:
@@ -87,6 +88,7 @@ def ack_due_at(created_at: datetime, severity: Severity, *, urgent: bool = False
     return add_working_days(created_at, WORKING_DAYS_DUE[severity])
 
 
+@functools.lru_cache(maxsize=512)
 def escalate_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
     """Twice the due time: 2 hours for acute, else twice the working days (never counting weekends)."""
     if urgent or severity is Severity.ACUTE:

@@ -95,9 +95,7 @@ def register_agents(
         def applier_of(partition: int) -> tuple[asyncio.Queue, asyncio.Task]:
             if partition not in appliers:
                 queue: asyncio.Queue[faust.EventT] = asyncio.Queue(maxsize=2 * settings.consume_batch_size)
-                task = asyncio.create_task(
-                    _apply_batches(queue, settings.consume_batch_size, settings.consume_batch_wait_s, processor, manual)
-                )
+                task = asyncio.create_task(_apply_batches(queue, settings, processor, manual))
                 appliers[partition] = (queue, task)
             return appliers[partition]
 
@@ -120,16 +118,13 @@ def register_agents(
 
 
 async def _apply_batches(
-    buffered: asyncio.Queue,
-    size: int,
-    wait_s: float,
-    processor: BatchProcessor,
-    stream: faust.StreamT,
+    buffered: asyncio.Queue, settings: RoutingSettings, processor: BatchProcessor, stream: faust.StreamT
 ) -> None:
-    """Take what arrives within `wait_s` of the first event (up to `size`), apply it, then ack it; forever."""
+    """Take a batch of what arrives after the first event (see `_fill`), apply it, then ack it; forever."""
+    size, wait_s, idle_s = settings.consume_batch_size, settings.consume_batch_wait_s, settings.consume_batch_idle_s
     while True:
         batch = [await buffered.get()]
-        await _fill(buffered, batch, size, wait_s)
+        await _fill(buffered, batch, size, wait_s, idle_s)
         metrics.BATCH_SIZE.observe(len(batch))
         await processor.process([raw_message(e) for e in batch])
         for event in batch:
@@ -137,17 +132,23 @@ async def _apply_batches(
             buffered.task_done()
 
 
-async def _fill(buffered: asyncio.Queue, batch: list, size: int, wait_s: float) -> None:
-    """Add what arrives to `batch` until it is full or `wait_s` passed.
+async def _fill(buffered: asyncio.Queue, batch: list, size: int, wait_s: float, idle_s: float) -> None:
+    """Add what arrives to `batch` until it is full, `wait_s` passed, or nothing arrived for `idle_s`.
 
-    Faust hands events over one at a time, so without a short wait most batches would hold one event and
-    pay a transaction each. Polled with get_nowait (no wait_for around get: a timeout racing a delivery could
-    lose an event that is then never acknowledged).
+    Faust hands events over one at a time, so without a short wait most batches would hold a few events and
+    each pay a transaction (and the relay a Kafka transaction): under load the per-batch work then eats the
+    time that would feed the next batch. While events keep coming a batch grows to `size` (or `wait_s`); a
+    pause of `idle_s` ends it early, so a lone concern is not held for the full wait. Polled with get_nowait
+    (no wait_for around get: a timeout racing a delivery could lose an event that is then never acknowledged).
     """
-    deadline = time.monotonic() + wait_s
+    now = time.monotonic()
+    deadline, quiet_until = now + wait_s, now + idle_s
     while True:
-        while len(batch) < size and not buffered.empty():
-            batch.append(buffered.get_nowait())
-        if len(batch) >= size or time.monotonic() >= deadline:
+        if not buffered.empty():
+            while len(batch) < size and not buffered.empty():
+                batch.append(buffered.get_nowait())
+            quiet_until = time.monotonic() + idle_s
+        now = time.monotonic()
+        if len(batch) >= size or now >= deadline or now >= quiet_until:
             return
         await asyncio.sleep(_TICK_S)

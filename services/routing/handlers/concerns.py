@@ -45,15 +45,17 @@ def facts_of(data: ConcernReported, *, repeated: bool) -> ConcernFacts:
     )
 
 
-async def _first_deliveries(conn: asyncpg.Connection, consumer: str, event_ids: list[str]) -> set[str]:
-    """The shared inbox, for a batch: the ids not applied before (recorded now, committed with the effect)."""
+async def _first_deliveries(conn: asyncpg.Connection, consumer: str, event_ids: list[str]) -> tuple[set[str], int]:
+    """The shared inbox, for a batch: the ids not applied before (recorded now, committed with the effect), and
+    the rules version in force (read in the same round trip; 0 when nothing is new)."""
     rows = await conn.fetch(
-        "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[]) "
-        "ON CONFLICT DO NOTHING RETURNING event_id",
+        "WITH fresh AS (INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[]) "
+        "ON CONFLICT DO NOTHING RETURNING event_id) "
+        "SELECT event_id, (SELECT coalesce(max(version), 0) FROM rules_versions) AS rules_version FROM fresh",
         consumer,
         event_ids,
     )
-    return {r["event_id"] for r in rows}
+    return {r["event_id"] for r in rows}, (rows[0]["rules_version"] if rows else 0)
 
 
 async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
@@ -63,7 +65,7 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
     working: dict[str, Window] = {}  # this batch's windows, by subject key (kept in the table after the commit)
     dropped: set[str] = set()
     async with deps.pool.acquire() as conn, conn.transaction():
-        fresh = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
+        fresh, rules_version = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
         touched: set[str] = set()
         created: list[Referral] = []
         # Runs of the same type, in order: an erasure takes effect between the reports around it.
@@ -71,7 +73,7 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
             data = list(run)
             if kind is ConcernReported:
                 touched.update(d.subject_key for d in data)
-                created += await _route(conn, deps, data, working, dropped)
+                created += await _route(conn, deps, data, rules_version, working, dropped)
             elif kind is ConcernErased:
                 for erased in data:
                     if key := await subjects.forget(conn, erased.concern_id):
@@ -96,11 +98,11 @@ async def _route(
     conn: asyncpg.Connection,
     deps: Deps,
     reported: list[ConcernReported],
+    rules_version: int,
     working: dict[str, Window],
     dropped: set[str],
 ) -> list[Referral]:
-    version, document = await deps.rules.get(conn)
-    await subjects.record(conn, [(d.subject_key, d.concern_id, d.reported_at) for d in reported])
+    version, document = await deps.rules.get(conn, rules_version or None)
     await _windows(conn, deps, reported, working, dropped)
     for data in reported:  # all of the run first: a concern counts the others of the run reported before it
         working[data.subject_key].concerns[data.concern_id] = data.reported_at
@@ -113,8 +115,10 @@ async def _route(
         except Unroutable as error:
             raise UnroutableConcern(error.reason) from None
         referrals += [from_plan(plan, facts, rules_version=version, now=now) for plan in plans]
-    await referral_store.insert_many(conn, referrals)
-    await outbox.enqueue(conn, deps.referral_topic, [created_envelope(r, deps.source) for r in referrals])
+    # The referrals, their events and the relay's wake-up in one statement.
+    envelopes = [created_envelope(r, deps.source) for r in referrals]
+    effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
+    await outbox.enqueue(conn, deps.referral_topic, envelopes, effect=effect)
     return referrals
 
 
@@ -128,7 +132,7 @@ async def _windows(
     """Fill `working` with a window reaching 90 days back from each subject's earliest concern of the run.
 
     From the batch so far, else from the repeat-windows table (the fast path), else from PostgreSQL (also for
-    subjects with an erasure earlier in the batch: the table does not know of it yet).
+    subjects with an erasure earlier in the batch: the table does not know of it yet). Records the run.
     """
     since: dict[str, datetime] = {}
     for data in reported:
@@ -139,11 +143,14 @@ async def _windows(
         hits = deps.windows.covering(cacheable, cacheable)
         working.update(hits)
         needed = {k: at for k, at in needed.items() if k not in hits}
-    if needed:
-        after = min(needed.values()) - REPEAT_WINDOW
-        found = await subjects.concerns_after(conn, sorted(needed), after)
-        for key in needed:  # read after this run was recorded: its own concerns are included
-            working[key] = Window(after, found.get(key, {}))
+    # The run's concerns are recorded in PostgreSQL (the durable truth) in the same round trip as the misses
+    # are read; the read sees the table as before the statement, so the run's own concerns are added after.
+    after = min(needed.values(), default=min(since.values())) - REPEAT_WINDOW
+    found = await subjects.record_and_read(
+        conn, [(d.subject_key, d.concern_id, d.reported_at) for d in reported], sorted(needed), after
+    )
+    for key in needed:
+        working[key] = Window(after, found.get(key, {}))
 
 
 def created_envelope(referral: Referral, source: str) -> Envelope:

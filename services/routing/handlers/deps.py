@@ -17,9 +17,13 @@ class RulesInForce:
         self._version = 0
         self._document: RulesDocument | None = None
 
-    async def get(self, conn: asyncpg.Connection) -> tuple[int, RulesDocument]:
-        """The version in force and its document; raises LookupError when none is stored."""
-        version = await rules_store.current_version(conn)
+    async def get(self, conn: asyncpg.Connection, version: int | None = None) -> tuple[int, RulesDocument]:
+        """The version in force and its document; raises LookupError when none is stored.
+
+        `version`: the current version when the caller read it already in this transaction (one round trip less).
+        """
+        if version is None:
+            version = await rules_store.current_version(conn)
         if version != self._version or self._document is None:
             found = await rules_store.current(conn)
             if found is None:
