@@ -40,7 +40,7 @@ from shared.kafka.admin import ensure_topics
 # Concerns/s offered, and for how long each; BENCH_E2E_RATES="10" BENCH_E2E_SECONDS=5 for a quick look.
 # The ladder stops after the first rate the platform does not carry (webhooks/s below SATURATED of the rate):
 # higher rates would only measure the same capacity behind a longer queue, and take minutes to drain.
-RATES = tuple(int(r) for r in os.environ.get("BENCH_E2E_RATES", "25,50,100,200").split(","))
+RATES = tuple(int(r) for r in os.environ.get("BENCH_E2E_RATES", "10,25,50,100,200").split(","))
 SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "20"))
 SATURATED = 0.8
 COUNT_POLL_S = 0.5  # stats' overview runs several queries: polling it faster would slow stats down

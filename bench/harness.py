@@ -133,7 +133,7 @@ READING = [
     " (latencies, memory; the metric says so). Above 1 the platform beats its baseline. The baseline is"
     " measured in the same run, on the same machine, against the same Kafka and PostgreSQL.",
     "- **end to end**: the four services as processes; an open-loop client POSTs concerns (rent arrears, so"
-    " each yields a municipality referral and a consultant's e-mail) at fixed rates (25, 50, 100, 200/s, 20 s"
+    " each yields a municipality referral and a consultant's e-mail) at fixed rates (10, 25, 50, 100, 200/s, 20 s"
     " each; the ladder stops after the first rate the platform does not carry); per concern,"
     " the time from the POST leaving to its municipality webhook arriving at a receiver in the bench process;"
     " throughput is webhooks/s from the first to the last webhook; *counted* is the time from the last 201"
