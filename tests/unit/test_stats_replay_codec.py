@@ -6,7 +6,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.stats.adapters.replay_codec import _FINE_FRACTION, DECODERS, MIRRORS, decode_for_replay
+from services.stats.adapters.replay_codec import MIRRORS, decode_fast, decode_for_replay
 from services.stats.handlers import EVENT_HANDLERS
 from shared.contracts.envelope import ContractError, decode, encode
 from shared.contracts.examples import example_events
@@ -58,7 +58,8 @@ def test_the_mirrors_cover_every_event_stats_handles_with_the_contracts_fields()
 @pytest.mark.parametrize("event_type", sorted(MIRRORS))
 def test_an_example_of_each_type_takes_the_fast_path_and_reads_as_the_contract_reads_it(event_type: str) -> None:
     raw = json.dumps(EXAMPLES[event_type]).encode()
-    fast = DECODERS[event_type].decode(raw)
+    fast = decode_fast(raw)
+    assert fast is not None
     _same(fast, decode(raw))
     _same(decode_for_replay(raw), decode(raw))
 
@@ -85,6 +86,8 @@ def _mutations(value: dict[str, Any]) -> list[dict[str, Any]]:
                 else:
                     where[name] = replacement
                 variants.append(variant)
+        for other in EVENT_TYPES:  # another type's name on this type's data
+            variants.append({**json.loads(json.dumps(value)), "type": other})
         extra = json.loads(json.dumps(value))
         (extra if scope == "envelope" else extra["data"])["unexpected"] = 1
         variants.append(extra)
@@ -98,10 +101,7 @@ def test_no_mutation_the_contract_refuses_gets_through_a_mirror(event_type: str)
         raw = json.dumps(variant).encode()
         slow = _contract(raw)
         refused += slow is None
-        try:
-            fast = DECODERS[event_type].decode(raw) if _FINE_FRACTION.search(raw) is None else None
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            fast = None
+        fast = decode_fast(raw)
         if fast is not None:
             accepted_fast += 1
             assert slow is not None, f"the mirror accepts what the contract refuses: {variant}"
@@ -115,8 +115,7 @@ def test_a_status_change_breaking_the_models_rule_is_refused_by_mirror_and_contr
     value = json.loads(json.dumps(EXAMPLES["referral.status_changed.v1"]))
     value["data"] |= {"to_status": "completed", "outcome": None}
     raw = json.dumps(value).encode()
-    with pytest.raises(msgspec.ValidationError):
-        DECODERS["referral.status_changed.v1"].decode(raw)
+    assert decode_fast(raw) is None
     assert _contract(raw) is None and decode_for_replay(raw) is None
 
 
