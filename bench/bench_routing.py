@@ -166,6 +166,12 @@ async def _raw_loop(bootstrap: str, source: str, sink: str, fan_out: dict[bytes,
         await producer.stop()
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (a load-independent view of the cost per concern)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -247,7 +253,10 @@ async def run(context: BenchContext) -> list[BenchResult]:
     await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
     worker = await _start_worker(context, prefix, await _fresh_database(context.admin_database_url))
     try:
+        cpu_before = _cpu_s(worker.pid)
         measured = await _timed(context.kafka_bootstrap, prefix, load)
+        # CPU over the warm-up and the timed concerns, per concern (the clock only times the latter).
+        cpu_us = (_cpu_s(worker.pid) - cpu_before) / (len(load.messages) + len(load.warm_up)) * 1e6
         peak_mb = _peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
@@ -270,6 +279,7 @@ async def run(context: BenchContext) -> list[BenchResult]:
                 "warm_up_concerns": WARM_UP,
                 "partitions": PARTITIONS,
                 "worker_peak_rss_mb": round(peak_mb, 1),
+                "worker_cpu_us_per_concern": round(cpu_us),
                 "faust_noop_concerns_per_s": round(faust_ceiling, 1),
                 "baseline_before_concerns_per_s": round(baseline_before, 1),
                 "baseline_after_concerns_per_s": round(baseline_after, 1),
