@@ -51,6 +51,11 @@ class ServiceProcess:
             time.sleep(0.2)
         raise AssertionError(f"{self.name} not ready within {ready_within} s:\n{self.log_tail()}")
 
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self._process.pid if self._process and self._process.poll() is None else None
+
     def kill(self) -> None:
         """SIGKILL: no graceful shutdown, no flush, as in a crash."""
         if self._process and self._process.poll() is None:
