@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import asyncpg
 from fastapi import FastAPI
@@ -34,6 +35,26 @@ async def _seed_rules(pool: asyncpg.Pool, settings: RoutingSettings) -> None:
             await rules_store.seed(pool, document)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (a round trip per batch): the agent keeps no session state
+    (no LISTEN, session locks, cursors or SET); only a transaction left open by a cancellation is rolled back."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+async def _agent_pool(settings: RoutingSettings) -> asyncpg.Pool:
+    """The concern batches' own connections: one per partition applier, never reset between batches."""
+    return await asyncpg.create_pool(
+        dsn=settings.database_url.get_secret_value(),
+        min_size=0,  # like the service's pool: starts while PostgreSQL is away
+        max_size=settings.topic_partitions + 1,
+        timeout=5.0,
+        command_timeout=30.0,
+        reset=_keep_session,
+        server_settings={"application_name": f"{settings.service_name}-agent"},
+    )
+
+
 def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
     """The routing service as an ASGI app; its lifespan owns the pool, producer, Faust worker, relay and clocks."""
 
@@ -57,7 +78,8 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
             stream_app.conf.broker_session_timeout = settings.session_timeout_s
             # No standby copies of the repeat-windows table: it has no changelog (PostgreSQL is its durable truth).
             stream_app.conf.table_standby_replicas = 0
-            agents.register_agents(stream_app, settings, deps, runtime.dead_letters)
+            agent_pool = await _agent_pool(settings)
+            agents.register_agents(stream_app, settings, replace(deps, pool=agent_pool), runtime.dead_letters)
             relay = OutboxRelay(
                 database_url=settings.database_url.get_secret_value(),
                 bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -79,6 +101,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                     yield
             finally:
                 await lag.close()
+                await agent_pool.close()
 
     return create_app(
         title="Routing",

@@ -18,7 +18,7 @@ class RoutingSettings(Settings):
     consume_batch_size: int = Field(200, ge=1, le=5000, description="Concern events applied per transaction.")
     consume_batch_wait_s: float = Field(0.2, gt=0, description="How long a partial batch waits for more events.")
     consume_batch_idle_s: float = Field(
-        0.02, gt=0, description="A partial batch is applied once no event arrived for this long."
+        0.05, gt=0, description="A partial batch is applied once no event arrived for this long."
     )
     repeat_window_subjects: int = Field(
         200_000, ge=1, description="Subjects a worker keeps in its repeat-windows table (least recently used go)."
