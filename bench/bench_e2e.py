@@ -33,7 +33,7 @@ from bench.e2e_load import Receiver, Sent, drive, pooled, summarise
 from bench.harness import ROOT, BenchContext, BenchResult, peak_rss_mb
 from shared.auth.admin import new_client, publish_record
 from shared.auth.principal import Role
-from shared.contracts.topics import CONCERN_EVENTS
+from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 
@@ -202,32 +202,23 @@ async def run(context: BenchContext) -> list[BenchResult]:
         async with contextlib.AsyncExitStack() as stack:
             smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{ports['smtp']}", "-c", "aiosmtpd.handlers.Sink"]
             await stack.enter_async_context(_process("smtp", smtp, {}, None))
-            pids = dict(
-                zip(
-                    SERVICES,
-                    await asyncio.gather(
-                        *(
-                            stack.enter_async_context(
-                                _process(
-                                    name,
-                                    ["-m", f"services.{name}"],
-                                    {
-                                        **common,
-                                        **extra.get(name, {}),
-                                        "SERVICE_NAME": name,
-                                        "HTTP_PORT": str(ports[name]),
-                                        "DATABASE_URL": urls[name],
-                                    },
-                                    base[name] + "/readyz",
-                                )
-                            )
-                            for name in SERVICES
-                        )
-                    ),
-                    strict=True,
+            envs = {
+                name: {**common, **extra.get(name, {}), "HTTP_PORT": str(ports[name]), "DATABASE_URL": urls[name]}
+                for name in SERVICES
+            }
+            started = [
+                stack.enter_async_context(
+                    _process(n, ["-m", f"services.{n}"], {**envs[n], "SERVICE_NAME": n}, base[n] + "/readyz")
                 )
-            )
-            bare_topics = (bare_prefix + CONCERN_EVENTS, bare_prefix + "referral-events")
+                for n in SERVICES
+            ]
+            # Every start finishes (and lands on the stack, to be stopped) before a failed one is raised.
+            outcomes = await asyncio.gather(*started, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            pids = dict(zip(SERVICES, outcomes, strict=True))
+            bare_topics = (bare_prefix + CONCERN_EVENTS, bare_prefix + REFERRAL_EVENTS)
             bare_intake = ["-m", "bench.e2e_bare", "intake", str(ports["bare"]), urls["bare"], context.kafka_bootstrap]
             pids["bare intake"] = await stack.enter_async_context(
                 _process("bare-intake", [*bare_intake, bare_topics[0]], {}, base["bare"] + "/ready")
@@ -238,8 +229,7 @@ async def run(context: BenchContext) -> list[BenchResult]:
             for name, args in (("idle", []), ("idle-faust", ["faust"])):
                 command = ["-m", "bench.e2e_bare", "idle", str(ports[name]), *args]
                 idle[name] = await stack.enter_async_context(_process(name, command, {}, base[name] + "/ready"))
-            results = await _drive_all(context, http_urls=base, bearer=bearer, hook=hook, receiver=receiver, urls=urls)
-            await asyncio.sleep(1)  # the idle processes settle (lazy imports on the first request)
+            results = await _drive_all(http_urls=base, bearer=bearer, hook=hook, receiver=receiver, urls=urls)
             memory = {name: peak_rss_mb(pid) for name, pid in {**pids, **idle}.items()}
     finally:
         await receiver.stop()
@@ -248,7 +238,6 @@ async def run(context: BenchContext) -> list[BenchResult]:
 
 
 async def _drive_all(
-    context: BenchContext,
     *,
     http_urls: dict[str, str],
     bearer: dict[str, dict[str, str]],
