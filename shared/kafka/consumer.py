@@ -46,8 +46,11 @@ class ConsumerLoop:
                 await asyncio.sleep(1.0)
                 continue
             for partition, records in batches.items():
+                in_flight: list[asyncio.Task[None]] = []
                 for record in records:
-                    await self._processor.process(raw_message(record))
+                    await self._processor.process(raw_message(record), in_flight=in_flight)
+                # Dead letters went out without waiting one by one; all are durable before the commit.
+                await asyncio.gather(*in_flight)
                 await self._commit(partition, records[-1].offset + 1)
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:

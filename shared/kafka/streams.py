@@ -1,5 +1,6 @@
 """faust-streaming support: the app of a worker service, and agents that reuse the EventProcessor."""
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -34,20 +35,59 @@ def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_serializer="raw", value_serializer="raw")
 
 
-async def process_stream(stream: faust.StreamT, processor: EventProcessor[Any]) -> None:
-    """Agent body: apply each event in order; bad ones are dead-lettered, never block the partition."""
-    async for event in stream.events():
-        message = event.message
-        await processor.process(
-            RawMessage(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                value=event.value,
-                headers=tuple((k, v) for k, v in (message.headers or ())),
-            )
-        )
+async def process_stream(
+    stream: faust.StreamT, processor: EventProcessor[Any], *, batch: int = 200, idle_s: float = 0.05
+) -> None:
+    """Agent body: apply each event in order; bad ones are dead-lettered, never block the partition.
+
+    Acks are ours: an event is acknowledged (its offset committable) only once it is applied or its dead letter
+    is durable. Dead letters go out without waiting one by one and are acknowledged together (after `batch` of
+    them, before the next applied event, or when the stream is idle for `idle_s`): a flood of bad messages
+    costs a few producer round trips, not one each.
+    """
+    manual = stream.noack()
+    unacked: list[faust.EventT] = []
+    in_flight: list[asyncio.Task[None]] = []
+    lock = asyncio.Lock()
+
+    async def acknowledge() -> None:
+        await asyncio.gather(*in_flight)
+        for event in unacked:
+            await manual.ack(event)
+        unacked.clear()
+        in_flight.clear()
+
+    async def acknowledge_when_idle() -> None:
+        while True:
+            await asyncio.sleep(idle_s)
+            async with lock:
+                if unacked:
+                    await acknowledge()
+
+    idle = asyncio.create_task(acknowledge_when_idle())
+    try:
+        async for event in manual.events():
+            async with lock:
+                outcome = await processor.process(_raw(event), in_flight=in_flight)
+                unacked.append(event)
+                if outcome == "applied" or len(unacked) >= batch:
+                    await acknowledge()
+    finally:
+        idle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await idle
+
+
+def _raw(event: faust.EventT) -> RawMessage:
+    message = event.message
+    return RawMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=event.value,
+        headers=tuple((k, v) for k, v in (message.headers or ())),
+    )
 
 
 @contextlib.asynccontextmanager

@@ -1,8 +1,11 @@
-"""Messages that break Python's JSON parser itself are refused as invalid JSON, never crash a consumer."""
+"""Bad messages: refused as invalid JSON even when they break the parser itself; dead letters sent in flight."""
+
+import asyncio
 
 import pytest
 
-from shared.contracts.envelope import ContractError, decode
+from shared.contracts.envelope import ContractError, decode, encode
+from shared.contracts.examples import example_events
 from shared.contracts.inbound import decode_inbound
 from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage
 from shared.kafka.processing import EventProcessor
@@ -38,3 +41,23 @@ async def test_the_processor_dead_letters_them_and_goes_on() -> None:
     assert outcomes == ["dead_lettered", "dead_lettered"]
     assert [(m.offset, reason) for m, reason, _ in dead_letters.letters] == [(0, "invalid_json"), (1, "invalid_json")]
     assert applied == []
+
+
+async def test_with_in_flight_dead_letters_are_sent_without_waiting_and_awaited_by_the_caller() -> None:
+    applied: list[object] = []
+
+    async def handler(event: object) -> None:
+        applied.append(event.data.concern_id)  # type: ignore[attr-defined]
+
+    dead_letters = InMemoryDeadLetters()
+    processor = EventProcessor(consumer="test", decoder=decode, handler=handler, dead_letters=dead_letters)
+    good = encode(example_events("in-flight")[0])
+    in_flight: list[asyncio.Task[None]] = []
+    outcomes = [
+        await processor.process(RawMessage("t", 0, offset, None, raw), in_flight=in_flight)
+        for offset, raw in enumerate([b"not json", good, b"[]"])
+    ]
+    assert outcomes == ["dead_lettered", "applied", "dead_lettered"]
+    assert len(in_flight) == 2 and len(applied) == 1
+    await asyncio.gather(*in_flight)
+    assert [m.offset for m, _, _ in dead_letters.letters] == [0, 2]
