@@ -12,6 +12,7 @@ from services.stats.domain.costs import estimate
 from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
 from services.stats.domain.scope import Selection, select
 from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
+from services.stats.entrypoints.schemas import HotspotsOut, OverviewOut, ResponseTimesOut, ScopeOut
 from shared.web.errors import AUTHENTICATED, problem_responses
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"], responses=problem_responses(*AUTHENTICATED))
@@ -21,7 +22,9 @@ def _period(period: Period) -> dict:
     return {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": period.days}
 
 
-@router.get("/scope", summary="What the caller may see: municipalities and departments to filter by.")
+@router.get(
+    "/scope", response_model=ScopeOut, summary="What the caller may see: municipalities and departments to filter by."
+)
 async def scope(principal: Reader, context: ContextDep) -> dict:
     """The departments (with names and tenancies) and municipalities within the caller's scope."""
     visible = select(principal, municipality=None, department=None, category=None)
@@ -38,7 +41,12 @@ async def scope(principal: Reader, context: ContextDep) -> dict:
     }
 
 
-@router.get("/overview", summary="Concerns, referrals, response, outcomes and estimated costs avoided.")
+@router.get(
+    "/overview",
+    response_model=OverviewOut,
+    response_model_exclude_unset=True,
+    summary="Concerns, referrals, response, outcomes and estimated costs avoided.",
+)
 async def overview(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
     """Everything the dashboard shows for a period and filters, within the caller's scope."""
     counts = await queries.concern_counts(conn, period, selection)
@@ -83,7 +91,12 @@ def _filters(selection: Selection) -> dict:
     }
 
 
-@router.get("/response-times", summary="Hours to acknowledgement and completion (median, p90).")
+@router.get(
+    "/response-times",
+    response_model=ResponseTimesOut,
+    response_model_exclude_unset=True,
+    summary="Hours to acknowledgement and completion (median, p90).",
+)
 async def response_times(
     period: PeriodDep,
     selection: SelectionDep,
@@ -114,7 +127,11 @@ async def response_times(
     return body
 
 
-@router.get("/hotspots", summary="Departments whose concern rate stands out from the organisation's baseline.")
+@router.get(
+    "/hotspots",
+    response_model=HotspotsOut,
+    summary="Departments whose concern rate stands out from the organisation's baseline.",
+)
 async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
     """Rate ratio per department against its organisation's rate, with a 95 % interval and the trend."""
     previous = period.previous()

@@ -1,0 +1,224 @@
+"""Response bodies of the stats API, so that its OpenAPI document says what each answer holds."""
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PeriodOut(_Body):
+    """A period of whole days (Danish calendar), both ends included."""
+
+    from_: date = Field(alias="from")
+    to: date
+    days: int
+
+
+class FiltersOut(_Body):
+    """The filters applied: the caller's scope narrowed by the query."""
+
+    municipalities: list[str] | None
+    departments: list[str] | None
+    category: str | None
+
+
+class MunicipalityOut(_Body):
+    code: str
+    name: str
+
+
+class DepartmentOut(_Body):
+    id: str
+    name: str
+    municipality_code: str
+    tenancies: int | None
+
+
+class ScopeOut(_Body):
+    """What the caller may see."""
+
+    role: str
+    municipalities: list[MunicipalityOut]
+    departments: list[DepartmentOut]
+
+
+class DayCount(_Body):
+    day: date
+    concerns: int
+
+
+class DepartmentCount(_Body):
+    department_id: str
+    name: str
+    municipality_code: str
+    concerns: int
+    tenancies: int | None
+    rate_per_100_tenancies: float | None
+
+
+class MunicipalityCount(_Body):
+    municipality_code: str
+    name: str
+    concerns: int
+
+
+class SeverityCount(_Body):
+    severity: str
+    concerns: int
+
+
+class ConcernSection(_Body):
+    total: int
+    by_day: list[DayCount]
+    by_department: list[DepartmentCount]
+    by_municipality: list[MunicipalityCount]
+    by_severity: list[SeverityCount]
+
+
+class CategoryCount(_Body):
+    category: str
+    concerns: int
+
+
+class RepeatTenancies(_Body):
+    tenancies: int
+    concerns: int
+    definition: str
+
+
+class TargetStatusCount(_Body):
+    target: str
+    status: str
+    referrals: int
+
+
+class SlaCounts(_Body):
+    breached_referrals: int
+    breaches: int
+    escalations: int
+
+
+class ReferralSection(_Body):
+    total: int
+    by_target_and_status: list[TargetStatusCount]
+    sla: SlaCounts
+
+
+class OutcomeCount(_Body):
+    outcome: str
+    referrals: int
+    concerns: int
+
+
+class CostItem(_Body):
+    outcome: str
+    concerns: int
+    unit_cost_dkk: int | float
+    amount_dkk: int | float
+
+
+class CostsAvoided(_Body):
+    """An estimate, labelled as such."""
+
+    estimate: bool
+    label: str
+    currency: str
+    total_dkk: int | float
+    items: list[CostItem]
+
+
+class DeliveryCounts(_Body):
+    channel: str
+    delivered: int
+    failed: int
+    retrying: int
+    failed_attempts: int | None
+    median_latency_ms: float | None
+
+
+class OverviewOut(_Body):
+    """Everything the dashboard shows for a period and filters."""
+
+    period: PeriodOut
+    filters: FiltersOut
+    concerns: ConcernSection
+    categories: list[CategoryCount]
+    repeat_tenancies: RepeatTenancies
+    referrals: ReferralSection
+    outcomes: list[OutcomeCount]
+    costs_avoided: CostsAvoided
+    notifications: list[DeliveryCounts] | None = Field(description="None when filtered by department or category.")
+    comparison: dict[str, Any] | None = Field(None, description="With compare_with_other_municipalities only.")
+
+
+class Hours(_Body):
+    median: float | None
+    p90: float | None
+
+
+class ResponseGroup(_Body):
+    municipality: str | None = Field(None, description="With group_by=municipality.")
+    target: str | None = Field(None, description="With group_by=target.")
+    referrals: int
+    acknowledged: int
+    completed: int
+    breached: int
+    hours_to_acknowledgement: Hours
+    hours_to_completion: Hours
+
+
+class ResponseTimesOut(_Body):
+    """Response times by municipality or recipient type."""
+
+    period: PeriodOut
+    filters: FiltersOut
+    group_by: Literal["municipality", "target"]
+    definition: str
+    groups: list[ResponseGroup]
+    comparison: dict[str, Any] | None = Field(None, description="With compare_with_other_municipalities only.")
+
+
+class Trend(_Body):
+    previous_concerns: int
+    ratio: float | None
+    direction: str
+    recent_share_interval: list[float]
+
+
+class DepartmentRate(_Body):
+    department_id: str
+    name: str
+    municipality_code: str
+    tenancies: int
+    concerns: int
+    rate_per_100_tenancies: float | None
+    expected_concerns: float
+    rate_ratio: float | None
+    rate_ratio_interval: list[float] | None
+    hotspot: bool
+    trend: Trend
+
+
+class Baseline(_Body):
+    organisation_id: str
+    name: str
+    concerns: int
+    tenancies: int
+    rate_per_100_tenancies: float | None
+
+
+class HotspotsOut(_Body):
+    """Departments against their organisation's baseline."""
+
+    period: PeriodOut
+    previous_period: PeriodOut
+    filters: FiltersOut
+    method: dict[str, str]
+    method_da: str
+    baselines: list[Baseline]
+    departments: list[DepartmentRate]
+    hotspots: list[str]
