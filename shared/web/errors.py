@@ -12,6 +12,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+_UNPARSABLE_BODY = "There was an error parsing the body"  # fastapi.routing's detail for a body it cannot decode
 
 
 class Problem(BaseModel):
@@ -90,6 +91,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8): the same 422 as any body not JSON.
+            errors = [{"field": "body", "problem": "not valid UTF-8 JSON"}]
+            return problem(422, "Invalid request", "body: not valid UTF-8 JSON", errors=errors)
         return problem(error.status_code, _title(error.status_code), str(error.detail), headers=error.headers)
 
     @app.exception_handler(Exception)
