@@ -5,6 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from shared.contracts.envelope import ContractError
@@ -22,12 +23,17 @@ class PermanentError(Exception):
     reason = "rejected"
 
 
+UNAPPLIABLE_DATA = "unappliable_data"
+"""Dead-letter reason: valid by the contract, but the database refuses a value (e.g. a number out of range)."""
+
+
 class EventProcessor(Generic[T]):
     """Decodes a message, applies it once through the handler, and never lets one bad message stop the rest.
 
     Transient failures (database or broker away) are retried with backoff and jitter for as long as it
     takes, so nothing is skipped; a message that fails to decode or that the handler refuses as
-    permanent goes to the topic's dead-letter topic with the reason, and processing carries on.
+    permanent (or whose values the database refuses) goes to the topic's dead-letter topic with the reason,
+    and processing carries on.
     """
 
     def __init__(
@@ -63,7 +69,9 @@ class EventProcessor(Generic[T]):
             async for attempt in AsyncRetrying(
                 wait=self._wait,
                 # A cancelled consumer (shutdown) must stop, not retry: tenacity would otherwise swallow it.
-                retry=retry_if_not_exception_type((PermanentError, ContractError, asyncio.CancelledError)),
+                retry=retry_if_not_exception_type(
+                    (PermanentError, ContractError, asyncpg.DataError, asyncio.CancelledError)
+                ),
                 before_sleep=lambda state: self._on_retry(message, event_type, state),
                 reraise=True,
             ):
@@ -72,6 +80,11 @@ class EventProcessor(Generic[T]):
         except (PermanentError, ContractError) as error:
             reason = getattr(error, "reason", "rejected")
             return await self._dead_letter(message, event_type, reason, str(error), in_flight)
+        except asyncpg.DataError as error:
+            # The database refuses the values themselves (a number out of range, a string too long): no retry
+            # can help, and retrying forever would stop the partition. The error text may quote the value: not kept.
+            refused = f"{type(error).__name__}: the database refused a value of the event"
+            return await self._dead_letter(message, event_type, UNAPPLIABLE_DATA, refused, in_flight)
         EVENTS_HANDLED.labels(self.consumer, message.topic, event_type, "applied").inc()
         EVENT_DURATION.labels(self.consumer, message.topic, event_type).observe(time.perf_counter() - started)
         return "applied"

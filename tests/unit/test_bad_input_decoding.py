@@ -2,6 +2,7 @@
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from shared.contracts.envelope import ContractError, decode, encode
@@ -61,3 +62,20 @@ async def test_with_in_flight_dead_letters_are_sent_without_waiting_and_awaited_
     assert len(in_flight) == 2 and len(applied) == 1
     await asyncio.gather(*in_flight)
     assert [m.offset for m, _, _ in dead_letters.letters] == [0, 2]
+
+
+async def test_an_event_whose_values_the_database_refuses_is_dead_lettered_at_once_not_retried_forever() -> None:
+    calls: list[object] = []
+
+    async def handler(event: object) -> None:
+        calls.append(event)
+        raise asyncpg.DataError("invalid input for query argument $6: 3000000000 (value out of int32 range)")
+
+    dead_letters = InMemoryDeadLetters()
+    processor = EventProcessor(consumer="test", decoder=decode, handler=handler, dead_letters=dead_letters)
+    good = encode(example_events("refused")[0])
+    outcome = await asyncio.wait_for(processor.process(RawMessage("t", 0, 7, None, good)), timeout=5)
+    assert outcome == "dead_lettered" and len(calls) == 1
+    [(message, reason, error)] = dead_letters.letters
+    assert (message.offset, reason) == (7, "unappliable_data")
+    assert "3000000000" not in error
