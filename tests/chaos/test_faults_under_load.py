@@ -77,11 +77,11 @@ async def under_load(platform: Platform, fault: Callable[[], Awaitable[None]], s
     return await load
 
 
-def assert_only_201_or_lost(load: LoadResult) -> None:
-    """Every answer was 201; on this overloaded machine a few requests may outwait the client's timeout
-    (the ground truth then allows for each having been stored or not), but no error status."""
-    statuses = {a for a in load.answers if isinstance(a, int)}
-    assert statuses == {201}, load.answers
+def assert_answered(load: LoadResult, statuses: set[int]) -> None:
+    """Only the given statuses were answered. A few requests may lose their answer without the service being
+    at fault (a client timeout on an overloaded machine, a kept-alive connection closed as it was reused);
+    the ground truth allows for each of those having been stored or not, but they must stay rare."""
+    assert {a for a in load.answers if isinstance(a, int)} <= statuses, load.answers
     assert len(load.unanswered) <= 0.01 * load.sent, load.answers
 
 
@@ -164,7 +164,7 @@ async def test_kafka_broker_sigkilled_and_restarted(platform: Platform) -> None:
         )
     back_after = time.monotonic() - killed_at[0]
     # Intake writes to PostgreSQL (its outbox), not to Kafka: reporters keep getting 201 while the broker is away.
-    assert_only_201_or_lost(load)
+    assert_answered(load, {201})
     record("sigkill kafka", load, await assert_ground_truth(platform, load), broker_usable_after_s=round(back_after))
 
 
@@ -182,7 +182,7 @@ async def test_postgres_stopped_for_20_s_answers_503_with_retry_after_and_loses_
     assert load.unavailable_without_retry_after == 0
     # Never a 201 without a durable write: the ground truth below finds each 201 concern in concern-events,
     # which only the outbox (committed with the concern) feeds. Nothing but 201 and 503 was answered.
-    assert set(load.answers) <= {201, 503}
+    assert_answered(load, {201, 503})
     record("postgres stopped 20 s", load, await assert_ground_truth(platform, load))
 
 
@@ -200,7 +200,7 @@ async def test_webhook_receivers_down_for_a_minute_get_everything_once_afterward
             await asyncio.to_thread(receiver.start)
 
     load = await under_load(platform, fault, seed=4)
-    assert_only_201_or_lost(load)
+    assert_answered(load, {201})
     checked = await assert_ground_truth(platform, load)
     # Most webhooks fell in the minute the receivers were down; they arrived afterwards.
     assert sum(during.values()) < checked["webhooks"] / 2

@@ -53,12 +53,19 @@ def fresh_database(admin_database_url: str):  # noqa: ANN201 - returns an async 
         admin = await asyncpg.connect(admin_database_url)
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        try:
             url = _with_database(admin_database_url, name)
             await asyncio.to_thread(apply_migrations, service, url)
             yield url
         finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+            # A new connection: PostgreSQL may have been restarted meanwhile (the chaos tier stops it).
+            admin = await asyncpg.connect(admin_database_url)
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await admin.close()
 
     return make
 

@@ -291,3 +291,16 @@ def test_the_fast_decoder_accepts_refuses_and_words_refusals_exactly_as_the_slow
     assert fast == slow
     if fast[0] == "ok":
         assert type(fast[1]) is type(slow[1]) and encode(fast[1]) == encode(slow[1])
+
+
+@pytest.mark.parametrize("where", ["envelope", "data"])
+def test_an_instant_beyond_the_representable_range_is_refused_not_raised(where: str) -> None:
+    event = _event("concern.reported.v1")
+    if where == "envelope":
+        event["time"] = "9999-12-31T23:59:59-01:00"
+    else:
+        event["data"]["observed_at"] = "9999-12-31T23:59:59-01:00"
+
+    error = _refusal(json.dumps(event).encode())
+
+    assert error.reason in {"invalid_envelope", "invalid_data"}
