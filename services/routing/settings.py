@@ -23,7 +23,9 @@ class RoutingSettings(Settings):
     repeat_window_subjects: int = Field(
         200_000, ge=1, description="Subjects a worker keeps in its repeat-windows table (least recently used go)."
     )
-    relay_batch_size: int = Field(500, ge=1, le=5000, description="Outbox rows per Kafka transaction.")
+    relay_batch_size: int = Field(
+        2000, ge=1, le=5000, description="Outbox rows per Kafka transaction (fewer commits keep up with floods)."
+    )
     relay_linger_s: float = Field(0.02, ge=0, description="How long the relay waits after a NOTIFY for more rows.")
     relay_poll_interval_s: float = Field(1.0, gt=0, description="Outbox poll when no NOTIFY arrives.")
     scheduler_interval_s: float = Field(5.0, gt=0, description="How often every worker checks the clocks.")
