@@ -54,6 +54,9 @@ class ConcernReported(EventData):
     """Whether intake holds contact details for the reporter (for receipts and questions)."""
     has_resident_details: bool
     """Whether intake holds personal details of the resident."""
+    subject_is_tenancy: bool | None = None
+    """Whether the report named a tenancy. False: `subject_key` is the department's, so the concern is no repeat
+    of others in the department. Absent on events from before the field existed (read as named)."""
 
 
 class ConcernErased(EventData):

@@ -27,6 +27,7 @@ def concern_reported(concern: NewConcern, *, source: str) -> Envelope[ConcernRep
         source_system=concern.source_system,
         has_reporter_contact=concern.has_reporter_contact,
         has_resident_details=report.resident is not None,
+        subject_is_tenancy=bool(report.tenancy_id),  # as subject_key() decides between tenancy and department
     )
     return make_event(data, source=source, subject=concern.subject_key, time=concern.received_at)
 

@@ -214,7 +214,8 @@ def _repeated(facts: list[Fact]) -> set[str]:
     """Concerns with REPEAT_THRESHOLD or more of their tenancy's concerns in the window up to them (inclusive)."""
     by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for fact in facts:
-        by_tenancy[fact[4]].append((fact[7], fact[0]))
+        if fact[4] is not None:  # no tenancy named: not a repeat of anything
+            by_tenancy[fact[4]].append((fact[7], fact[0]))
     repeated = set()
     for concerns in by_tenancy.values():
         if len(concerns) < REPEAT_THRESHOLD:

@@ -78,7 +78,7 @@ class PostgresProjectionWriter:
             list(fact.categories),
             fact.severity,
         )
-        if not erased:
+        if not erased and fact.subject_key is not None:
             await self._refresh_repeats(fact.subject_key)
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:

@@ -74,6 +74,7 @@ class ConcernReported(Categorised):
     has_resident_details: bool
     legal_basis: LegalBasis | None = None
     source_system: EntityId | None = None
+    subject_is_tenancy: bool | None = None
 
 
 class ConcernErased(Data):

@@ -31,7 +31,8 @@ class ConcernFact:
     organisation_id: str
     department_id: str
     municipality_code: str
-    subject_key: str
+    subject_key: str | None
+    """The tenancy's pseudonym; None when the report named no tenancy (such concerns are never repeats)."""
     severity: str
     categories: tuple[str, ...]
     reported_at: datetime

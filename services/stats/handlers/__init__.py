@@ -35,7 +35,8 @@ async def concern_reported(event: Envelope[ConcernReported], writer: ProjectionW
             organisation_id=data.organisation_id,
             department_id=data.department_id,
             municipality_code=data.municipality_code,
-            subject_key=data.subject_key,
+            # A report naming no tenancy carries its department's key: never a repeat of the department's others.
+            subject_key=None if data.subject_is_tenancy is False else data.subject_key,
             severity=str(data.severity),
             categories=tuple(str(c) for c in data.categories),
             reported_at=data.reported_at,
