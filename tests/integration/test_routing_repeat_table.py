@@ -119,3 +119,22 @@ async def test_two_workers_with_their_own_tables_agree_through_postgresql(fresh_
             third.data.concern_id: ("low", False),  # first and third: the erased one no longer counts
             fourth.data.concern_id: ("medium", True),  # first, third, fourth
         }
+
+
+@pytest.mark.parametrize(("tenancy", "third"), [(True, ("medium", True)), (False, ("low", False))])
+async def test_only_concerns_about_a_named_tenancy_are_repeats(fresh_database, tenancy: bool, third: tuple) -> None:
+    # Without a tenancy intake keys a concern by its department: three in one department are no repeat.
+    key = subject()
+    events = [
+        concern_event(
+            categories=("noise",),
+            severity="low",
+            subject_key=key,
+            reported_at=T0 - timedelta(days=d),
+            subject_is_tenancy=tenancy,
+        )
+        for d in (80, 20, 0)
+    ]
+    async with fresh_database("routing") as url, worker(url, RepeatWindows(table())) as deps:
+        await apply_concern_events(deps, events)
+        assert (await flags(deps.pool, events))[events[2].data.concern_id] == third

@@ -31,6 +31,7 @@ def concern_event(
     subject_key: str | None = None,
     reported_at: datetime | None = None,
     concern_id: str | None = None,
+    subject_is_tenancy: bool | None = None,
 ) -> Envelope:
     """A concern.reported.v1 event as intake emits it (fictional, no personal data)."""
     at = reported_at or datetime.now(UTC)
@@ -50,6 +51,7 @@ def concern_event(
         channel="http",
         has_reporter_contact=False,
         has_resident_details=True,
+        subject_is_tenancy=subject_is_tenancy,
     )
     return make_event(data, source=INTAKE, subject=key, time=at)
 

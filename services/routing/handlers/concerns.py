@@ -109,7 +109,9 @@ async def _route(
     now = deps.clock.now()
     referrals: list[Referral] = []
     for data in reported:
-        facts = facts_of(data, repeated=working[data.subject_key].is_repeat(data.reported_at))
+        # A report naming no tenancy carries its department's key: it is no repeat of the department's others.
+        tenancy = data.subject_is_tenancy is not False
+        facts = facts_of(data, repeated=tenancy and working[data.subject_key].is_repeat(data.reported_at))
         try:
             plans = decide(facts, document)
         except Unroutable as error:
