@@ -16,7 +16,9 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A timezone-aware instant, normalised to UTC."""
 
-EntityId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+ENTITY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+"""What an id may hold: also the pattern of id filters in query strings (no NUL or other bytes a database refuses)."""
+EntityId = Annotated[str, Field(min_length=1, max_length=128, pattern=ENTITY_ID_PATTERN)]
 """An opaque identifier (a UUID or a short code such as `cli_3f2a...` or `dep-0316-012`)."""
 
 SubjectKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -72,6 +72,11 @@ async def test_refusals_come_before_the_database_is_touched(edge) -> None:  # no
     assert late.status_code == 422 and late.json()["errors"][0]["field"] == "query.from"
     odd = await client.get("/v1/stats/overview?category=gossip", headers=auth(tokens["ops"]))
     assert odd.status_code == 422 and "category" in odd.json()["detail"]
+    # A NUL byte (which PostgreSQL refuses in text: it was a 500) is no department id.
+    nul = await client.get(
+        "/v1/stats/response-times?group_by=target&department=holbaek-1%00", headers=auth(tokens["ops"])
+    )
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "query.department"
     assert pool.acquired == 0
 
 

@@ -11,6 +11,7 @@ from services.routing.handlers import scope
 from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, Move, NotFound, move_referral
 from shared.auth.principal import Principal
+from shared.contracts.events import ENTITY_ID_PATTERN
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
 from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem_responses
@@ -34,8 +35,8 @@ async def list_referrals(
     deps: DepsDep,
     status: ReferralStatus | None = None,
     municipality: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
-    department: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    concern_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    department: Annotated[str | None, Query(min_length=1, max_length=128, pattern=ENTITY_ID_PATTERN)] = None,
+    concern_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=ENTITY_ID_PATTERN)] = None,
     target: ReferralTarget | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -14,6 +14,7 @@ from services.stats.domain.costs import UnitCosts
 from services.stats.domain.reference import ReferenceData
 from services.stats.domain.scope import OutOfScope, Selection, select
 from shared.auth.principal import Principal, Role
+from shared.contracts.events import ENTITY_ID_PATTERN
 from shared.contracts.vocabulary import Category
 from shared.web.auth import require_roles
 
@@ -60,7 +61,9 @@ def selection(
     principal: Reader,
     context: ContextDep,
     municipality: Annotated[str | None, Query(pattern=r"^\d{4}$", description="Municipality code.")] = None,
-    department: Annotated[str | None, Query(min_length=1, max_length=64, description="Department id.")] = None,
+    department: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=ENTITY_ID_PATTERN, description="Department id.")
+    ] = None,
     category: Annotated[Category | None, Query(description="Only concerns with this category.")] = None,
 ) -> Selection:
     """The caller's scope narrowed by the filters; 403 naming the filter that reaches beyond it."""
