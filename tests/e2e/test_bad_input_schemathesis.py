@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
-import asyncpg
 import httpx
 import pytest
 import schemathesis
@@ -24,8 +23,8 @@ from schemathesis import GenerationMode, checks
 
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
-from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
+from tests.support.databases import migrated_database
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -91,21 +90,6 @@ EXPECTED = {
         "GET /v1/stats/hotspots",
     },
 }
-
-
-@contextlib.asynccontextmanager
-async def migrated_database(admin_database_url: str, service: str) -> AsyncIterator[str]:
-    """A fresh database migrated for `service`, dropped afterwards (the `fresh_database` fixture, per module)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(admin_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = admin_database_url.rpartition("/")[0] + "/" + name
-        await asyncio.to_thread(apply_migrations, service, url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="module")

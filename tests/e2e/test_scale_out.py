@@ -11,12 +11,10 @@ import re
 import sqlite3
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
@@ -27,9 +25,10 @@ from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRA
 from shared.kafka.admin import ensure_topics
 from tests.support.intake_harness import concern_body
 from tests.support.notify_helpers import LateSecretReceiver, bearer, serving
+from tests.support.platform import smtp_sink
 from tests.support.polling import eventually
 from tests.support.routing_events import read_committed
-from tests.support.services import ServiceProcess, free_port
+from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 PARTITIONS = 6
@@ -46,22 +45,6 @@ async def topic_prefix(kafka_bootstrap: str) -> str:
     prefix = f"so{uuid.uuid4().hex[:10]}."
     await ensure_topics(kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
     return prefix
-
-
-class _Sink:
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
-        return "250 OK"
-
-
-@contextlib.contextmanager
-def smtp_sink() -> Iterator[int]:
-    """A real SMTP server that accepts every message (the consultants' e-mails), on a free port."""
-    controller = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
 
 
 def reports(count: int, seed: int) -> list[dict]:

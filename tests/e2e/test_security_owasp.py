@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -19,9 +18,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
-from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of
+from tests.support.databases import migrated_database
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess
 
@@ -62,21 +61,6 @@ def concern(*, consent: str, description: str, **extra: object) -> dict:
         "consent": consent,
         **extra,
     }
-
-
-@contextlib.asynccontextmanager
-async def migrated_database(admin_database_url: str, service: str) -> AsyncIterator[str]:
-    """A fresh database migrated for `service`, dropped afterwards (as the `fresh_database` fixture, per module)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(admin_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = admin_database_url.rpartition("/")[0] + "/" + name
-        await asyncio.to_thread(apply_migrations, service, url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,18 @@
 """Fixtures for the integration and e2e tiers: the test stack's real broker and database, random names per test."""
 
-import asyncio
-import contextlib
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.contracts.topics import dlq
-from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
+from tests.support.databases import migrated_database
 
 
 def _required(name: str) -> str:
@@ -38,36 +36,10 @@ def admin_database_url() -> str:
     return _required("ADMIN_DATABASE_URL")
 
 
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
 @pytest.fixture
 def fresh_database(admin_database_url: str):  # noqa: ANN201 - returns an async context manager factory
     """Factory: `async with fresh_database("intake") as url:` a new database migrated for that service."""
-
-    @contextlib.asynccontextmanager
-    async def make(service: str) -> AsyncIterator[str]:
-        name = "t_" + uuid.uuid4().hex[:12]
-        admin = await asyncpg.connect(admin_database_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        try:
-            url = _with_database(admin_database_url, name)
-            await asyncio.to_thread(apply_migrations, service, url)
-            yield url
-        finally:
-            # A new connection: PostgreSQL may have been restarted meanwhile (the chaos tier stops it).
-            admin = await asyncpg.connect(admin_database_url)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
-
-    return make
+    return functools.partial(migrated_database, admin_database_url)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Helpers for intake's tests: its settings on a test's topics and database, the app in-process, sample bodies."""
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -8,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
@@ -16,9 +14,9 @@ from services.intake.bootstrap import build_app
 from services.intake.settings import IntakeSettings
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
-from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of
+from tests.support.databases import migrated_database
 from tests.support.polling import eventually
 
 MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY="
@@ -87,19 +85,9 @@ def concern_body(**overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
-@contextlib.asynccontextmanager
-async def intake_database(admin_database_url: str) -> AsyncIterator[str]:
+def intake_database(admin_database_url: str):  # noqa: ANN201 - an async context manager
     """A new database migrated for intake, dropped afterwards (for module-scoped fixtures)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(admin_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = admin_database_url.rpartition("/")[0] + "/" + name
-        await asyncio.to_thread(apply_migrations, "intake", url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return migrated_database(admin_database_url, "intake")
 
 
 async def isolated_topics(kafka_bootstrap: str) -> str:

@@ -15,7 +15,6 @@ from email.message import EmailMessage
 from types import SimpleNamespace
 from typing import Any
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -30,9 +29,9 @@ from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.contracts.envelope import Envelope, decode
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
-from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of
+from tests.support.databases import migrated_database
 from tests.support.notify_helpers import serving
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess, free_port
@@ -224,21 +223,6 @@ async def stats_numbers(http: httpx.AsyncClient, token: IssuedClient) -> Counter
 
 
 # ---- the platform ----------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def migrated_database(admin_database_url: str, service: str) -> AsyncIterator[str]:
-    """A fresh database migrated for `service`, dropped afterwards."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = await asyncpg.connect(admin_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = admin_database_url.rpartition("/")[0] + "/" + name
-        await asyncio.to_thread(apply_migrations, service, url)
-        yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _issue_clients(bootstrap: str, prefix: str) -> SimpleNamespace:
