@@ -61,15 +61,17 @@ def record(name: str, load: LoadResult, checked: dict, **extra: object) -> None:
     print(f"{name}: {runs[name]}")
 
 
-async def under_load(platform: Platform, fault: Callable[[], Awaitable[None]], seed: int) -> LoadResult:
-    """Offer RATE concerns/s for DURATION_S while `fault` runs beside the load."""
+async def under_load(
+    platform: Platform, fault: Callable[[], Awaitable[None]], seed: int, duration_s: float = DURATION_S
+) -> LoadResult:
+    """Offer RATE concerns/s for `duration_s` while `fault` runs beside the load."""
     load = asyncio.create_task(
         open_loop(
             platform.processes["intake"].url + "/v1/concerns",
             platform.reporter_token,
             lambda n: report(n, seed),
             rate=RATE,
-            duration_s=DURATION_S,
+            duration_s=duration_s,
         )
     )
     await fault()
@@ -189,17 +191,18 @@ async def test_postgres_stopped_for_20_s_answers_503_with_retry_after_and_loses_
 async def test_webhook_receivers_down_for_a_minute_get_everything_once_afterwards(platform: Platform) -> None:
     started = time.monotonic()
     during: dict[str, int] = {}
+    restarts: list[asyncio.Task] = []
 
     async def fault() -> None:
-        await at(started, 2)
+        await at(started, 1)
         for receiver in platform.receivers.values():
             receiver.kill()
-        await at(started, 58)
+        await at(started, 61)  # a full minute down, and the load (65 s) still running when they come back
         during.update({code: len(r.processed()[1]) for code, r in platform.receivers.items()})
-        for receiver in platform.receivers.values():
-            await asyncio.to_thread(receiver.start)
+        restarts.extend(asyncio.create_task(asyncio.to_thread(r.start)) for r in platform.receivers.values())
 
-    load = await under_load(platform, fault, seed=4)
+    load = await under_load(platform, fault, seed=4, duration_s=DURATION_S + 5)
+    await asyncio.gather(*restarts)
     assert_answered(load, {201})
     checked = await assert_ground_truth(platform, load)
     # Most webhooks fell in the minute the receivers were down; they arrived afterwards.
