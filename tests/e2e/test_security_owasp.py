@@ -13,15 +13,13 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.kafka.admin import ensure_topics
-from shared.kafka.config import partitions_of
 from tests.support.databases import migrated_database
 from tests.support.polling import eventually
+from tests.support.scenarios import everything_on
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -276,42 +274,9 @@ async def test_api8_security_misconfiguration(platform: SimpleNamespace, service
     assert "debug" not in (await http.get("/openapi.json")).json()
 
 
-async def _everything_on(bootstrap: str, prefix: str) -> list[bytes]:
-    """Keys, values and headers of every record on every topic of the prefix, up to their current ends."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: list[bytes] = []
-    try:
-        partitions = [p for t in topics for p in await _partitions(consumer, t)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-
-        async def at_the_ends() -> bool:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                for record in batch:
-                    found.extend([record.key or b"", record.value or b"", *(v for _, v in record.headers)])
-            return all([await consumer.position(p) >= ends[p] for p in partitions])
-
-        await eventually(at_the_ends, within=30, what=f"every topic of {prefix} read to its end")
-    finally:
-        await consumer.stop()
-    return found
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list:
-    return await partitions_of(consumer, topic)
-
-
 async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamespace, reported: SimpleNamespace) -> None:
     """Names, phone numbers and free text of the concerns appear in no service log and on no topic."""
-    records = await _everything_on(platform.bootstrap, platform.prefix)
+    records = [part for _, part in await everything_on(platform.bootstrap, platform.prefix)]
     assert len(records) > 6  # the clients, both concerns and their referrals at least
     phone_digits = [p.replace("+", "").replace(" ", "") for p in (PLANTED.resident_phone, PLANTED.reporter_contact)]
     for planted in [*vars(PLANTED).values(), *phone_digits]:

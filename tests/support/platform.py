@@ -100,11 +100,6 @@ class ReceiverProcess:
             time.sleep(0.1)
         raise AssertionError(f"webhook receiver {self.name} did not start")
 
-    @property
-    def pid(self) -> int | None:
-        """The receiver's process id while it runs."""
-        return self._process.pid if self._process and self._process.poll() is None else None
-
     def kill(self) -> None:
         """Down hard: connections are refused until start() again."""
         if self._process and self._process.poll() is None:
