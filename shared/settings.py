@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         description="Local scratch state (Faust's data directory); nothing in it must survive a restart.",
     )
     readiness_timeout_s: float = Field(2.0, gt=0)
+    stream_buffer_maxsize: int = Field(
+        16384,
+        ge=64,
+        description="Events a Faust agent may hold unprocessed. Faust stops fetching at 80% of it and, with every "
+        "partition stopped, sleeps a whole second: the buffer must hold more than a second of work.",
+    )
     api_clients_load_timeout_s: float = Field(30.0, gt=0)
     rate_limit_per_minute: int = Field(
         60_000, ge=0, description="Requests per API client per minute on this service (429 above); 0: no limit."
