@@ -1,9 +1,10 @@
 """Writing events to the transactional outbox, in the same transaction as the effect they describe."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 
+from services.routing.adapters.wire import OutboxRecord
 from shared.contracts.envelope import Envelope, encode
 
 CHANNEL = "routing_outbox"
@@ -22,9 +23,20 @@ async def enqueue(
     `effect`: a data-modifying statement (SQL, parameters from $1) run in the same statement, before the
     outbox rows: the effect, its events and the relay's wake-up in one round trip.
     """
-    envelopes = list(envelopes)
+    records = [OutboxRecord(e.subject, e.id, e.type, encode(e)) for e in envelopes]
+    await enqueue_records(conn, topic, records, effect=effect)
+
+
+async def enqueue_records(
+    conn: asyncpg.Connection,
+    topic: str,
+    records: Sequence[OutboxRecord],
+    *,
+    effect: tuple[str, list] | None = None,
+) -> None:
+    """`enqueue` for events encoded already (see adapters/wire.py)."""
     effect_sql, args = effect or ("", [])
-    if not envelopes and not effect_sql:
+    if not records and not effect_sql:
         return
     n = len(args)
     # One statement for the batch; ids (the relay's order, and so the order per key) follow the given order.
@@ -40,8 +52,8 @@ async def enqueue(
         f"WITH {effect_cte}queued AS ({queue}) SELECT pg_notify('{CHANNEL}', '')",
         *args,
         topic,
-        [e.subject for e in envelopes],
-        [e.id for e in envelopes],
-        [e.type for e in envelopes],
-        [encode(e) for e in envelopes],
+        [r.key for r in records],
+        [r.event_id for r in records],
+        [r.event_type for r in records],
+        [r.payload for r in records],
     )

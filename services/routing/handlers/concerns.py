@@ -6,7 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from services.routing import metrics
-from services.routing.adapters import outbox, referral_store, subjects
+from services.routing.adapters import outbox, referral_store, subjects, wire
 from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
@@ -118,9 +118,9 @@ async def _route(
             raise UnroutableConcern(error.reason) from None
         referrals += [from_plan(plan, facts, rules_version=version, now=now) for plan in plans]
     # The referrals, their events and the relay's wake-up in one statement.
-    envelopes = [created_envelope(r, deps.source) for r in referrals]
+    records = [wire.created_record(r, deps.source) for r in referrals]
     effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
-    await outbox.enqueue(conn, deps.referral_topic, envelopes, effect=effect)
+    await outbox.enqueue_records(conn, deps.referral_topic, records, effect=effect)
     return referrals
 
 
@@ -156,7 +156,8 @@ async def _windows(
 
 
 def created_envelope(referral: Referral, source: str) -> Envelope:
-    """referral.created.v1 with a deterministic event id, keyed by the subject."""
+    """referral.created.v1 with a deterministic event id, keyed by the subject (the contract's own path; a
+    flood of concerns takes wire.created_record, which writes the same bytes)."""
     return make_event(
         created_event(referral),
         source=source,

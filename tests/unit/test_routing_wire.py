@@ -1,0 +1,84 @@
+"""wire.created_record writes referral.created.v1 byte for byte as the contract's models do, for every rule."""
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from services.routing.adapters.rules_store import load_file
+from services.routing.adapters.wire import created_record
+from services.routing.domain.facts import ConcernFacts
+from services.routing.domain.referral import Referral, from_plan
+from services.routing.domain.routing import Unroutable, decide
+from services.routing.handlers.concerns import created_envelope
+from services.routing.settings import DEFAULT_RULES
+from shared.contracts.envelope import decode, encode
+from shared.contracts.referrals import ReferralCreated
+from shared.contracts.vocabulary import Category, Consent, LegalBasis, Severity
+
+pytestmark = pytest.mark.unit
+RULES = load_file(DEFAULT_RULES)
+SOURCE = "/services/routing"
+PLACES = {"holbaek-1": "0316", "kalundborg-1": "0326", "hoeng-1": "0326"}
+
+
+def _referrals() -> list[Referral]:
+    """Every category alone and in pairs, at each severity, consent and basis, in each department, repeated or not."""
+    made: list[Referral] = []
+    singles = [(c,) for c in Category]
+    pairs = list(itertools.combinations(Category, 2))
+    bases = (None, LegalBasis.VITAL_INTEREST, LegalBasis.STATUTORY_DUTY)
+    for n, (categories, severity, consent, basis, department, repeated) in enumerate(
+        itertools.product(singles + pairs, Severity, Consent, bases, PLACES, (False, True))
+    ):
+        if n % 5:  # a fifth of the product still covers every rule, in a second or two
+            continue
+        facts = ConcernFacts(
+            concern_id=f"c-{n}",
+            organisation_id="org-demo",
+            department_id=department,
+            municipality_code=PLACES[department],
+            subject_key=f"sk_wire{n:08d}",
+            categories=frozenset(categories),
+            severity=severity,
+            consent=consent,
+            legal_basis=basis,
+            reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
+            repeated=repeated,
+        )
+        try:
+            plans = decide(facts, RULES)
+        except Unroutable:
+            continue
+        now = datetime(2026, 11, 20, 16, 59, 59, n % 1_000_000, tzinfo=UTC)  # microseconds, and a Friday evening
+        replaces = f"ref-old-{n}" if n % 2 else None
+        made += [from_plan(p, facts, rules_version=3, now=now, replaces=replaces) for p in plans]
+    return made
+
+
+REFERRALS = _referrals()
+
+
+def test_the_referrals_cover_every_rule_target_and_optional_field() -> None:
+    # Every rule but those whose referral another rule for the same recipient always makes (merged plans).
+    assert len({r.rule_id for r in REFERRALS}) >= len(RULES.rules) - 2
+    assert {r.target for r in REFERRALS} == {"municipality", "consultant", "association"}
+    assert {r.suggested_function is None for r in REFERRALS} == {True, False}
+    assert {r.replaces_referral_id is None for r in REFERRALS} == {True, False}
+    assert {r.repeated for r in REFERRALS} == {True, False}
+
+
+def test_the_bytes_are_the_contract_s_own_encoding() -> None:
+    for referral in REFERRALS:
+        envelope = created_envelope(referral, SOURCE)
+        record = created_record(referral, SOURCE)
+        assert record.payload == encode(envelope), referral.rule_id
+        assert (record.key, record.event_id, record.event_type) == (envelope.subject, envelope.id, envelope.type)
+
+
+def test_the_bytes_decode_under_the_contract_to_the_referral() -> None:
+    referral = REFERRALS[len(REFERRALS) // 2]
+    event = decode(created_record(referral, SOURCE).payload)
+    assert isinstance(event.data, ReferralCreated)
+    assert event.data.referral_id == referral.referral_id and event.data.categories == referral.categories
+    assert event.data.ack_due_at == referral.ack_due_at and event.time == referral.created_at
