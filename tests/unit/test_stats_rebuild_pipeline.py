@@ -72,3 +72,28 @@ def test_partitions_are_shared_out_by_size_with_every_concern_partition_kept_her
     assert (sum(stop[tp] for tp in here), sum(stop[tp] for tp in worker)) == (390, 300)  # as even as it gets
     (alone,) = replay.share_out(start, stop, 1, "p.concern-events")
     assert set(alone) == set(here + worker)
+
+
+def test_the_cycle_collector_is_off_while_the_fold_grows_and_back_as_it_was_after() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with replay._no_cycle_collection():
+        assert not gc.isenabled()  # full collections walked every object the fold holds: a quarter of the replay
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with replay._no_cycle_collection():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+
+
+async def test_the_topic_reader_long_polls_briefly() -> None:
+    from services.stats.adapters.topic_reader import TopicReader
+
+    # A fetch that asks only for partitions at their end holds every drained partition for its whole long-poll.
+    reader = TopicReader("127.0.0.1:1", ["t"])
+    assert reader._consumer._fetch_max_wait_ms == 20
+    await reader._consumer.stop()

@@ -22,6 +22,10 @@ class TopicReader:
             client_id="stats-rebuild",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
+            # aiokafka keeps one fetch in flight per broker and leaves out of it the partitions whose records
+            # are still being consumed; a fetch that asks only for partitions at their end waits the whole
+            # long-poll (500 ms by default), and every partition drained meanwhile waits with it.
+            fetch_max_wait_ms=20,
         )
         self.partitions: list[TopicPartition] = list(partitions)
 
