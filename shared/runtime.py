@@ -1,6 +1,7 @@
 """What every service owns while it runs: its pool, its producer, the client registry, its readiness checks."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,21 @@ from shared.settings import Settings
 from shared.web.app import ReadinessCheck
 
 log = get_logger(__name__)
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The cyclic collector's thresholds in a running service (Python's are 700, 10, 10): see `tune_gc`."""
+
+
+def tune_gc() -> None:
+    """Collect cycles less often, and never walk what start-up built.
+
+    A worker allocates a few hundred objects per event (Faust's messages, decoded events, rows), almost all
+    freed at once by reference counting; with Python's thresholds the collector ran every 700 allocations and
+    walked the older generations again and again. Frozen start-up objects (modules, models, the app) are left
+    out of every collection. In the routing bench this took 15% off the worker's CPU per concern.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass
@@ -116,6 +132,7 @@ def serve(app: FastAPI, settings: Settings) -> None:
     """Run the service in this process until SIGTERM; logs are JSON lines on stdout."""
     configure_logging(settings.service_name, settings.log_level)
     log.info("service_starting", port=settings.http_port)
+    tune_gc()
     uvicorn.run(
         app,
         host=settings.http_host,
