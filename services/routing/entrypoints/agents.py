@@ -29,7 +29,7 @@ def raw_message(event: faust.EventT) -> RawMessage:
         offset=message.offset,
         key=message.key,
         value=event.value,
-        headers=tuple((k, v) for k, v in (message.headers or ())),
+        headers=tuple(message.headers) if message.headers else (),
     )
 
 
