@@ -29,7 +29,7 @@ from shared.kafka.dead_letters import InMemoryDeadLetters
 from shared.kafka.streams import make_stream_app, running
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
 
-CONCERNS = 3000
+CONCERNS = 20_000  # a few seconds of work each way: throughput, not the latency of the first and last batch
 WARM_UP = 200  # concerns sent (and routed) before the clock starts: connections, metadata, first transactions
 PARTITIONS = 3
 

@@ -100,3 +100,56 @@ def test_referral_and_event_ids_are_unchanged_by_the_fast_uuid5() -> None:
 
     assert ids.referral_id("c-1", "municipality", "municipality-0316") == "4ba46564-1c05-5a05-bfbb-9d2fce3f4e37"
     assert ids.event_id("x", "created") == "2d6c2c98-07e6-536c-ad29-22daf86a2632"
+
+
+def _facts(n: int, categories, severity, consent, basis, department, repeated) -> ConcernFacts:
+    return ConcernFacts(
+        concern_id=f"c-{n}",
+        organisation_id="org-demo",
+        department_id=department,
+        municipality_code=PLACES.get(department, "0316"),
+        subject_key=f"sk_dec{n:08d}",
+        categories=frozenset(categories),
+        severity=severity,
+        consent=consent,
+        legal_basis=basis,
+        reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
+        repeated=repeated,
+    )
+
+
+def test_remembered_decisions_are_decide_s_own_and_follow_the_rules_version() -> None:
+    from services.routing.handlers.deps import RulesInForce
+
+    rules = RulesInForce()
+    combos = itertools.product(
+        [(c,) for c in Category] + list(itertools.combinations(Category, 2))[::5],
+        Severity,
+        Consent,
+        (None, LegalBasis.VITAL_INTEREST),
+        [*PLACES, "nowhere-9"],
+        (False, True),
+    )
+    unroutable = 0
+    for n, combo in enumerate(combos):
+        for attempt in range(2):  # the second time from memory, for another concern with the same facts
+            facts = _facts(2 * n + attempt, *combo)
+            try:
+                expected = tuple(decide(facts, RULES))
+            except Unroutable as error:
+                with pytest.raises(Unroutable) as raised:
+                    rules.decide(1, RULES, facts)
+                assert raised.value.reason == error.reason
+                unroutable += 1
+                continue
+            assert rules.decide(1, RULES, facts) == expected
+    assert unroutable > 0  # some places have no recipients
+    assert len(rules._decisions) == n + 1  # one decision per combination, for two concerns each
+
+    # A new version is decided afresh: the same facts under a document without the association.
+    facts = _facts(0, (Category.LONELINESS,), Severity.LOW, Consent.NOT_ASKED, None, "holbaek-1", False)
+    before = rules.decide(1, RULES, facts)
+    without = RULES.model_copy(update={"associations": {}})
+    after = rules.decide(2, without, facts)
+    assert {p.target for p in before} != {p.target for p in after}
+    assert after == tuple(decide(facts, without))

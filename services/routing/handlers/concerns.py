@@ -11,7 +11,7 @@ from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
 from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
-from services.routing.domain.routing import Unroutable, decide
+from services.routing.domain.routing import Unroutable
 from services.routing.handlers.deps import Deps
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
@@ -113,7 +113,7 @@ async def _route(
         tenancy = data.subject_is_tenancy is not False
         facts = facts_of(data, repeated=tenancy and working[data.subject_key].is_repeat(data.reported_at))
         try:
-            plans = decide(facts, document)
+            plans = deps.rules.decide(version, document, facts)
         except Unroutable as error:
             raise UnroutableConcern(error.reason) from None
         referrals += [from_plan(plan, facts, rules_version=version, now=now) for plan in plans]

@@ -8,14 +8,51 @@ from services.routing.adapters import rules_store
 from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.domain.clock import Clock
 from services.routing.domain.document import RulesDocument
+from services.routing.domain.facts import ConcernFacts
+from services.routing.domain.routing import ReferralPlan, Unroutable, decide
+
+DecisionKey = tuple[object, ...]
 
 
 class RulesInForce:
     """The current rules version, re-read only when a newer version was stored (by any worker)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_decisions: int = 20_000) -> None:
         self._version = 0
         self._document: RulesDocument | None = None
+        self._decisions: dict[DecisionKey, tuple[ReferralPlan, ...] | str] = {}
+        self._decisions_version = 0
+        self._max_decisions = max_decisions
+
+    def decide(self, version: int, document: RulesDocument, facts: ConcernFacts) -> tuple[ReferralPlan, ...]:
+        """`routing.decide` remembered per rules version; raises Unroutable as it does.
+
+        The plans depend only on the document and on the facts the rules read (place, categories, severity,
+        consent, legal basis, repeat), not on the concern's id, tenancy or time; a flood of concerns holds a few
+        hundred such combinations. A version is never changed once stored, so nothing goes stale.
+        """
+        if version != self._decisions_version or len(self._decisions) >= self._max_decisions:
+            self._decisions.clear()
+            self._decisions_version = version
+        key = (
+            facts.department_id,
+            facts.municipality_code,
+            facts.categories,
+            facts.severity,
+            facts.consent,
+            facts.legal_basis,
+            facts.repeated,
+        )
+        found = self._decisions.get(key)
+        if found is None:
+            try:
+                found = tuple(decide(facts, document))
+            except Unroutable as error:
+                found = error.reason
+            self._decisions[key] = found
+        if isinstance(found, str):
+            raise Unroutable(found)
+        return found
 
     async def get(self, conn: asyncpg.Connection, version: int | None = None) -> tuple[int, RulesDocument]:
         """The version in force and its document; raises LookupError when none is stored.
