@@ -72,6 +72,7 @@ def _mutations(value: dict[str, Any]) -> list[dict[str, Any]]:
     bent += ["2025-03-04T08:30:00-00:00", "2025-03-04T23:59:60Z", "2025-03-04T08:30:00+24:00", "2025-03-04T08:30Z"]
     bent += ["2025-03-04T08:30:00+0100", "20250304T083000Z", "2025-03-04T08:30:00.Z", "0000-01-01T00:00:00Z"]
     bent += ["2025-02-29T08:30:00Z", "é-1", "a b", "A" * 128, "sk_" + "é" * 8, 2**64]
+    bent += ["ab\x1fcd", "\x1e", "a\x1e", "abcdefgh\x1fabcdefgh", "0316\x1f0316"]  # the one-match separators
     variants = []
     for scope in ("envelope", "data"):
         target = value if scope == "envelope" else value["data"]
