@@ -8,6 +8,7 @@ contracts' own `decode`, which has the last word: a refusal there is what live d
 tests/unit/test_stats_replay_codec.py holds the mirrors to the models (fields, examples and mutations).
 """
 
+import operator
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -80,6 +81,7 @@ class Data(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Base of the data mirrors: every pattern-bound field is checked in one match (see `_PATTERNS`)."""
 
     _patterned: ClassVar[tuple[str, ...]] = ()
+    _values: ClassVar[Callable[[Any], tuple[str | None, ...]]] = staticmethod(lambda _: ())
     _match: ClassVar[Callable[[str], Any]] = staticmethod(lambda _: True)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -92,11 +94,13 @@ class Data(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 fields.append(name)
                 parts.append(f"(?:{_PATTERNS[kind]})?" if optional else f"(?:{_PATTERNS[kind]})")
         cls._patterned = tuple(fields)
+        getter = operator.attrgetter(*fields, "__class__")  # always a tuple, also for a single field
+        cls._values = staticmethod(lambda data: getter(data)[:-1])
         cls._match = re.compile(_SEPARATOR.join(parts)).fullmatch
 
     def __post_init__(self) -> None:
-        values = [getattr(self, name) for name in self._patterned]
-        if self._match(_SEPARATOR.join("" if v is None else v for v in values)) is None:
+        # None (absent) joins as "", which no patterned type lets through as a value (min_length).
+        if self._match(_SEPARATOR.join([v or "" for v in self._values(self)])) is None:
             raise ValueError("an id or code does not match its pattern")
 
 
@@ -107,7 +111,8 @@ class Categorised(Data):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if len(set(self.categories)) != len(self.categories):
+        # By identity: enum members are singletons, and an Enum's own hash is a Python call per member.
+        if len(set(map(id, self.categories))) != len(self.categories):
             raise ValueError("items must be unique")
 
 
