@@ -28,7 +28,7 @@ from tests.support.services import free_port
 from tests.support.stats_stream import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-CONCERNS_STREAMED = 8_000  # about 60,000 events on the three topics
+CONCERNS_STREAMED = 40_000  # about 314,000 events on the three topics: seconds of reading, not process start-up
 CONCERNS_STORED = 1_000_000
 REQUESTS_PER_ENDPOINT = 60
 TOPICS = (CONCERN_EVENTS, REFERRAL_EVENTS, NOTIFICATION_EVENTS)
