@@ -1,7 +1,7 @@
 """What the stats projections record of each event: pure derivations, shared by live updates and rebuilds."""
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from services.stats.domain.calendar import local_day
 from shared.contracts.vocabulary import ActorRole, ReferralStatus
@@ -23,9 +23,11 @@ ACKNOWLEDGING_STATES = frozenset(
 """Moving a referral into one of these states answers it; cancelled and failed do not."""
 
 
-@dataclass(frozen=True)
-class ConcernFact:
-    """A reported concern as stats keeps it: no personal data, only the tenancy pseudonym."""
+class ConcernFact(NamedTuple):
+    """A reported concern as stats keeps it: no personal data, only the tenancy pseudonym.
+
+    A NamedTuple, not a frozen dataclass (as `StatusChange`): a rebuild makes one per event, and a frozen
+    dataclass's `__init__` sets each field through `object.__setattr__`, at more than twice the cost."""
 
     concern_id: str
     organisation_id: str
@@ -43,8 +45,7 @@ class ConcernFact:
         return local_day(self.reported_at)
 
 
-@dataclass(frozen=True)
-class StatusChange:
+class StatusChange(NamedTuple):
     """A referral's move along its lifecycle, with what it means for the clocks."""
 
     referral_id: str
