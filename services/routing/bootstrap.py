@@ -17,7 +17,7 @@ from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.streams import make_stream_app, running
-from shared.runtime import attach, serve, service_runtime
+from shared.runtime import attach, serve, service_runtime, tune_gc
 from shared.web.app import create_app
 from shared.web.whoami import router as whoami
 
@@ -114,4 +114,5 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
 def main() -> None:
     """Run the service until SIGTERM."""
     settings = RoutingSettings()
+    tune_gc()
     serve(build_app(settings), settings)
