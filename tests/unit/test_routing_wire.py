@@ -22,6 +22,22 @@ SOURCE = "/services/routing"
 PLACES = {"holbaek-1": "0316", "kalundborg-1": "0326", "hoeng-1": "0326"}
 
 
+def _facts(n: int, categories, severity, consent, basis, department, repeated) -> ConcernFacts:
+    return ConcernFacts(
+        concern_id=f"c-{n}",
+        organisation_id="org-demo",
+        department_id=department,
+        municipality_code=PLACES.get(department, "0316"),
+        subject_key=f"sk_test{n:08d}",
+        categories=frozenset(categories),
+        severity=severity,
+        consent=consent,
+        legal_basis=basis,
+        reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
+        repeated=repeated,
+    )
+
+
 def _referrals() -> list[Referral]:
     """Every category alone and in pairs, at each severity, consent and basis, in each department, repeated or not."""
     made: list[Referral] = []
@@ -33,19 +49,7 @@ def _referrals() -> list[Referral]:
     ):
         if n % 5:  # a fifth of the product still covers every rule, in a second or two
             continue
-        facts = ConcernFacts(
-            concern_id=f"c-{n}",
-            organisation_id="org-demo",
-            department_id=department,
-            municipality_code=PLACES[department],
-            subject_key=f"sk_wire{n:08d}",
-            categories=frozenset(categories),
-            severity=severity,
-            consent=consent,
-            legal_basis=basis,
-            reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
-            repeated=repeated,
-        )
+        facts = _facts(n, categories, severity, consent, basis, department, repeated)
         try:
             plans = decide(facts, RULES)
         except Unroutable:
@@ -100,22 +104,6 @@ def test_referral_and_event_ids_are_unchanged_by_the_fast_uuid5() -> None:
 
     assert ids.referral_id("c-1", "municipality", "municipality-0316") == "4ba46564-1c05-5a05-bfbb-9d2fce3f4e37"
     assert ids.event_id("x", "created") == "2d6c2c98-07e6-536c-ad29-22daf86a2632"
-
-
-def _facts(n: int, categories, severity, consent, basis, department, repeated) -> ConcernFacts:
-    return ConcernFacts(
-        concern_id=f"c-{n}",
-        organisation_id="org-demo",
-        department_id=department,
-        municipality_code=PLACES.get(department, "0316"),
-        subject_key=f"sk_dec{n:08d}",
-        categories=frozenset(categories),
-        severity=severity,
-        consent=consent,
-        legal_basis=basis,
-        reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
-        repeated=repeated,
-    )
 
 
 def test_remembered_decisions_are_decide_s_own_and_follow_the_rules_version() -> None:
