@@ -8,7 +8,6 @@ contracts' own `decode`, which has the last word: a refusal there is what live d
 tests/unit/test_stats_replay_codec.py holds the mirrors to the models (fields, examples and mutations).
 """
 
-import operator
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -37,7 +36,7 @@ from shared.contracts.vocabulary import (
 )
 
 # The patterns of the contracts' id and code types, checked per event in one regular expression over the
-# pattern-bound fields joined by \x1f (`Data.__post_init__`): msgspec would search each field's pattern on its
+# pattern-bound fields joined by \x1f (`_patterns_check`): msgspec would search each field's pattern on its
 # own, which took three quarters of the decoding time. No pattern admits \x1f, so a value holding one breaks
 # the match. An absent optional field is an empty segment: every patterned type refuses "" before (min_length).
 # [0-9], not \d: \d takes other scripts' digits.
@@ -80,28 +79,38 @@ def _pattern_of(hint: Any) -> tuple[str, bool] | None:
 class Data(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Base of the data mirrors: every pattern-bound field is checked in one match (see `_PATTERNS`)."""
 
-    _patterned: ClassVar[tuple[str, ...]] = ()
-    _values: ClassVar[Callable[[Any], tuple[str | None, ...]]] = staticmethod(lambda _: ())
-    _match: ClassVar[Callable[[str], Any]] = staticmethod(lambda _: True)
+    _patterns_match: ClassVar[Callable[[Any], bool]] = staticmethod(lambda _: True)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields, parts = [], []
-        for name, hint in get_type_hints(cls, include_extras=True).items():
-            found = _pattern_of(hint)
-            if found is not None:
-                kind, optional = found
-                fields.append(name)
-                parts.append(f"(?:{_PATTERNS[kind]})?" if optional else f"(?:{_PATTERNS[kind]})")
-        cls._patterned = tuple(fields)
-        getter = operator.attrgetter(*fields, "__class__")  # always a tuple, also for a single field
-        cls._values = staticmethod(lambda data: getter(data)[:-1])
-        cls._match = re.compile(_SEPARATOR.join(parts)).fullmatch
+        cls._patterns_match = _patterns_check(get_type_hints(cls, include_extras=True))
 
     def __post_init__(self) -> None:
-        # None (absent) joins as "", which no patterned type lets through as a value (min_length).
-        if self._match(_SEPARATOR.join([v or "" for v in self._values(self)])) is None:
+        if not self._patterns_match():
             raise ValueError("an id or code does not match its pattern")
+
+
+def _patterns_check(hints: dict[str, Any]) -> Callable[[Any], bool]:
+    """A method telling whether the pattern-bound fields of a mirror with these `hints` all match.
+
+    Made from source, the way dataclasses make __init__: the values are joined by one f-string of attribute
+    look-ups (a generic getter and join took twice as long), None (absent) as "", which no patterned type lets
+    through as a value (min_length)."""
+    parts, values = [], []
+    for name, hint in hints.items():
+        found = _pattern_of(hint)
+        if found is not None:
+            kind, optional = found
+            parts.append(f"(?:{_PATTERNS[kind]})?" if optional else f"(?:{_PATTERNS[kind]})")
+            values.append(f"{{self.{name} or ''}}" if optional else f"{{self.{name}}}")
+    if not parts:
+        return lambda _: True
+    namespace = {"match": re.compile(_SEPARATOR.join(parts)).fullmatch}
+    # Field names are Python identifiers (they are attributes) and the separator is escaped by repr: no text
+    # from outside the class definitions reaches the source.
+    source = f"def patterns_match(self):\n    return match(f{_SEPARATOR.join(values)!r}) is not None\n"
+    exec(source, namespace)  # noqa: S102
+    return namespace["patterns_match"]
 
 
 class Categorised(Data):
@@ -112,7 +121,8 @@ class Categorised(Data):
     def __post_init__(self) -> None:
         super().__post_init__()
         # By identity: enum members are singletons, and an Enum's own hash is a Python call per member.
-        if len(set(map(id, self.categories))) != len(self.categories):
+        categories = self.categories
+        if len(categories) > 1 and len(set(map(id, categories))) != len(categories):
             raise ValueError("items must be unique")
 
 
@@ -164,6 +174,10 @@ class ReferralCreated(Categorised):
     replaces_referral_id: EntityId | None = None
 
 
+_REJECTED, _COMPLETED = ReferralStatus.REJECTED, ReferralStatus.COMPLETED
+_REJECT_REASONS = frozenset(RejectReason)
+
+
 class ReferralStatusChanged(Data):
     referral_id: EntityId
     concern_id: EntityId
@@ -180,10 +194,10 @@ class ReferralStatusChanged(Data):
     def __post_init__(self) -> None:
         super().__post_init__()
         # The model validator of the contract, word for word in effect.
-        rejected = self.to_status is ReferralStatus.REJECTED
-        if rejected and self.reason is not None and self.reason not in set(RejectReason):
+        rejected = self.to_status is _REJECTED
+        if rejected and self.reason is not None and self.reason not in _REJECT_REASONS:
             raise ValueError("reason must be a reject reason when to_status is rejected")
-        if (self.to_status is ReferralStatus.COMPLETED) != (self.outcome is not None):
+        if (self.to_status is _COMPLETED) != (self.outcome is not None):
             raise ValueError("outcome is required with to_status completed, and only then")
 
 
