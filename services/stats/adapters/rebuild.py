@@ -4,7 +4,8 @@
    dead-letter is skipped) and fold it with the same handlers as live into in-memory projections
    (`folding.ProjectionFold`); the inbox rows are copied to PostgreSQL meanwhile, in batches. The
    partitions are shared out between this process and forked workers (`replay`).
-2. Copy the folded rows into the shadow tables in bulk, then give them the live tables' keys and indexes.
+2. Copy the folded rows into the shadow tables in bulk, then give them the live tables' keys and indexes (the
+   inbox's key is built as soon as all its rows are in, while the folded rows are still being loaded).
 3. Take the projection lock exclusively (live updates wait), apply what arrived since the snapshot through
    the live code path into the shadow tables, and swap the tables in; the live worker then carries on.
 """
@@ -31,12 +32,11 @@ Progress = Callable[[int], None]
 REBUILD_LOCK = 774_002
 """Session advisory lock: one rebuild at a time (they would share the shadow schema)."""
 
-LOADS = (
-    ("concern_facts", "erasures", "concern_counts", "concern_category_counts", "referrals", "deliveries"),
-    ("processed_events",),
-)
-"""The shadow tables in two groups of about equal work to key, index and analyse, each on a connection of its own:
-the inbox's key (one row per event ever applied) takes as long as all the others with their statistics."""
+INBOX = ("processed_events",)
+"""Keyed on the second connection as soon as every replay process has copied its inbox rows, while the projection
+rows are still being made and loaded: one row per event ever applied, the largest key to build."""
+PROJECTIONS = (("concern_facts", "erasures", "concern_counts", "concern_category_counts"), ("referrals", "deliveries"))
+"""Keyed once all is loaded, in two groups of about equal work, one on each connection."""
 STATISTICS_TARGET = 10
 """Planner statistics of the swapped-in tables from a small sample (PostgreSQL's default is 100, which took
 longer than keying all of them): enough for row counts and the choice of index; autovacuum's next analyse, with
@@ -62,7 +62,8 @@ class RebuildReport:
     caught_up: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    """Time per phase: replay (read, decode, fold, load), keys (keys, indexes, statistics), swap (catch-up, swap)."""
+    """Time per phase: replay (read, decode, fold, load; the inbox's key meanwhile), keys (the projections' keys,
+    indexes and statistics), swap (catch-up, swap)."""
 
 
 async def rebuild(
@@ -77,7 +78,7 @@ async def rebuild(
 ) -> RebuildReport:
     """Rebuild every projection from the topics and swap it in; returns what was read."""
     report = RebuildReport()
-    conn, other = await asyncio.gather(*(asyncpg.connect(database_url, command_timeout=None) for _ in LOADS))
+    conn, other = await asyncio.gather(*(asyncpg.connect(database_url, command_timeout=None) for _ in range(2)))
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REBUILD_LOCK):
         await asyncio.gather(conn.close(), other.close())
         raise RebuildRunning("another rebuild of the stats projections is running; wait for it to finish")
@@ -141,18 +142,26 @@ async def _replay_and_key(
     progress: Progress,
     report: RebuildReport,
 ) -> Counts:
-    """Replay and load (see `replay`), then give the shadow tables their keys, indexes and statistics."""
+    """Replay and load (see `replay`), then give the shadow tables their keys, indexes and statistics.
+
+    The inbox is keyed on the second connection while the folds are still loaded on the first (`after_inbox`);
+    the projection tables get theirs once all is loaded, on both. Both connections finish (or fail) before anything goes
+    on: a redo must not find one still busy."""
     clock = time.perf_counter()
-    counts, _ = await replay(job, reader, conns[0], workers, progress)
-    report.seconds["replay"], clock = time.perf_counter() - clock, time.perf_counter()
     index = await _index_statements(conns[0])
-    keyed = [_key(conn, tables, index, job.consumer) for conn, tables in zip(conns, LOADS, strict=True)]
-    # Both connections finish (or fail) before anything goes on: a redo must not find one still busy.
-    for outcome in await asyncio.gather(*keyed, return_exceptions=True):
-        if isinstance(outcome, asyncpg.UniqueViolationError) and workers > 1:
-            raise Overlap(str(outcome))
-        if isinstance(outcome, BaseException):
-            raise outcome
+    try:
+        counts, _ = await replay(
+            job, reader, conns[0], workers, progress, after_inbox=lambda: _key(conns[1], INBOX, index, job.consumer)
+        )
+        report.seconds["replay"], clock = time.perf_counter() - clock, time.perf_counter()
+        keyed = [_key(conn, tables, index, job.consumer) for conn, tables in zip(conns, PROJECTIONS, strict=True)]
+        for outcome in await asyncio.gather(*keyed, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+    except asyncpg.UniqueViolationError as error:
+        if workers > 1:
+            raise Overlap(str(error)) from error
+        raise
     report.seconds["keys"] = time.perf_counter() - clock
     return counts
 

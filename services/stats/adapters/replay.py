@@ -14,7 +14,7 @@ import gc
 import io
 import multiprocessing
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ from services.stats.handlers import EVENT_HANDLERS
 
 Progress = Callable[[int], None]
 Rows = list[str]
+_POLL_S = 0.005
+"""How often this process looks whether the workers have copied their inbox rows."""
 FLUSH_ROWS = 20_000
 """Inbox rows per COPY round: big enough to amortise a round trip, small enough to overlap with decoding."""
 
@@ -90,16 +92,27 @@ def share_out(start: Offsets, stop: Offsets, ways: int, pinned: str) -> list[lis
     return [group for _, group in groups]
 
 
+async def _nothing() -> None:
+    return None
+
+
 async def replay(
-    job: Job, reader: TopicReader, conn: asyncpg.Connection, workers: int, progress: Progress
+    job: Job,
+    reader: TopicReader,
+    conn: asyncpg.Connection,
+    workers: int,
+    progress: Progress,
+    after_inbox: Callable[[], Awaitable[None]] = _nothing,
 ) -> tuple[Counts, ProjectionFold]:
     """Replay and load every partition of `job`, here and in up to `workers - 1` forked processes.
 
-    Returns the counts of all and this process's fold (the part it loaded); raises Overlap when a worker
-    folded what only this process may."""
+    `after_inbox` runs (on a connection of its own) as soon as every process has copied its inbox rows, while
+    the folds are still made into rows and loaded: the inbox's key is built meanwhile. Returns once all is done,
+    with the counts of all and this process's fold (the part it loaded); raises Overlap when a worker folded
+    what only this process may, or what `after_inbox` raised (after everything else has finished)."""
     groups = share_out(job.start, job.stop, max(1, workers), job.pinned)
     with _no_cycle_collection():  # before the fork: the children inherit it
-        return await _replay(job, reader, conn, groups, progress)
+        return await _replay(job, reader, conn, groups, progress, after_inbox)
 
 
 @contextlib.contextmanager
@@ -117,19 +130,34 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 async def _replay(
-    job: Job, reader: TopicReader, conn: asyncpg.Connection, groups: list[list[TopicPartition]], progress: Progress
+    job: Job,
+    reader: TopicReader,
+    conn: asyncpg.Connection,
+    groups: list[list[TopicPartition]],
+    progress: Progress,
+    after_inbox: Callable[[], Awaitable[None]],
 ) -> tuple[Counts, ProjectionFold]:
     children = [Child(job, group) for group in groups[1:] if group]
+    after: asyncio.Task[None] | None = None
     try:
         part = await replay_part(job, reader, groups[0], conn, progress, lambda: _poll(children, progress))
+        while not all(child.inbox_copied() for child in children):
+            _poll(children, progress)
+            await asyncio.sleep(_POLL_S)
+        after = asyncio.create_task(after_inbox())
         await load(conn, job.schema, part.fold.rows())
         counts = [Counts.of(part)]
         for child in children:
             counts.append(await child.result())
             progress(child.take_progress())
+        await after
     finally:
         for child in children:
             child.stop()
+        if after is not None and not after.done():
+            # Something above failed: let the other connection finish its statement before anything goes on
+            # (a redo must not find it busy); its own outcome no longer matters.
+            await asyncio.gather(after, return_exceptions=True)
     if any(c.concerns for c in counts[1:]):
         raise Overlap("a worker folded concern events (published to another topic than concern-events)")
     total = Counts(*(sum(getattr(c, f) for c in counts) for f in Counts.__struct_fields__[:4]), concerns=False)
@@ -237,10 +265,14 @@ class Child:
     def __init__(self, job: Job, partitions: list[TopicPartition]):
         context = multiprocessing.get_context("fork")  # no re-import: the models are built already
         self._done = context.Value("q", 0, lock=False)
+        self._inbox_copied = context.Value("b", 0, lock=False)
         self._reported = 0
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_child_main, args=(job, partitions, sender, self._done), name="stats-rebuild-replay", daemon=True
+            target=_child_main,
+            args=(job, partitions, sender, self._done, self._inbox_copied),
+            name="stats-rebuild-replay",
+            daemon=True,
         )
         self._process.start()
         sender.close()
@@ -250,6 +282,10 @@ class Child:
         done = self._done.value
         delta, self._reported = done - self._reported, done
         return delta
+
+    def inbox_copied(self) -> bool:
+        """Whether the child has copied all its inbox rows (or will not: it ended)."""
+        return bool(self._inbox_copied.value) or not self._process.is_alive()
 
     async def result(self) -> Counts:
         """The child's counts once it has loaded its rows; raises what the child raised."""
@@ -269,7 +305,7 @@ class Child:
         self._receiver.close()
 
 
-def _child_main(job: Job, partitions: list[TopicPartition], sender: Any, done: Any) -> None:
+def _child_main(job: Job, partitions: list[TopicPartition], sender: Any, done: Any, inbox_copied: Any) -> None:
     def count(n: int) -> None:
         done.value += n
 
@@ -279,6 +315,7 @@ def _child_main(job: Job, partitions: list[TopicPartition], sender: Any, done: A
             await conn.execute("SET synchronous_commit = off")
             async with TopicReader(job.bootstrap_servers, partitions=partitions) as reader:
                 part = await replay_part(job, reader, partitions, conn, count, lambda: None)
+            inbox_copied.value = 1
             counts = Counts.of(part)
             if not counts.concerns:  # else the parent replays again anyway
                 await load(conn, job.schema, part.fold.rows())
