@@ -141,10 +141,7 @@ async def _replay(
     after: asyncio.Task[None] | None = None
     try:
         part = await replay_part(job, reader, groups[0], conn, progress, lambda: _poll(children, progress))
-        while not all(child.inbox_copied() for child in children):
-            _poll(children, progress)
-            await asyncio.sleep(_POLL_S)
-        after = asyncio.create_task(after_inbox())
+        after = asyncio.create_task(_once_inboxes_copied(children, progress, after_inbox))
         await load(conn, job.schema, part.fold.rows())
         counts = [Counts.of(part)]
         for child in children:
@@ -162,6 +159,16 @@ async def _replay(
         raise Overlap("a worker folded concern events (published to another topic than concern-events)")
     total = Counts(*(sum(getattr(c, f) for c in counts) for f in Counts.__struct_fields__[:4]), concerns=False)
     return total, part.fold
+
+
+async def _once_inboxes_copied(
+    children: "list[Child]", progress: Progress, after_inbox: Callable[[], Awaitable[None]]
+) -> None:
+    """`after_inbox`, once every worker has copied its inbox rows (this process has)."""
+    while not all(child.inbox_copied() for child in children):
+        _poll(children, progress)
+        await asyncio.sleep(_POLL_S)
+    await after_inbox()
 
 
 def _poll(children: "list[Child]", progress: Progress) -> None:
