@@ -2,12 +2,15 @@
 
 import asyncio
 import contextlib
+import inspect
 import os
-from collections.abc import AsyncIterator
+import types
+from collections.abc import AsyncIterator, Coroutine, Generator
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode.services import WaitResults
 
 from shared.kafka.dead_letters import RawMessage
 from shared.kafka.processing import EventProcessor
@@ -32,7 +35,70 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-class _Consumer(faust_aiokafka.Consumer):
+class QuickDelivery:
+    """Faust's delivery of each fetched message without four tasks when it need not wait (a mixin of the consumer).
+
+    Faust hands every message to its agents with `wait_first(deliver(message), suspend_flow.wait())`: a
+    rebalance that suspends the flow abandons a delivery waiting for room in a full agent buffer. That makes
+    four tasks and an `asyncio.wait` per message (the routing worker's CPU per concern went from 164 to 121-135
+    microseconds without them). Nearly every delivery finishes without waiting: it is stepped here by hand, and
+    only one that has to wait goes to Faust's `wait_first`, which from then on behaves exactly as before.
+    """
+
+    suspend_flow: asyncio.Event
+    _stopped: asyncio.Event
+    _crashed: asyncio.Event
+
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        """Service.wait_first; for a message's delivery against the suspended flow, the delivery tried first."""
+        if timeout is None and len(coros) == 2 and self._is_delivery(*coros):
+            delivery, suspended = coros
+            try:
+                waiting_for = delivery.send(None)
+            except StopIteration as done:  # delivered without waiting: it won, and nothing else was started
+                suspended.close()
+                return WaitResults([delivery], [done.value], False)
+            except BaseException:
+                suspended.close()
+                raise
+            coros = (_rest_of(delivery, waiting_for), suspended)
+        return await super().wait_first(*coros, timeout=timeout)  # type: ignore[misc]
+
+    def _is_delivery(self, delivery: Any, other: Any) -> bool:
+        # Exactly Faust's call in Consumer._drain_messages, and only while nothing else could win already.
+        return (
+            inspect.iscoroutine(delivery)
+            and inspect.getcoroutinestate(delivery) == inspect.CORO_CREATED
+            and inspect.iscoroutine(other)
+            and other.cr_code is asyncio.Event.wait.__code__
+            and other.cr_frame.f_locals.get("self") is self.suspend_flow
+            and not (self.suspend_flow.is_set() or self._stopped.is_set() or self._crashed.is_set())
+        )
+
+
+async def _rest_of(coro: Coroutine[Any, Any, Any], waiting_for: Any) -> Any:
+    """The rest of `coro`, which was stepped by hand and is waiting for `waiting_for` (a future, or None)."""
+    return await _resumed(coro, waiting_for)
+
+
+@types.coroutine
+def _resumed(coro: Coroutine[Any, Any, Any], waiting_for: Any) -> Generator[Any, Any, Any]:
+    while True:
+        try:
+            yield waiting_for  # the task running this waits for it, as it would have for `coro`
+        except BaseException as error:  # thrown in by that task (a cancellation): `coro` gets it
+            try:
+                waiting_for = coro.throw(error)
+            except StopIteration as done:
+                return done.value
+            continue
+        try:
+            waiting_for = coro.send(None)
+        except StopIteration as done:
+            return done.value
+
+
+class _Consumer(QuickDelivery, faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

@@ -1,9 +1,12 @@
 """The Faust app every worker service builds: its consumer must not stall a flood (see shared/kafka/streams.py)."""
 
+import asyncio
+
+import mode
 import pytest
 
 from services.stats.settings import StatsSettings
-from shared.kafka.streams import make_stream_app
+from shared.kafka.streams import QuickDelivery, make_stream_app
 
 pytestmark = pytest.mark.unit
 
@@ -33,3 +36,78 @@ async def test_the_agent_buffer_holds_seconds_of_work_and_follows_the_setting() 
     # Faust stops fetching at 80% of the buffer and, with every partition stopped, looks again only after 1 s.
     assert make_stream_app(_settings()).conf.stream_buffer_maxsize == 16384
     assert make_stream_app(_settings(stream_buffer_maxsize=1000)).conf.stream_buffer_maxsize == 1000
+
+
+class _Service(QuickDelivery, mode.Service):
+    """A mode service with the consumer's flow event, to drive QuickDelivery.wait_first as Faust's drain does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suspend_flow = asyncio.Event()
+
+
+async def test_a_delivery_that_need_not_wait_runs_in_the_draining_task_without_a_task_of_its_own() -> None:
+    service, ran_in = _Service(), []
+
+    async def deliver() -> str:
+        ran_in.append(asyncio.current_task())
+        return "delivered"
+
+    results = await service.wait_first(deliver(), service.suspend_flow.wait())
+    assert ran_in == [asyncio.current_task()]  # Faust's own wait_first runs it in a new task
+    assert results.results == ["delivered"] and not results.stopped
+
+
+async def test_a_delivery_that_waits_finishes_once_its_buffer_has_room() -> None:
+    service, room, steps = _Service(), asyncio.Event(), []
+
+    async def deliver() -> str:
+        steps.append("full")
+        await room.wait()
+        await asyncio.sleep(0)  # a bare yield on the way
+        steps.append("put")
+        return "delivered"
+
+    waiting = asyncio.create_task(service.wait_first(deliver(), service.suspend_flow.wait()))
+    await asyncio.sleep(0.01)
+    assert steps == ["full"] and not waiting.done()
+    room.set()
+    results = await asyncio.wait_for(waiting, 1)
+    assert steps == ["full", "put"] and results.results == ["delivered"]
+
+
+async def test_a_suspended_flow_abandons_a_waiting_delivery_as_faust_does() -> None:
+    service, cleaned = _Service(), []
+
+    async def deliver() -> None:
+        try:
+            await asyncio.Event().wait()  # a buffer that never drains
+        finally:
+            cleaned.append(True)
+
+    waiting = asyncio.create_task(service.wait_first(deliver(), service.suspend_flow.wait()))
+    await asyncio.sleep(0.01)
+    service.suspend_flow.set()
+    results = await asyncio.wait_for(waiting, 1)
+    assert results.results == [True]  # the flow's wait won
+    await asyncio.sleep(0)
+    assert cleaned == [True]  # the delivery was cancelled, its cleanup ran
+
+
+async def test_with_the_flow_suspended_already_or_other_waits_it_is_faust_s_own_wait_first() -> None:
+    service, ran_in = _Service(), []
+
+    async def deliver() -> None:
+        ran_in.append(asyncio.current_task())
+
+    service.suspend_flow.set()
+    await service.wait_first(deliver(), service.suspend_flow.wait())
+    other = asyncio.Event()
+    other.set()
+    service.suspend_flow.clear()
+    await service.wait_first(deliver(), other.wait())
+    assert asyncio.current_task() not in ran_in and len(ran_in) == 2
+
+
+def test_the_worker_consumer_delivers_quickly() -> None:
+    assert issubclass(type(make_stream_app(_settings()).consumer), QuickDelivery)
