@@ -1,11 +1,12 @@
 """The rebuild's fast decoder: msgspec mirrors of the events stats applies, never looser than the contracts.
 
 A replay reads every event ever published, so decoding dominates its cost; pydantic's models are the contract
-but take ~10x longer than msgspec. Each mirror here is at least as strict as its pydantic model (same fields,
-`extra` forbidden, the same or tighter patterns, lengths, bounds and vocabularies, the model validators
-repeated), so whatever it accepts the contracts accept with the same values. Whatever it refuses goes to the
-contracts' own `decode`, which has the last word: a refusal there is what live dead-letters.
-tests/unit/test_stats_replay_codec.py holds the mirrors to the models (fields, examples and mutations).
+but take about 2.7 times as long as these mirrors (6.5 against 2.4 µs an event). Each mirror here is at least
+as strict as its pydantic model (same fields, `extra` forbidden, the same or tighter patterns, lengths, bounds
+and vocabularies, the model validators repeated), so whatever it accepts the contracts accept with the same
+values. Whatever it refuses goes to the contracts' own `decode`, which has the last word: a refusal there is
+what live dead-letters. tests/unit/test_stats_replay_codec.py holds the mirrors to the models (fields,
+examples and mutations).
 """
 
 import re
