@@ -3,11 +3,13 @@
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, EVENT_TOPICS, dlq
+from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, EVENT_TOPICS, REFERRAL_EVENTS, dlq
 from shared.kafka.admin import ensure_topics
+from shared.kafka.config import partitions_of
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +41,22 @@ async def test_topics_are_created_once_with_partitions_retention_and_compaction(
     assert configs[prefix + CONCERN_EVENTS]["retention.ms"] == "-1"
     assert configs[prefix + CONCERN_INBOUND]["retention.ms"] == str(7 * 24 * 3600 * 1000)
     assert configs[prefix + API_CLIENTS]["cleanup.policy"] == "compact"
+
+
+async def test_partitions_of_several_topics_in_one_request_in_the_order_asked_leaving_out_unknown_ones(
+    kafka_bootstrap: str,
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        asked = (prefix + REFERRAL_EVENTS, prefix + "no-such-topic", prefix + API_CLIENTS)
+        found = await partitions_of(consumer, *asked)
+        assert found == [TopicPartition(prefix + REFERRAL_EVENTS, p) for p in range(3)] + [
+            TopicPartition(prefix + API_CLIENTS, 0)
+        ]
+        assert await partitions_of(consumer, prefix + "no-such-topic") == []
+        assert prefix + "no-such-topic" not in await consumer.topics()  # asking did not create it
+    finally:
+        await consumer.stop()

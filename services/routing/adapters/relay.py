@@ -189,7 +189,7 @@ async def _published_ids(bootstrap: str, topics: list[str], *, window: int) -> s
     await consumer.start()
     found: set[int] = set()
     try:
-        partitions = [tp for topic in topics for tp in await partitions_of(consumer, topic)]
+        partitions = await partitions_of(consumer, *topics)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         for tp in partitions:

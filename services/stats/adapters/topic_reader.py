@@ -31,8 +31,8 @@ class TopicReader:
 
     async def __aenter__(self) -> "TopicReader":
         await self._consumer.start()
-        for topic in self._topics:
-            self.partitions += await partitions_of(self._consumer, topic)
+        if self._topics:
+            self.partitions += await partitions_of(self._consumer, *self._topics)
         self._consumer.assign(self.partitions)
         return self
 
