@@ -196,7 +196,14 @@ async def test_a_subscription_failing_for_days_is_disabled_and_ops_are_told(
                 metrics = (await notify.get("/metrics")).text
                 assert 'notify_subscriptions_disabled_total{reason="failing"}' in metrics
                 assert broken.behaviour.requests >= 2
-    records = await read_all(kafka_bootstrap, topic_prefix + NOTIFICATION_EVENTS, expected=2)
+    # How many attempts fail before the subscription is given up depends on timing; the final one comes last.
+    records: list = []
+
+    async def final_reported() -> bool:
+        records[:] = await read_all(kafka_bootstrap, topic_prefix + NOTIFICATION_EVENTS, expected=2)
+        return any(getattr(decode(r.value).data, "final", False) for r in records)
+
+    await eventually(final_reported, within=30, what="the final delivery failure reported")
     final = [decode(r.value) for r in records if getattr(decode(r.value).data, "final", False)]
     assert len(final) == 1 and final[0].data.reason == "http_5xx"
     assert all(r.key.decode() == subscription_id for r in records)

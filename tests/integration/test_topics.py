@@ -10,6 +10,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, EVENT_TOPICS, REFERRAL_EVENTS, dlq
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,11 @@ async def test_partitions_of_several_topics_in_one_request_in_the_order_asked_le
     await consumer.start()
     try:
         asked = (prefix + REFERRAL_EVENTS, prefix + "no-such-topic", prefix + API_CLIENTS)
+
+        async def visible() -> bool:  # a new topic reaches the broker's metadata a moment after its creation
+            return len(await partitions_of(consumer, prefix + REFERRAL_EVENTS, prefix + API_CLIENTS)) == 4
+
+        await eventually(visible, within=10, what="the new topics in the broker's metadata")
         found = await partitions_of(consumer, *asked)
         assert found == [TopicPartition(prefix + REFERRAL_EVENTS, p) for p in range(3)] + [
             TopicPartition(prefix + API_CLIENTS, 0)
