@@ -40,8 +40,8 @@ class QuickDelivery:
 
     Faust hands every message to its agents with `wait_first(deliver(message), suspend_flow.wait())`: a
     rebalance that suspends the flow abandons a delivery waiting for room in a full agent buffer. That makes
-    four tasks and an `asyncio.wait` per message (the routing worker's CPU per concern went from 164 to 121-135
-    microseconds without them). Nearly every delivery finishes without waiting: it is stepped here by hand, and
+    four tasks and an `asyncio.wait` per message (the routing worker's CPU per concern went from about 150 to
+    115-120 microseconds without them). Nearly every delivery finishes without waiting: it is stepped here by hand, and
     only one that has to wait goes to Faust's `wait_first`, which from then on behaves exactly as before.
     """
 

@@ -50,16 +50,10 @@ async def test_agent_applies_events_in_order_and_dead_letters_garbage(settings) 
     assert [reason for _, reason, _ in letters.letters] == ["invalid_json"]
 
 
-async def test_a_partition_with_several_batches_waiting_does_not_hold_back_the_others() -> None:
+async def test_a_partition_with_several_batches_waiting_does_not_hold_back_the_others(settings) -> None:
     # Faust hands over long runs of one partition's events: the agent loop must not stop feeding the other
     # partitions while one partition's batch task is busy and a few batches are queued behind it.
-    settings = RoutingSettings(
-        database_url="postgresql://unused/unused",
-        subject_key_secret="unit-test-secret-0123456789",
-        topic_prefix="u.",
-        consume_batch_size=10,
-        consume_batch_wait_s=0.05,
-    )
+    settings = settings.model_copy(update={"consume_batch_size": 10, "consume_batch_wait_s": 0.05})
     app = faust.App("routing-unit-hol", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
     busy, applied = asyncio.Event(), []
 
