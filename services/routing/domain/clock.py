@@ -94,3 +94,14 @@ def escalate_at(created_at: datetime, severity: Severity, *, urgent: bool = Fals
     if urgent or severity is Severity.ACUTE:
         return created_at + 2 * ACUTE_DUE
     return add_working_days(created_at, 2 * WORKING_DAYS_DUE[severity])
+
+
+def working_days_span(start: datetime, days: int) -> timedelta:
+    """How far the clock moves when `days` Danish working days pass from `start` (weekends and helligdage included).
+
+    The demo clock (LOCAL_DEV) shifts the open referrals' stored times back by this span: for the clocks it is
+    as if the wall clock had moved to the same local time of day `days` working days later.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    return add_working_days(start, days) - start
