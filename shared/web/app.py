@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from shared.metrics import READY, HttpMetricsMiddleware, metrics_endpoint
 from shared.web.errors import install_error_handlers
+from shared.web.i18n import LanguageMiddleware
 from shared.web.rate_limit import RateLimit
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -59,6 +60,8 @@ def create_app(
     # Inside the metrics middleware, so refusals (429) are counted too; limits come from the runtime's settings.
     app.add_middleware(RateLimit)
     app.add_middleware(HttpMetricsMiddleware)
+    # Outermost of these: every refusal made inside answers in the language Accept-Language asks for.
+    app.add_middleware(LanguageMiddleware)
     install_error_handlers(app)
     app.include_router(health)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from shared.logging import get_logger
+from shared.web.i18n import Language, current_language, describe, localise, negotiate
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -58,19 +59,36 @@ def problem(
     detail: str | None = None,
     *,
     headers: dict[str, str] | None = None,
+    language: Language | None = None,
     **extra: object,
 ) -> JSONResponse:
-    """A problem+json response."""
-    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
+    """A problem+json response, its title, detail and fields' problems in the request's language."""
+    language = language or current_language()
+    body = problem_body(status, title, detail, language=language, **extra)
+    headers = {**(headers or {}), "Content-Language": language}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_body(
+    status: int, title: str, detail: str | None = None, *, language: Language, **extra: object
+) -> dict[str, object]:
+    """A problem's JSON body in the language; `errors[].field` and other machine fields stay as they are."""
+    body: dict[str, object] = {"type": "about:blank", "title": localise(title, language), "status": status}
+    if detail:
+        body["detail"] = localise(detail, language)
+    body.update(extra)
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        body["errors"] = [
+            {**e, "problem": localise(e["problem"], language)} if isinstance(e, dict) and "problem" in e else e
+            for e in errors
+        ]
+    return body
 
 
 def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Each invalid field by its path and what is wrong with it, without the value that was sent."""
-    return [{"field": _field(e), "problem": e["msg"]} for e in error.errors()]
+    return [{"field": _field(e), "problem": describe(e)} for e in error.errors()]
 
 
 def _field(error: dict) -> str:
@@ -100,7 +118,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.error("unhandled_error", route=request.url.path, error=type(error).__name__)
-        return problem(500, "Internal error", "The request could not be completed.")
+        # Outside the language middleware (Starlette answers a 500 outermost): the request's own header decides.
+        language = negotiate(request.headers.get("accept-language"))
+        return problem(500, "Internal error", "The request could not be completed.", language=language)
 
 
 def _title(status: int) -> str:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.web.errors import problem_body
+from shared.web.i18n import current_language
+
 # Probes and scrapes come from the platform itself, never from an API client.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Above this many buckets, idle (full) ones are dropped: unauthenticated callers cannot grow memory without bound.
@@ -104,16 +107,12 @@ class RateLimit:
 
 
 async def _refuse(send: Send, retry_after: int) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Too Many Requests",
-            "status": 429,
-            "detail": f"Rate limit exceeded for this client; try again in {retry_after} s.",
-        }
-    ).encode()
+    language = current_language()
+    detail = f"Rate limit exceeded for this client; try again in {retry_after} s."
+    body = json.dumps(problem_body(429, "Too Many Requests", detail, language=language)).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
+        (b"content-language", language.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
     ]

@@ -5,6 +5,8 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.intake.metrics import CONCERNS_REFUSED
+from shared.web.errors import problem_body
+from shared.web.i18n import language_of
 
 
 class BodySizeLimit:
@@ -50,14 +52,14 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if scope["path"] == "/v1/concerns":
             CONCERNS_REFUSED.labels("http", "body_too_large").inc()
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Content Too Large",
-                "status": 413,
-                "detail": f"The request body exceeds the limit of {self.limit} bytes.",
-            }
-        ).encode()
-        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+        # Outside the language middleware (added after the app's own): the request's header decides here.
+        language = language_of(scope)
+        detail = f"The request body exceeds the limit of {self.limit} bytes."
+        body = json.dumps(problem_body(413, "Content Too Large", detail, language=language)).encode()
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-language", language.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,189 @@
+"""The Danish text of every refusal the four services answer with (title, detail, a field's problem).
+
+Keys are the English texts as they are raised; `{name}` stands for a part that varies (a code, a number, a
+field), which the Danish text keeps as it is. tests/unit/test_i18n.py walks the services' source so that no
+refusal lacks its Danish text here.
+"""
+
+DANISH: dict[str, str] = {
+    # Titles: the HTTP status phrases (RFC 9110) and the services' own.
+    "Bad Request": "Ugyldig forespørgsel",
+    "Unauthorized": "Ikke logget ind",
+    "Forbidden": "Ingen adgang",
+    "Not Found": "Findes ikke",
+    "Method Not Allowed": "Metoden er ikke tilladt",
+    "Not Acceptable": "Kan ikke levere det ønskede format",
+    "Conflict": "Konflikt",
+    "Gone": "Findes ikke længere",
+    "Precondition Failed": "Forudsætningen holder ikke",
+    "Request Entity Too Large": "For stor forespørgsel",
+    "Content Too Large": "For stor forespørgsel",
+    "Unsupported Media Type": "Ikke understøttet indholdstype",
+    "Unprocessable Entity": "Ugyldig forespørgsel",
+    "Unprocessable Content": "Ugyldig forespørgsel",
+    "Precondition Required": "Forudsætning mangler",
+    "Too Many Requests": "For mange forespørgsler",
+    "Internal Server Error": "Intern fejl",
+    "Service Unavailable": "Tjenesten er ikke tilgængelig",
+    "Gateway Timeout": "Svaret kom ikke i tide",
+    "Error": "Fejl",
+    "Invalid request": "Ugyldig forespørgsel",
+    "Internal error": "Intern fejl",
+    "Invalid rules document": "Ugyldigt regeldokument",
+    # Shared edge (shared/web).
+    "The request could not be completed.": "Forespørgslen kunne ikke gennemføres.",
+    "not valid UTF-8 JSON": "ikke gyldig UTF-8-JSON",
+    "Not Found.": "Findes ikke.",
+    "Not found.": "Findes ikke.",
+    "Method Not Allowed.": "Metoden er ikke tilladt.",
+    "API clients are still loading; try again shortly.": "API-klienterne indlæses stadig; prøv igen om lidt.",
+    "Missing bearer token.": "Bearer-token mangler.",
+    "Invalid, revoked or expired token.": "Ugyldigt, tilbagekaldt eller udløbet token.",
+    "Role {role} may not do this.": "Rollen {role} må ikke gøre dette.",
+    "Rate limit exceeded for this client; try again in {seconds} s.": (
+        "Grænsen for antal forespørgsler er nået for denne klient; prøv igen om {seconds} s."
+    ),
+    # intake
+    "Reference data is still loading; try again shortly.": "Stamdata indlæses stadig; prøv igen om lidt.",
+    "The database is unavailable; try again shortly.": "Databasen er ikke tilgængelig; prøv igen om lidt.",
+    "The request body exceeds the limit of {limit} bytes.": (
+        "Forespørgslens indhold er større end grænsen på {limit} bytes."
+    ),
+    "no such department in your scope": "ingen sådan afdeling inden for dit område",
+    "must not be in the future": "må ikke ligge i fremtiden",
+    "must not be blank": "må ikke være tom",
+    "each category at most once": "hver kategori højst én gang",
+    "give at least one detail, or leave resident out": "angiv mindst én oplysning, eller udelad resident",
+    "already used for a different request": "er allerede brugt til en anden forespørgsel",
+    "already used for a different concern": "er allerede brugt til en anden bekymring",
+    "give external_ref_system and external_ref_id together": "angiv external_ref_system og external_ref_id sammen",
+    "required with the other external_ref parameter": "kræves sammen med den anden external_ref-parameter",
+    "items must be unique": "elementerne skal være forskellige",
+    "the instant is outside the representable range": "tidspunktet ligger uden for det mulige interval",
+    # routing
+    "the referral is {status}; a closed referral cannot move": (
+        "henvisningen er {status}; en afsluttet henvisning kan ikke flyttes"
+    ),
+    "cannot move from {current} to {to}; allowed: {allowed}": (
+        "kan ikke flyttes fra {current} til {to}; tilladt: {allowed}"
+    ),
+    "a rejection needs a reason: one of {reasons}": "en afvisning kræver en begrundelse: en af {reasons}",
+    "an outcome is required to complete a referral, and only then": (
+        "et udfald kræves for at afslutte en henvisning, og kun da"
+    ),
+    "only the referral's recipient or an admin may move it": (
+        "kun henvisningens modtager eller en administrator må flytte den"
+    ),
+    "Send the rules document as application/json or application/yaml.": (
+        "Send regeldokumentet som application/json eller application/yaml."
+    ),
+    "No rules stored yet.": "Der er endnu ikke gemt nogen regler.",
+    "No such version.": "Den version findes ikke.",
+    "no such version": "den version findes ikke",
+    "The rules changed since you read them; read them again.": "Reglerne er ændret, siden du læste dem; læs dem igen.",
+    "The rules name no recipient for this concern: {reason}.": (
+        "Reglerne angiver ingen modtager for denne bekymring: {reason}."
+    ),
+    "not valid {content_type}": "ikke gyldig {content_type}",
+    "rule ids must be unique: {ids}": "reglernes id'er skal være forskellige: {ids}",
+    "department {department} is covered by {first} and {second}": (
+        "afdelingen {department} dækkes af både {first} og {second}"
+    ),
+    "association {association} serves departments no consultant covers: {departments}": (
+        "foreningen {association} betjener afdelinger, som ingen konsulent dækker: {departments}"
+    ),
+    "recipient ids must be unique: {ids}": "modtagernes id'er skal være forskellige: {ids}",
+    "fallback needs a chain for: {targets}": "fallback mangler en kæde for: {targets}",
+    "a rule needs at least one condition": "en regel skal have mindst én betingelse",
+    "suggested_function is for municipality referrals only": "suggested_function gælder kun henvisninger til kommunen",
+    "statutory_duty applies to municipality referrals only": "statutory_duty gælder kun henvisninger til kommunen",
+    "otherwise must name another target": "otherwise skal angive en anden modtager",
+    # notify
+    "must be at most {limit} characters": "må højst være {limit} tegn",
+    "is not a valid URL": "er ikke en gyldig URL",
+    "must use https": "skal bruge https",
+    "must name a host": "skal angive en vært",
+    "must not carry credentials; the signature authenticates us": (
+        "må ikke indeholde loginoplysninger; signaturen viser, at det er os"
+    ),
+    "must not have a fragment": "må ikke have et fragment (#)",
+    "host does not resolve": "værten kan ikke slås op",
+    "resolves to a {kind} address, which is not allowed": "peger på en {kind}-adresse, hvilket ikke er tilladt",
+    "not a cursor of this list": "ikke en markør for denne liste",
+    "The delivery is still pending; it is retried on its own.": (
+        "Leverancen venter stadig; den forsøges igen af sig selv."
+    ),
+    "Its subscription was deleted.": "Dens abonnement er slettet.",
+    "Its subscription is disabled; enable it first (POST /v1/subscriptions/{id}/enable).": (
+        "Dens abonnement er slået fra; slå det til først (POST /v1/subscriptions/{id}/enable)."
+    ),
+    # stats
+    "must not be after `to`": "må ikke ligge efter `to`",
+    "the period may cover at most {days} days": "perioden må højst dække {days} dage",
+    "outside the caller's scope": "uden for dit område",
+    "The statistics database is not reachable; try again shortly.": (
+        "Statistikkens database kan ikke nås; prøv igen om lidt."
+    ),
+}
+
+# Pydantic's error types as a field's problem in Danish; `{name}` is the error's context.
+PYDANTIC_DA: dict[str, str] = {
+    "missing": "skal udfyldes",
+    "extra_forbidden": "er ikke et kendt felt",
+    "string_type": "skal være en tekst",
+    "string_too_short": "skal have mindst {min_length} tegn",
+    "string_too_long": "må højst have {max_length} tegn",
+    "string_pattern_mismatch": "har ikke den krævede form",
+    "string_unicode": "skal være gyldig Unicode-tekst",
+    "enum": "skal være en af {expected}",
+    "literal_error": "skal være en af {expected}",
+    "int_type": "skal være et heltal",
+    "int_parsing": "skal være et heltal",
+    "int_from_float": "skal være et heltal",
+    "float_type": "skal være et tal",
+    "float_parsing": "skal være et tal",
+    "finite_number": "skal være et endeligt tal",
+    "bool_type": "skal være true eller false",
+    "bool_parsing": "skal være true eller false",
+    "greater_than": "skal være større end {gt}",
+    "greater_than_equal": "skal være mindst {ge}",
+    "less_than": "skal være mindre end {lt}",
+    "less_than_equal": "må højst være {le}",
+    "too_short": "skal have mindst {min_length} elementer",
+    "too_long": "må højst have {max_length} elementer",
+    "list_type": "skal være en liste",
+    "set_type": "skal være en liste",
+    "tuple_type": "skal være en liste",
+    "dict_type": "skal være et objekt",
+    "model_type": "skal være et objekt",
+    "model_attributes_type": "skal være et objekt",
+    "dataclass_type": "skal være et objekt",
+    "uuid_type": "skal være et UUID",
+    "uuid_parsing": "skal være et UUID",
+    "datetime_type": "skal være et tidspunkt (ISO 8601)",
+    "datetime_parsing": "skal være et tidspunkt (ISO 8601)",
+    "datetime_from_date_parsing": "skal være et tidspunkt (ISO 8601)",
+    "datetime_object_invalid": "skal være et gyldigt tidspunkt",
+    "timezone_aware": "skal have en tidszone",
+    "date_type": "skal være en dato (ÅÅÅÅ-MM-DD)",
+    "date_parsing": "skal være en dato (ÅÅÅÅ-MM-DD)",
+    "date_from_datetime_parsing": "skal være en dato (ÅÅÅÅ-MM-DD)",
+    "date_from_datetime_inexact": "skal være en dato uden klokkeslæt",
+    "json_invalid": "er ikke gyldig JSON",
+    "json_type": "skal være JSON",
+    "url_type": "skal være en gyldig URL",
+    "url_parsing": "skal være en gyldig URL",
+    "url_syntax_violation": "skal være en gyldig URL",
+    "url_too_long": "er en for lang URL",
+    "url_scheme": "skal bruge et af skemaerne {expected_schemes}",
+    "union_tag_invalid": "har en ukendt type",
+    "union_tag_not_found": "mangler sin type",
+    "frozen_instance": "kan ikke ændres",
+    "is_instance_of": "har ikke den rette type",
+    "none_required": "skal være null",
+    "decimal_parsing": "skal være et tal",
+    "decimal_type": "skal være et tal",
+    "bytes_type": "skal være bytes",
+    "time_type": "skal være et klokkeslæt",
+    "time_parsing": "skal være et klokkeslæt",
+}
