@@ -25,6 +25,12 @@ class IntakeSettings(Settings):
     outbox_batch_size: int = Field(500, ge=1, le=5000)
     outbox_poll_interval_s: float = Field(1.0, gt=0, description="Polling fallback when no NOTIFY arrives.")
     outbox_retention_hours: float = Field(72.0, gt=0, description="How long published outbox rows are kept.")
+    receipt_lookup_failures_per_minute: int = Field(
+        10, ge=1, description="Failed receipt-code look-ups a client earns back per minute (against guessing)."
+    )
+    receipt_lookup_failures_burst: int = Field(
+        10, ge=1, description="Failed receipt-code look-ups a client may make in a row before 429."
+    )
     reference_file: Path = SERVICE_DIR / "reference" / "organisations.yaml"
     municipalities_file: Path = SERVICE_DIR / "reference" / "municipalities.csv"
     mappings_dir: Path = SERVICE_DIR / "mappings"
