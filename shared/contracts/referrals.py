@@ -98,6 +98,13 @@ class ReferralStatusChanged(EventData):
     """Who made the change: the recipient's role, or `system`."""
     changed_at: UtcDatetime
     """When the change took effect."""
+    rerouted_to_referral_id: EntityId | None = None
+    """On a rejection: the referral that carries the concern on to the next recipient of the fallback chain. A new
+    one (its referral.created.v1 follows), or, when that recipient has a referral of the concern open already, that
+    one: it takes the rejected one over, so that a recipient never has two open referrals of one concern."""
+    merged_into_open: bool | None = None
+    """On a rejection: whether `rerouted_to_referral_id` was open already. It then carries the more demanding task of
+    the two, urgency if either had it and the earlier due time; its legal basis and disclosure stay as they were."""
 
     @model_validator(mode="after")
     def _reason_and_outcome_fit(self) -> Self:

@@ -135,12 +135,28 @@ async def history(conn: asyncpg.Connection, referral_id: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def refused_by(conn: asyncpg.Connection, concern_id: str) -> frozenset[str]:
-    """Recipients that rejected a referral of this concern (a re-route never goes back to them)."""
+async def lock_concern(conn: asyncpg.Connection, referral_id: str) -> list[Referral]:
+    """All referrals of the referral's concern, locked for the transaction in id order (so that two moves of one
+    concern never deadlock, and the second sees what the first did); empty when there is no such referral."""
     rows = await conn.fetch(
-        "SELECT recipient_id FROM referrals WHERE concern_id = $1 AND status = 'rejected'", concern_id
+        "SELECT * FROM referrals WHERE concern_id = (SELECT concern_id FROM referrals WHERE referral_id = $1) "
+        "ORDER BY referral_id FOR UPDATE",
+        referral_id,
     )
-    return frozenset(r["recipient_id"] for r in rows)
+    return [to_referral(row) for row in rows]
+
+
+async def save_merge(conn: asyncpg.Connection, referral: Referral) -> None:
+    """Persist an open referral that took a re-routed one over: its task, urgency and due times."""
+    await conn.execute(
+        "UPDATE referrals SET task = $2, urgent = $3, ack_due_at = $4, escalate_at = $5, updated_at = now() "
+        "WHERE referral_id = $1",
+        referral.referral_id,
+        referral.task.value,
+        referral.urgent,
+        referral.ack_due_at,
+        referral.escalate_at,
+    )
 
 
 async def mark_concern_erased(conn: asyncpg.Connection, concern_id: str, at: datetime) -> int:

@@ -1,4 +1,6 @@
-"""A referral: one recipient's share of a concern, its state and its clock; and the events it records."""
+"""A referral: one recipient's share of a concern, its state and its clock; and the events it records.
+
+Re-routing a rejected referral is in `moves.py`."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -130,9 +132,16 @@ def created_event(r: Referral) -> ReferralCreated:
 
 
 def status_changed_event(
-    before: Referral, after: Referral, *, by: ActorRole, at: datetime, reason: str | None
+    before: Referral,
+    after: Referral,
+    *,
+    by: ActorRole,
+    at: datetime,
+    reason: str | None,
+    rerouted_to: Referral | None = None,
+    merged: bool = False,
 ) -> ReferralStatusChanged:
-    """referral.status_changed.v1 for a move."""
+    """referral.status_changed.v1 for a move (a rejection names the referral that carries the concern on)."""
     return ReferralStatusChanged(
         referral_id=after.referral_id,
         concern_id=after.concern_id,
@@ -145,6 +154,8 @@ def status_changed_event(
         outcome=after.outcome,
         changed_by_role=by,
         changed_at=at,
+        rerouted_to_referral_id=rerouted_to.referral_id if rerouted_to else None,
+        merged_into_open=merged if rerouted_to else None,
     )
 
 
@@ -169,34 +180,3 @@ def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
 def escalated_event(r: Referral, contact: str, at: datetime) -> ReferralEscalated:
     """referral.escalated.v1: still unacknowledged at twice the due time."""
     return ReferralEscalated(**_clock_fields(r), escalation_contact_id=contact, escalated_at=at)
-
-
-def rerouted(
-    rejected: Referral, target: ReferralTarget, recipient_id: str, *, rules_version: int, now: datetime
-) -> Referral:
-    """The referral that replaces a rejected one: same concern, the next recipient of the chain, a fresh clock."""
-    basis = rejected.concern_basis if rejected.concern_basis is not LegalBasis.NONE else None
-    withheld = Disclosure.ANONYMOUS if target is ReferralTarget.MUNICIPALITY else Disclosure.NO_PERSONAL_DETAILS
-    return replace(
-        rejected,
-        referral_id=ids.referral_id(rejected.concern_id, target, recipient_id, replaces=rejected.referral_id),
-        target=target,
-        recipient_id=recipient_id,
-        task=Task.ACT,
-        legal_basis=basis or LegalBasis.NONE,
-        disclosure=Disclosure.FULL if basis else withheld,
-        suggested_function=rejected.suggested_function if target is ReferralTarget.MUNICIPALITY else None,
-        rules_version=rules_version,
-        rule_id=f"fallback_{rejected.target.value}",
-        status=ReferralStatus.REQUESTED,
-        ack_due_at=clock.ack_due_at(now, rejected.severity, urgent=rejected.urgent),
-        escalate_at=clock.escalate_at(now, rejected.severity, urgent=rejected.urgent),
-        created_at=now,
-        replaces_referral_id=rejected.referral_id,
-        transitions=0,
-        outcome=None,
-        reject_reason=None,
-        breached_at=None,
-        escalated_at=None,
-        escalation_contact_id=None,
-    )

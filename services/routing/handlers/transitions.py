@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from services.routing import metrics
 from services.routing.adapters import outbox, referral_store
 from services.routing.domain import ids
-from services.routing.domain.fallback import next_recipient
-from services.routing.domain.lifecycle import IllegalTransition, check_transition
-from services.routing.domain.referral import Referral, moved, rerouted, status_changed_event
+from services.routing.domain.moves import decide_move
+from services.routing.domain.referral import Referral, status_changed_event
 from services.routing.handlers import scope
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
@@ -36,41 +35,44 @@ class Move:
 
 @dataclass(frozen=True)
 class Moved:
-    """The referral after the move, and the referral that replaces it when it was rejected."""
+    """The referral after the move; when it was rejected, the referral that carries the concern on (new, or the
+    recipient's open one, which took it over)."""
 
     referral: Referral
     rerouted_to: Referral | None = None
 
 
 async def move_referral(deps: Deps, principal: Principal, referral_id: str, move: Move) -> Moved:
-    """Apply a move in one transaction with its events; raises NotFound, Forbidden or IllegalTransition."""
+    """Apply a move in one transaction with its events; raises NotFound, Forbidden or IllegalTransition.
+
+    The concern's referrals are locked together (in id order), so two moves of one concern decide one after the
+    other: a re-route sees the referral another has just opened and takes it over (the unique index of
+    routing_0002 backs this: never two open referrals of one concern to one recipient).
+    """
     async with deps.pool.acquire() as conn, conn.transaction():
-        before = await referral_store.get(conn, referral_id, for_update=True)
+        concern = await referral_store.lock_concern(conn, referral_id)
+        before = next((r for r in concern if r.referral_id == referral_id), None)
         if before is None or not scope.may_read(principal, before):
             raise NotFound(referral_id)
         if not scope.may_move(principal, before):
             raise Forbidden("only the referral's recipient or an admin may move it")
-        check_transition(before.status, move.to, reason=move.reason, outcome=move.outcome)
+        version, document = await deps.rules.get(conn) if move.to is ReferralStatus.REJECTED else (0, None)
         now = deps.clock.now()
-        after = moved(before, move.to, reason=move.reason, outcome=move.outcome)
-        replacement = None
-        if move.to is ReferralStatus.REJECTED:
-            version, document = await deps.rules.get(conn)
-            refused = await referral_store.refused_by(conn, before.concern_id) | {before.recipient_id}
-            recipient = next_recipient(
-                target=before.target,
-                department_id=before.department_id,
-                municipality_code=before.municipality_code,
-                refused_by=refused,
-                document=document,
-            )
-            if recipient is None:
-                raise IllegalTransition(
-                    "this referral is the last resort of its fallback chain and cannot be rejected; "
-                    "complete it with an outcome (e.g. no_action_needed) or cancel it"
-                )
-            replacement = rerouted(before, recipient.target, recipient.recipient_id, rules_version=version, now=now)
-            await referral_store.insert_many(conn, [replacement])
+        decision = decide_move(
+            before,
+            move.to,
+            reason=move.reason,
+            outcome=move.outcome,
+            others=concern,
+            document=document,
+            rules_version=version,
+            now=now,
+        )
+        after, carried = decision.referral, decision.rerouted_to
+        if decision.created:
+            await referral_store.insert_many(conn, [decision.created])
+        if decision.merged:
+            await referral_store.save_merge(conn, decision.merged)
         await referral_store.save_move(conn, after)
         await referral_store.record_transition(
             conn,
@@ -81,9 +83,17 @@ async def move_referral(deps: Deps, principal: Principal, referral_id: str, move
             changed_by=principal.client_id,
             changed_by_role=principal.role.value,
             changed_at=now,
-            rerouted_to=replacement.referral_id if replacement else None,
+            rerouted_to=carried.referral_id if carried else None,
         )
-        changed = status_changed_event(before, after, by=ActorRole(principal.role.value), at=now, reason=move.reason)
+        changed = status_changed_event(
+            before,
+            after,
+            by=ActorRole(principal.role.value),
+            at=now,
+            reason=move.reason,
+            rerouted_to=carried,
+            merged=decision.merged is not None,
+        )
         envelopes = [
             make_event(
                 changed,
@@ -93,11 +103,12 @@ async def move_referral(deps: Deps, principal: Principal, referral_id: str, move
                 time=now,
             )
         ]
-        if replacement:
-            envelopes.append(created_envelope(replacement, deps.source))
+        if decision.created:
+            envelopes.append(created_envelope(decision.created, deps.source))
         await outbox.enqueue(conn, deps.referral_topic, envelopes)
     metrics.TRANSITIONS.labels(after.target.value, before.status.value, after.status.value).inc()
-    if replacement:
-        metrics.REROUTES.labels(before.target.value, replacement.target.value).inc()
-        metrics.referrals_created([replacement])
-    return Moved(after, replacement)
+    if carried:
+        metrics.REROUTES.labels(before.target.value, carried.target.value).inc()
+    if decision.created:
+        metrics.referrals_created([decision.created])
+    return Moved(after, carried)

@@ -191,6 +191,8 @@ class ReferralStatusChanged(Data):
     changed_at: Instant
     reason: Code | None = None
     outcome: Outcome | None = None
+    rerouted_to_referral_id: EntityId | None = None
+    merged_into_open: bool | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,0 +1,103 @@
+"""Issue 15, point 3 against the real PostgreSQL: random moves, rejections and clocks through the handlers never leave
+a concern with two open referrals to one recipient, with a weaker task or a stronger basis, or with nothing open."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+
+from services.routing.adapters import rules_store
+from services.routing.adapters.referral_store import to_referral
+from services.routing.domain.clock import FakeClock
+from services.routing.domain.lifecycle import OPEN, IllegalTransition
+from services.routing.domain.referral import Referral
+from services.routing.handlers import scheduler
+from services.routing.handlers.concerns import apply_concern_events
+from services.routing.handlers.deps import Deps, RulesInForce
+from services.routing.handlers.transitions import Move, move_referral
+from services.routing.settings import DEFAULT_RULES
+from shared.auth.principal import Principal, Role
+from tests.support.databases import migrated_database
+from tests.support.routing_events import concern_event
+from tests.support.routing_invariants import Reroute, concerns, moves_of, pick, steps, violations
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)  # Tuesday 09:00 in Copenhagen
+ADMIN = Principal("admin-1", Role.ADMIN)
+
+
+async def _referrals(pool: asyncpg.Pool, concern_id: str) -> list[Referral]:
+    rows = await pool.fetch("SELECT * FROM referrals WHERE concern_id = $1", concern_id)
+    return [to_referral(row) for row in rows]
+
+
+async def _play(url: str, concern: dict, script: list) -> None:
+    """Route the concern, apply the script through move_referral and the clocks, check after every step."""
+    clock = FakeClock(T0)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        deps = Deps(pool, clock, RulesInForce(), "routing-service", "referral-events", "/services/routing")
+        reported = concern_event(reported_at=T0, **concern)
+        concern_id = reported.data.concern_id
+        await apply_concern_events(deps, [reported])
+        reroutes: list[Reroute] = []
+        for intent, index, reason, outcome in script:
+            if intent == "clock":
+                clock.advance(timedelta(days=4))  # past the due time and twice it, for most severities
+                await scheduler.tick(deps)
+                continue
+            target = pick(await _referrals(pool, concern_id), index)
+            for to, why, how in moves_of(intent, target, reason, outcome):
+                current = await _referrals(pool, concern_id)
+                try:
+                    moved = await move_referral(deps, ADMIN, target.referral_id, Move(to, reason=why, outcome=how))
+                except IllegalTransition:
+                    assert await _referrals(pool, concern_id) == current, "a refused move changed something"
+                    break
+                if moved.rerouted_to is not None:
+                    before = {r.referral_id: r for r in current}
+                    carried = moved.rerouted_to
+                    merged = before.get(carried.referral_id)
+                    rejected = before[target.referral_id]
+                    reroutes.append(Reroute(rejected, carried, merged if merged and merged.status in OPEN else None))
+                    event("re-route merged" if merged else "re-route created")
+                    recorded = await pool.fetchval(
+                        "SELECT rerouted_to FROM referral_transitions WHERE referral_id = $1 AND to_status = $2",
+                        target.referral_id,
+                        "rejected",
+                    )
+                    assert recorded == carried.referral_id
+                wrong = violations(await _referrals(pool, concern_id), reroutes)
+                assert not wrong, (
+                    f"{wrong}; concern {concern}; steps {[(i, n, str(r), str(o)) for i, n, r, o in script]}"
+                )
+    finally:
+        await pool.close()
+
+
+def test_random_moves_through_the_handlers_keep_the_reroute_invariants(admin_database_url: str) -> None:
+    """Hypothesis drives move_referral and the clocks on one migrated database, a new concern per example."""
+    with contextlib.ExitStack() as stack:
+        runner = stack.enter_context(asyncio.Runner())
+        database = migrated_database(admin_database_url, "routing")
+        url = runner.run(database.__aenter__())
+        stack.callback(lambda: runner.run(database.__aexit__(None, None, None)))
+
+        async def seed() -> None:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+            try:
+                await rules_store.seed(pool, rules_store.load_file(DEFAULT_RULES))
+            finally:
+                await pool.close()
+
+        runner.run(seed())
+
+        @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(concern=concerns(), script=steps)
+        def play(concern: dict, script: list) -> None:
+            runner.run(_play(url, concern, script))
+
+        play()
