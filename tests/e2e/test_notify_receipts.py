@@ -66,7 +66,7 @@ async def test_a_reported_concern_gives_the_reporter_a_receipt_through_intakes_c
                     )
                     answer = await http.post("/v1/concerns", json=body, headers=bearer(reporter.token))
                     assert answer.status_code == 201, answer.text
-                    concern_id = answer.json()["id"]
+                    concern_id, code = answer.json()["id"], answer.json()["receipt_code"]
                     silent = concern_body(reporter={"role": "caretaker"})  # no contact: no receipt
                     assert (
                         await http.post("/v1/concerns", json=silent, headers=bearer(reporter.token))
@@ -86,9 +86,10 @@ async def test_a_reported_concern_gives_the_reporter_a_receipt_through_intakes_c
 
     [(recipients, message)] = mailbox.received
     assert recipients == ["vicevaert@example.org"]
-    assert message["Subject"] == "Kvittering: vi har modtaget din bekymring"
+    assert message["Subject"] == f"Kvittering: vi har modtaget din bekymring ({code})"
     text = message.get_content()
-    assert concern_id in text and "ring 112" in text
+    # The code the reporter was told to keep, never the id alone (a person cannot quote or look that up).
+    assert f"Din kvitteringskode er {code}." in text and concern_id not in text and "ring 112" in text
     # Nothing of the report itself: not the reporter's name, the resident, or the description.
     for planted in ("Planted Reporter", "Fiktiv Beboer", "Testvej 1", "+45 11 22 33 44", "Stærk lugt"):
         assert planted not in text and planted not in message["Subject"]

@@ -384,15 +384,16 @@ async def test_scenario(platform: SimpleNamespace, scenario: Scenario) -> None:
 async def _reporter_emails(platform: SimpleNamespace, scenario: Scenario, index: int, concern_id: str, finals) -> None:
     """The reporter who left an e-mail gets a receipt, then word when the concern is taken on and when it is closed."""
     report = scenario.reports[index]
+    code = await _followed_by_receipt_code(platform, report, concern_id)
     own = {k: v for k, v in finals.items() if k[0] == index}
-    subjects = ["Kvittering: vi har modtaget din bekymring"]
+    subjects = [f"Kvittering: vi har modtaget din bekymring ({code})"]
     if any(status in ("accepted", "in_progress", "completed") for status, _ in own.values()):
-        subjects.append("Din bekymring er taget under behandling")
+        subjects.append(f"Din bekymring {code} er taget under behandling")
     if any(status == "completed" for status, _ in own.values()):
-        subjects.append("Din bekymring er afsluttet")
+        subjects.append(f"Din bekymring {code} er afsluttet")
 
     def mine() -> list[Any]:
-        return [m for m in platform.mailbox.to(report.person.contact) if concern_id in m.get_content()]
+        return [m for m in platform.mailbox.to(report.person.contact) if code in m.get_content()]
 
     async def arrived() -> bool:
         return sorted(m["Subject"] for m in mine()) == sorted(subjects)
@@ -401,8 +402,22 @@ async def _reporter_emails(platform: SimpleNamespace, scenario: Scenario, index:
     for message in mine():
         text = message.get_content()
         assert "Af hensyn til beboerens privatliv" in text
+        assert "kvitteringskode" in text and code in text and concern_id not in text  # the code, never the id
         assert not [p for p in report.person.planted() if p in text and p != report.person.contact]
         assert not [outcome for _, outcome in own.values() if outcome and outcome in text]
+
+
+async def _followed_by_receipt_code(platform: SimpleNamespace, report: Report, concern_id: str) -> str:
+    """The concern's receipt code as support sees it; a concern reported over HTTP its reporter follows by it."""
+    intake = platform.http["intake"]
+    by_ops = await intake.get(f"/v1/concerns/{concern_id}", headers=bearer(platform.clients.ops))
+    code = by_ops.json()["receipt_code"]
+    assert by_ops.status_code == 200 and code, by_ops.text
+    if report.system is None:
+        followed = await intake.get(f"/v1/concerns/{code.lower()}", headers=bearer(platform.clients.reporter))
+        assert followed.status_code == 200, followed.text
+        assert (followed.json()["id"], followed.json()["receipt_code"]) == (concern_id, code)
+    return code
 
 
 async def _erase(platform: SimpleNamespace, concern_id: str, referrals: dict) -> None:

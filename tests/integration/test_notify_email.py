@@ -85,8 +85,8 @@ async def test_consultant_and_reporter_emails_arrive_in_danish_without_personal_
     reporting, silent, by_sms = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     calls: list[tuple[str, str]] = []
     contacts = {
-        reporting: {"channel": "email", "address": "vicevaert.holbaek@example.dk"},
-        by_sms: {"channel": "sms", "address": "+4511223344"},
+        reporting: {"channel": "email", "address": "vicevaert.holbaek@example.dk", "receipt_code": "NVUP-BVCU"},
+        by_sms: {"channel": "sms", "address": "+4511223344", "receipt_code": "K7WX-3MPQ"},
     }
     try:
         with serving(intake_stand_in(contacts, calls)) as intake_url:
@@ -168,10 +168,12 @@ async def test_consultant_and_reporter_emails_arrive_in_danish_without_personal_
 
     reporter = mailbox.to("vicevaert.holbaek@example.dk")
     assert [m["Subject"] for m in reporter] == [
-        "Kvittering: vi har modtaget din bekymring",
-        "Din bekymring er taget under behandling",
-        "Din bekymring er afsluttet",
+        "Kvittering: vi har modtaget din bekymring (NVUP-BVCU)",
+        "Din bekymring NVUP-BVCU er taget under behandling",
+        "Din bekymring NVUP-BVCU er afsluttet",
     ]
+    # Every mail to the reporter quotes the receipt code, none the concern's id.
+    assert all("NVUP-BVCU" in m.get_content() and reporting not in _text(m) for m in reporter)
     everything = "\n".join(_text(m) for m in mailbox.messages)
     for planted in PLANTED:
         assert planted not in everything

@@ -190,11 +190,15 @@ async def test_reporter_receipts_go_to_the_contact_intake_holds_and_only_by_emai
     concern = "c0ffee00-0000-4000-8000-00000000000a"
     planned = reporter_receipt(concern_reported(concern))
     transport = InMemoryMailTransport()
-    contacts = InMemoryReporterContacts({concern: ReporterContact("email", "anmelder@example.dk")})
+    contacts = InMemoryReporterContacts({concern: ReporterContact("email", "anmelder@example.dk", "K7WX-3MPQ")})
     assert (await mailer(transport, contacts).send(email_delivery(planned))).kind is AttemptKind.DELIVERED
     assert transport.sent[0]["To"] == "anmelder@example.dk" and contacts.asked == [concern]
-    assert concern in transport.sent[0].get_content()
-    sms = InMemoryReporterContacts({concern: ReporterContact("sms", "+4511223344")})
+    # The reporter is told to quote the receipt code: the mail gives it, never the concern's id.
+    text = transport.sent[0]["Subject"] + transport.sent[0].get_content()
+    assert "K7WX-3MPQ" in text and concern not in text
+    codeless = InMemoryReporterContacts({concern: ReporterContact("email", "anmelder@example.dk")})
+    assert (await mailer(transport, codeless).send(email_delivery(planned))).kind is AttemptKind.RETRY
+    sms = InMemoryReporterContacts({concern: ReporterContact("sms", "+4511223344", "K7WX-3MPQ")})
     assert (await mailer(transport, sms).send(email_delivery(planned))).reason == "unsupported_channel"
     gone = await mailer(transport, InMemoryReporterContacts()).send(email_delivery(planned))
     assert (gone.kind, gone.reason) == (AttemptKind.CANCELLED, "no_reporter_contact")

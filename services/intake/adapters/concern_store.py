@@ -33,7 +33,7 @@ _COLUMNS = """
     c.id::text AS id, receipt_code, organisation_id, department_id, municipality_code, subject_key, categories,
     severity, consent, legal_basis, observed_at, received_at, reporter_role, channel, source_system,
     reporter_client_id, request_hash, has_reporter_contact, has_resident_details, sealed, erased_at,
-    k.wrapped_key
+    k.wrapped_key, external_system, external_id
 """
 
 
@@ -63,6 +63,8 @@ class StoredConcern:
     sealed: bytes | None
     erased_at: datetime | None
     wrapped_key: bytes | None
+    external_system: str | None = None
+    external_id: str | None = None
 
 
 async def insert_concern(
@@ -120,6 +122,61 @@ async def find_by_external_ref(conn: asyncpg.Connection, system: str, external_i
         external_id,
     )
     return StoredConcern(**dict(row)) if row else None
+
+
+async def find_by_receipt_code(
+    conn: asyncpg.Connection | asyncpg.Pool, code: str, reporter_client_id: str | None
+) -> StoredConcern | None:
+    """The concern with this receipt code, only among `reporter_client_id`'s own reports unless it is None.
+
+    One indexed query either way, so another reporter's code and a wrong code cost the same.
+    """
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id "  # noqa: S608
+        "WHERE c.receipt_code = $1 AND ($2::text IS NULL OR c.reporter_client_id = $2::text)",
+        code,
+        reporter_client_id,
+    )
+    return StoredConcern(**dict(row)) if row else None
+
+
+@dataclass(frozen=True)
+class ConcernFilter:
+    """Which concerns a list shows; every condition given must hold (None or empty: no condition)."""
+
+    reporter_client_id: str | None = None
+    or_inbound: bool = False
+    """With `reporter_client_id`: also the concerns no client reported (from concern-inbound)."""
+    organisation_id: str | None = None
+    department_ids: frozenset[str] | None = None
+    external_system: str | None = None
+    external_id: str | None = None
+
+
+async def list_concerns(
+    conn: asyncpg.Connection | asyncpg.Pool, where: ConcernFilter, *, limit: int, offset: int
+) -> list[StoredConcern]:
+    """Concerns matching `where`, newest first (ties by id, so pages never overlap)."""
+    # Only the conditions given, so the planner sees plain equalities it can serve from an index.
+    conditions, args = [], []
+    reporter = "(c.reporter_client_id = ${0} OR c.reporter_client_id IS NULL)" if where.or_inbound else None
+    for column, value in (
+        (reporter or "c.reporter_client_id = ${}", where.reporter_client_id),
+        ("c.organisation_id = ${}", where.organisation_id),
+        ("c.department_id = ANY(${}::text[])", sorted(where.department_ids) if where.department_ids else None),
+        ("c.external_system = ${}", where.external_system),
+        ("c.external_id = ${}", where.external_id),
+    ):
+        if value is not None:
+            args.append(value)
+            conditions.append(column.format(len(args)))
+    sql = (
+        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id "  # noqa: S608
+        f"WHERE {' AND '.join(conditions) or 'true'} "
+        f"ORDER BY c.received_at DESC, c.id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+    )
+    rows = await conn.fetch(sql, *args, limit, offset)
+    return [StoredConcern(**dict(row)) for row in rows]
 
 
 async def claim_idempotency_key(

@@ -147,3 +147,15 @@ async def history_of(conn: asyncpg.Connection | asyncpg.Pool, concern_id: str) -
         concern_id,
     )
     return [HistoryEntry(**dict(r)) for r in rows]
+
+
+async def statuses_of(conn: asyncpg.Connection | asyncpg.Pool, concern_ids: list[str]) -> dict[str, list[str]]:
+    """Each listed concern's referral statuses (oldest referral first), in one query."""
+    rows = await conn.fetch(
+        "SELECT concern_id, status FROM referrals WHERE concern_id = ANY($1::text[]) ORDER BY created_at, referral_id",
+        concern_ids,
+    )
+    statuses: dict[str, list[str]] = {}
+    for row in rows:
+        statuses.setdefault(row["concern_id"], []).append(row["status"])
+    return statuses

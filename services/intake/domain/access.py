@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from shared.auth.principal import Principal, Role
+from shared.auth.principal import PLATFORM_WIDE, Principal, Role
 from shared.contracts.vocabulary import Category, Disclosure, LegalBasis, ReferralStatus, ReferralTarget
 
 HEALTH_CATEGORIES = frozenset(
@@ -80,6 +80,20 @@ def decide_access(principal: Principal, concern: ConcernFacts, referrals: list[R
     if sharing:
         return Access(Disclosure.FULL, basis=_basis(sharing[0]), referral_ids=ids)
     return Access(Disclosure.ANONYMOUS, referral_ids=ids)
+
+
+def sees_receipt_code(principal: Principal, concern: ConcernFacts) -> bool:
+    """Whether the caller is shown the receipt code (and external ref): ops and admins (support finds a caller's
+    case by it), the client that reported the concern, and a reporter of the organisation for a concern its
+    housing system sent in (concern-inbound: no client reported it). Recipients identify cases by referral id.
+    """
+    if principal.role in PLATFORM_WIDE:
+        return True
+    if concern.reporter_client_id is not None:
+        return concern.reporter_client_id == principal.client_id
+    return principal.role is Role.REPORTER and principal.covers(
+        department_id=concern.department_id, organisation_id=concern.organisation_id
+    )
 
 
 def _addressed_to(principal: Principal, referral: ReferralFacts) -> bool:

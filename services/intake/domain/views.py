@@ -1,4 +1,4 @@
-"""A concern as a caller may see it (GET /v1/concerns/{id}): shapes only, filled by the handler."""
+"""A concern as a caller may see it (GET /v1/concerns/{id}, lists): shapes only, filled by the handler."""
 
 from datetime import date, datetime
 from typing import Literal
@@ -69,6 +69,13 @@ class HistoryView(_View):
     outcome: str | None = None
 
 
+class ExternalRefView(_View):
+    """The concern's id in the system that reported it."""
+
+    system: str
+    id: str
+
+
 class ConcernView(_View):
     """A concern with its referrals and history, as the caller may see it."""
 
@@ -78,7 +85,9 @@ class ConcernView(_View):
     disclosure: Disclosure
     """What this caller sees: full, anonymous (no identifying data) or no_personal_details."""
     receipt_code: str | None = None
-    """The receipt code (for the reporter and admins)."""
+    """The receipt code: for ops, admins and the client that reported it (null for referral recipients)."""
+    external_ref: ExternalRefView | None = None
+    """The reporting system's id of the concern, when it has one (shown to whom the receipt code is shown)."""
     received_at: datetime
     observed_at: datetime
     organisation_id: str
@@ -105,3 +114,35 @@ class ContactView(_View):
     channel: Literal["email", "sms"] | None
     """email or sms; null when the reporter left a contact that is neither (it is not used to notify)."""
     address: str
+    receipt_code: str
+    """The concern's receipt code, which every mail to the reporter quotes (never the id alone)."""
+
+
+class ConcernSummary(_View):
+    """One line of a concern list (GET /v1/concerns): no personal details, nothing decrypted."""
+
+    id: str
+    receipt_code: str | None = None
+    """For ops, admins, the client that reported it, and the organisation's reporters for its inbound concerns."""
+    external_ref: ExternalRefView | None = None
+    status: Literal["received", "referred", "erased"]
+    referral_statuses: list[str]
+    """The status of each referral, oldest first (no recipients, reasons or outcomes)."""
+    received_at: datetime
+    organisation_id: str
+    department_id: str
+    municipality_code: str
+    categories: list[str]
+    severity: str
+    channel: str
+    source_system: str | None = None
+
+
+class ConcernPage(_View):
+    """A page of concerns, newest first."""
+
+    items: list[ConcernSummary]
+    limit: int
+    offset: int
+    next_offset: int | None = None
+    """The offset of the next page; null on the last page."""

@@ -3,17 +3,18 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from services.intake.domain.concern import ConcernRefused
 from services.intake.domain.guidance import Guidance, guidance_for
+from services.intake.domain.receipts import PATTERN, normalise_receipt_code
 from services.intake.domain.report import ConcernReport
-from services.intake.domain.views import ConcernView, ContactView
+from services.intake.domain.views import ConcernPage, ConcernView, ContactView
 from services.intake.entrypoints.schemas import AuditView, ConcernReceipt, DepartmentView, ErasureResult
-from services.intake.handlers import views
+from services.intake.handlers import lookups, views
 from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_concern, erase_concern
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import CONCERNS_REFUSED
@@ -43,6 +44,8 @@ class RefusalCountingRoute(APIRoute):
 
 _problems = problem_responses  # refusals are problem+json (shared/web/errors.py)
 AUTH = _problems(401, 403, 429, 503)
+MAX_PAGE = 100
+MAX_OFFSET = 100_000
 router = APIRouter(prefix="/v1", tags=["intake"], route_class=RefusalCountingRoute, responses=AUTH)
 
 
@@ -112,14 +115,67 @@ def _receipt(deps: Deps, receipt: Receipt) -> ConcernReceipt:
     )
 
 
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+ConcernRef = Annotated[
+    str,
+    Path(
+        pattern=f"^{UUID_PATTERN}$|{PATTERN}",
+        description="The concern's id (a UUID) or its receipt code (e.g. `K7WX-3MPQ`; either case, dash optional).",
+        examples=["K7WX-3MPQ"],
+    ),
+]
+Listing = Annotated[Principal, Depends(require_roles(Role.REPORTER, Role.CONSULTANT, Role.OPS, Role.ADMIN))]
+
+
+@router.get(
+    "/concerns",
+    summary="The caller's concerns, newest first: a reporter's own reports, or a search by external ref.",
+    responses=_problems(422),
+)
+async def list_concerns(
+    principal: Listing,
+    deps: DepsDep,
+    external_ref_system: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="With external_ref_id: the reporting system.")
+    ] = None,
+    external_ref_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="With external_ref_system: its id there.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Concerns per page (at most {MAX_PAGE}).")] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip (newest first).")] = 0,
+) -> ConcernPage:
+    """Reporter: its own reports; searching by external ref also its organisation's concerns from its housing
+    system. Consultant: its own reports. Ops and admin: every concern. Summaries only, no personal details."""
+    if (external_ref_system is None) != (external_ref_id is None):
+        missing = "external_ref_id" if external_ref_id is None else "external_ref_system"
+        errors = [{"field": f"query.{missing}", "problem": "give external_ref_system and external_ref_id together"}]
+        return problem(422, "Invalid request", f"query.{missing}: required with the other external_ref parameter",
+                       errors=errors)  # fmt: skip
+    external_ref = (external_ref_system, external_ref_id) if external_ref_system and external_ref_id else None
+    return await lookups.list_concerns(deps, principal, external_ref=external_ref, limit=limit, offset=offset)
+
+
 @router.get(
     "/concerns/{concern_id}",
-    summary="A concern with its referrals and history, as the caller may see it.",
+    summary="A concern with its referrals and history, as the caller may see it; by its id or its receipt code.",
     responses=_problems(404, 422),
 )
-async def get_concern(concern_id: uuid.UUID, principal: PrincipalDep, deps: DepsDep) -> ConcernView:
-    """Personal details only for a caller whose role, scope and legal basis allow it; each such read is audited."""
-    view = await views.view_concern(deps, str(concern_id), principal)
+async def get_concern(concern_id: ConcernRef, principal: PrincipalDep, deps: DepsDep) -> ConcernView:
+    """Personal details only for a caller whose role, scope and legal basis allow it; each such read is audited.
+
+    By receipt code: ops and admins find any concern; anyone else only the concerns they reported themselves
+    (another's code answers 404 like a code nobody has). Failed look-ups by code are counted per client; past
+    the limit every look-up by code answers 429 with Retry-After for a while.
+    """
+    code = normalise_receipt_code(concern_id)
+    if code is None:
+        view = await views.view_concern(deps, str(uuid.UUID(concern_id)), principal)
+    else:
+        try:
+            view = await lookups.view_by_receipt_code(deps, code, principal)
+        except lookups.TooManyGuesses as error:
+            retry = {"Retry-After": str(error.retry_after)}
+            raise HTTPException(429, str(error).capitalize() + ".", headers=retry) from None
     if view is None:
         raise HTTPException(404, "Not found.")
     return view

@@ -13,6 +13,7 @@ from services.intake.domain.directory import Directory
 from services.intake.domain.guidance import Guidance
 from services.intake.settings import IntakeSettings
 from shared.contracts.vocabulary import Category
+from shared.web.rate_limit import TokenBuckets
 
 
 def utc_now() -> datetime:
@@ -31,6 +32,13 @@ class Deps:
     guidance: dict[Category, Guidance]
     mappings: dict[str, InboundMapping]
     clock: Callable[[], datetime] = field(default=utc_now)
+    receipt_guesses: TokenBuckets = field(init=False)
+    """Per client: failed receipt-code look-ups (a bucket that is empty answers 429, against guessing)."""
+
+    def __post_init__(self) -> None:
+        self.receipt_guesses = TokenBuckets(
+            self.settings.receipt_lookup_failures_per_minute, self.settings.receipt_lookup_failures_burst
+        )
 
     @property
     def fingerprint_key(self) -> bytes:

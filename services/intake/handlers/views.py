@@ -5,11 +5,18 @@ from services.intake.adapters.audit import AuditEntry, audit_trail, record_acces
 from services.intake.adapters.concern_store import StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
 from services.intake.adapters.sealing import UnreadableDetails
-from services.intake.domain.access import Access, ConcernFacts, decide_access
-from services.intake.domain.views import ConcernView, ContactView, DetailsView, HistoryView, ReferralView
+from services.intake.domain.access import Access, ConcernFacts, decide_access, sees_receipt_code
+from services.intake.domain.views import (
+    ConcernView,
+    ContactView,
+    DetailsView,
+    ExternalRefView,
+    HistoryView,
+    ReferralView,
+)
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import DETAIL_READS
-from shared.auth.principal import Principal, Role
+from shared.auth.principal import Principal
 from shared.contracts.vocabulary import Disclosure
 
 
@@ -18,18 +25,34 @@ async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> Con
     concern = await concern_store.get_concern(deps.pool, concern_id)
     if concern is None:
         return None
-    referrals = await referral_store.referrals_of(deps.pool, concern_id)
-    facts = ConcernFacts(
-        concern.organisation_id, concern.department_id, concern.municipality_code, concern.reporter_client_id
-    )
-    access = decide_access(principal, facts, [r.facts() for r in referrals])
+    return await view_stored(deps, concern, principal)
+
+
+async def view_stored(deps: Deps, concern: StoredConcern, principal: Principal) -> ConcernView | None:
+    """A stored concern as `principal` may see it, or None when it does not exist for them (404)."""
+    referrals = await referral_store.referrals_of(deps.pool, concern.id)
+    access = decide_access(principal, facts_of(concern), [r.facts() for r in referrals])
     if access is None:
         return None
     details = None
     if access.shows_details and concern.erased_at is None:
         details = await _open_audited(deps, concern, principal, access.basis or "unspecified")
-    history = await referral_store.history_of(deps.pool, concern_id)
+    history = await referral_store.history_of(deps.pool, concern.id)
     return _shape(concern, access, referrals, history, details, principal)
+
+
+def facts_of(concern: StoredConcern) -> ConcernFacts:
+    """What the access rules need to know of a stored concern."""
+    return ConcernFacts(
+        concern.organisation_id, concern.department_id, concern.municipality_code, concern.reporter_client_id
+    )
+
+
+def external_ref_of(concern: StoredConcern) -> ExternalRefView | None:
+    """The concern's external ref, when it has one."""
+    if concern.external_system is None or concern.external_id is None:
+        return None
+    return ExternalRefView(system=concern.external_system, id=concern.external_id)
 
 
 async def _open_audited(deps: Deps, concern: StoredConcern, principal: Principal, basis: str) -> DetailsView | None:
@@ -83,11 +106,13 @@ def _shape(
     association = access.disclosure is Disclosure.NO_PERSONAL_DETAILS
     categories = [c for c in concern.categories if access.categories is None or c in access.categories]
     status = "erased" if concern.erased_at else ("referred" if referrals else "received")
+    quotable = sees_receipt_code(principal, facts_of(concern))
     return ConcernView(
         id=concern.id,
         status=status,
         disclosure=access.disclosure,
-        receipt_code=concern.receipt_code if principal.role in (Role.ADMIN, Role.REPORTER) else None,
+        receipt_code=concern.receipt_code if quotable else None,
+        external_ref=external_ref_of(concern) if quotable else None,
         received_at=concern.received_at,
         observed_at=concern.observed_at,
         organisation_id=concern.organisation_id,
@@ -143,7 +168,9 @@ async def reporter_contact(deps: Deps, concern_id: str, principal: Principal) ->
     async with deps.pool.acquire() as conn:
         await record_access(conn, concern.id, principal, action="read_reporter_contact", basis="reporter_notification")
     DETAIL_READS.labels(principal.role.value, "reporter_notification").inc()
-    return ContactView(channel=reporter.get("contact_channel"), address=reporter["contact_address"])
+    return ContactView(
+        channel=reporter.get("contact_channel"), address=reporter["contact_address"], receipt_code=concern.receipt_code
+    )
 
 
 async def audit_entries(deps: Deps, concern_id: str) -> list[AuditEntry] | None:

@@ -94,7 +94,8 @@ class EmailSender:
         self._sender = sender
         self._domain = parseaddr(sender)[1].rpartition("@")[2] or "notify.invalid"
 
-    async def _address(self, delivery: ClaimedDelivery) -> tuple[str, str] | AttemptResult:
+    async def _address(self, delivery: ClaimedDelivery) -> tuple[str, str, dict[str, str]] | AttemptResult:
+        """The recipient's name and address, and what the mail adds to the delivery's context (a receipt code)."""
         if delivery.recipient_id == REPORTER:
             if self._contacts is None or not delivery.concern_id:
                 return AttemptResult(AttemptKind.CANCELLED, "receipts_not_configured")
@@ -106,21 +107,24 @@ class EmailSender:
                 return AttemptResult(AttemptKind.CANCELLED, "no_reporter_contact")
             if contact.channel != "email":
                 return AttemptResult(AttemptKind.CANCELLED, "unsupported_channel")
-            return "", contact.address
+            if not contact.receipt_code:
+                return AttemptResult(AttemptKind.RETRY, "contact_lookup_failed")
+            return "", contact.address, {"receipt_code": contact.receipt_code}
         mailbox = self._address_book.get(delivery.recipient_id or "")
         if mailbox is None:
             return AttemptResult(AttemptKind.PERMANENT, "unknown_recipient")
-        return mailbox.name, mailbox.email
+        return mailbox.name, mailbox.email, {}
 
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
         """One attempt; never raises for the mail system's faults."""
         address = await self._address(delivery)
         if isinstance(address, AttemptResult):
             return address
-        subject, text = self._renderer.render(delivery.template or "", json.loads(delivery.body))
+        name, email, extra = address
+        subject, text = self._renderer.render(delivery.template or "", json.loads(delivery.body) | extra)
         message = EmailMessage()
         message["From"] = self._sender
-        message["To"] = formataddr(address)
+        message["To"] = formataddr((name, email))
         message["Subject"] = subject
         message["Date"] = format_datetime(datetime.now(UTC))
         # The same id on every attempt, so a mail system can drop a second copy after a crash.

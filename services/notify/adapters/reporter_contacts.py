@@ -12,10 +12,11 @@ class ContactLookupFailed(Exception):
 
 @dataclass(frozen=True)
 class ReporterContact:
-    """How to reach a reporter: `email` or `sms` and the address; no name."""
+    """How to reach a reporter: `email` or `sms` and the address; no name. The receipt code every mail quotes."""
 
     channel: str | None
     address: str | None
+    receipt_code: str | None = None
 
 
 class ReporterContacts(Protocol):
@@ -47,9 +48,13 @@ class IntakeReporterContacts:
             raise ContactLookupFailed(f"intake answered {response.status_code}")
         try:
             body = response.json()
-            return ReporterContact(channel=body.get("channel"), address=body.get("address"))
+            contact = ReporterContact(body.get("channel"), body.get("address"), body.get("receipt_code"))
         except (ValueError, AttributeError):
             raise ContactLookupFailed("intake answered no JSON object") from None
+        if not contact.receipt_code:
+            # The reporter is told to quote the code; a mail without it (an older intake) waits for one that has it.
+            raise ContactLookupFailed("intake answered without receipt_code")
+        return contact
 
 
 class InMemoryReporterContacts:

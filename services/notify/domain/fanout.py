@@ -109,7 +109,8 @@ def consultant_emails(event: Envelope[Any], links: Links) -> list[PlannedDeliver
 
 
 def reporter_receipt(event: Envelope[Any]) -> PlannedDelivery:
-    """The receipt to a reporter who left a contact: a reference and a time, nothing about the resident."""
+    """The receipt to a reporter who left a contact: its time and (added at sending, with the address, from intake)
+    the receipt code; nothing about the resident."""
     data = event.data
     context = {"concern_id": data.concern_id, "reported_at": data.reported_at.isoformat()}
     return _email(event, REPORTER, "reporter_receipt", context, data.concern_id, "receipt")
