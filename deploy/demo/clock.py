@@ -5,6 +5,7 @@ route only when it runs with LOCAL_DEV on (the local stack's services do), and t
 LOCAL_DEV is off in its own environment.
 """
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ class LocalStack:
 
     routing_url: str
     admin_token: str
+    mail_dir: Path
 
     @classmethod
     def at(cls, home: Path) -> "LocalStack":
@@ -37,7 +39,11 @@ class LocalStack:
         admins = [c["token"] for c in json.loads(credentials.read_text()) if c.get("role") == "admin"]
         if "ROUTING_URL" not in env or not admins:
             raise DemoClockRefused(f"{home} names no routing URL or no admin client")
-        return cls(env["ROUTING_URL"], admins[0])
+        return cls(env["ROUTING_URL"], admins[0], home / "mail")
+
+    def mails(self) -> int:
+        """How many e-mails the stack's mail sink has received (`<home>/mail/*.eml`)."""
+        return len(list(self.mail_dir.glob("*.eml"))) if self.mail_dir.is_dir() else 0
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -69,3 +75,14 @@ async def advance(http: httpx.AsyncClient, stack: LocalStack, working_days: int)
         detail = response.json().get("detail", "") if "json" in response.headers.get("content-type", "") else ""
         raise DemoClockRefused(f"routing answered {response.status_code} {detail}".strip())
     return response.json()
+
+
+async def new_mails(stack: LocalStack, before: int, *, within: float = 20.0, settle: float = 2.0) -> int:
+    """The e-mails received since `before` was counted, once none came for `settle` seconds (at most `within`)."""
+    loop = asyncio.get_running_loop()
+    deadline, count, quiet_since = loop.time() + within, stack.mails(), loop.time()
+    while loop.time() < deadline and (count == before or loop.time() - quiet_since < settle):
+        await asyncio.sleep(0.25)
+        if (now := stack.mails()) != count:
+            count, quiet_since = now, loop.time()
+    return count - before

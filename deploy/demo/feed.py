@@ -1,8 +1,10 @@
 """`python -m deploy.demo.feed`: a living system on first start (`make demo`).
 
 Reports fictional concerns through intake's real API and through the concern-inbound topic in both demo
-housing systems' formats, waits for routing's referrals, and lets the recipients answer some of them,
-so the dashboard, the feed and Grafana have something true to show. Every person in it is made up.
+housing systems' formats, waits for routing's referrals, lets the recipients answer some of them, and
+then moves the demo clocks a few working days on (routing's LOCAL_DEV-only demo clock), so the unanswered
+referrals are reminded and escalated, and the dashboard, the e-mails, the feed and Grafana have something
+true to show. Every person in it is made up.
 """
 
 import asyncio
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from deploy.demo.cases import concern_body, inbound_payload
+from deploy.demo.clock import DemoClockRefused, LocalStack, advance, new_mails, summary
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.topics import CONCERN_INBOUND
 from shared.kafka.config import producer_config
@@ -154,12 +157,36 @@ async def answer(demo: Demo, rng: random.Random, referrals: list[dict[str, Any]]
     return moves
 
 
+async def advance_clocks(http: httpx.AsyncClient, home: Path, working_days: int) -> None:
+    """Move the demo clocks on and say what followed (reminders, escalations, e-mails)."""
+    stack = LocalStack.at(home)
+    before = stack.mails()
+    try:
+        with console.status(f"moving the demo clocks {working_days} working day(s) on"):
+            result = await advance(http, stack, working_days)
+            mails = await new_mails(stack, before) if result["reminders"] + result["escalations"] else 0
+    except DemoClockRefused as error:
+        console.print(f"clocks not moved: {error}")
+        raise typer.Exit(1) from None
+    console.print(summary(result))
+    console.print(f"{mails} e-mail(s) in {stack.mail_dir}")
+
+
 @app.command()
 def main(
     home: Annotated[Path, typer.Option(envvar="STACK_HOME", help="The running stack's home.")] = Path(".local"),
     count: Annotated[int, typer.Option(min=0, help="Concerns reported over HTTP.")] = 120,
     inbound: Annotated[int, typer.Option(min=0, help="Concerns sent by the demo housing systems.")] = 40,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable demo.")] = None,
+    advance_working_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=250,
+            help="Then move the demo clocks this many working days on (3: high and acute unanswered referrals "
+            "escalate, medium ones are reminded, low ones wait); 0: leave the clocks alone.",
+        ),
+    ] = 3,
 ) -> None:
     """Feed the running stack with fictional concerns and answers."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
@@ -173,6 +200,8 @@ def main(
             referrals = await referrals_of(demo, ids)
             moves = await answer(demo, rng, referrals)
             console.print(f"{len(referrals)} referrals; recipients' answers: {moves}")
+            if advance_working_days:
+                await advance_clocks(http, home.resolve(), advance_working_days)
             console.print(f"dashboard: {demo.env['STATS_URL']}/ (log in with a token from credentials.json)")
 
     asyncio.run(run())

@@ -1,10 +1,12 @@
 """The demo clock (LOCAL_DEV only): the open referrals' clocks move as if N Danish working days had passed.
 
 The stored times of every open referral (created, due, escalation, reminder and escalation marks, and the
-times of its moves) go back by the span N working days take from now, in one transaction; then the clocks run
-through their normal path (`scheduler.tick`: claimed, marked and written to the outbox with their events), so
-notify's e-mails and webhooks and stats' counts follow as they would after a real wait. Shifting stored times,
-rather than a clock offset in each process, needs no agreement between workers and survives restarts.
+times of its moves) go back, in one transaction, by the span N working days take from the referral's own
+"now" (now plus what earlier advances moved it, kept in `demo_clock_shifts`: two advances of one working day
+are one of two). Then the clocks run through their normal path (`scheduler.tick`: claimed, marked and written
+to the outbox with their events), so notify's e-mails and webhooks and stats' counts follow as they would
+after a real wait. Shifting stored times, rather than a clock offset in each process, needs no agreement
+between workers and survives restarts.
 """
 
 from dataclasses import dataclass
@@ -16,13 +18,27 @@ from services.routing.handlers import scheduler
 from services.routing.handlers.deps import Deps
 from shared.contracts.vocabulary import ReferralStatus
 
-_SHIFT = """
-UPDATE referrals SET created_at = created_at - $1, ack_due_at = ack_due_at - $1, escalate_at = escalate_at - $1,
-    breached_at = breached_at - $1, escalated_at = escalated_at - $1, updated_at = now()
-WHERE status = ANY($2::text[])
-RETURNING referral_id, status, ack_due_at, escalate_at, breached_at, escalated_at
+_OPEN = """
+SELECT r.referral_id, coalesce(d.shifted_by, interval '0') AS shifted_by
+FROM referrals r LEFT JOIN demo_clock_shifts d USING (referral_id)
+WHERE r.status = ANY($1::text[]) ORDER BY r.referral_id FOR UPDATE OF r
 """
-_SHIFT_MOVES = "UPDATE referral_transitions SET changed_at = changed_at - $1 WHERE referral_id = ANY($2::text[])"
+_SHIFT = """
+WITH moves AS (SELECT * FROM unnest($1::text[], $2::interval[]) AS m (referral_id, span)),
+recorded AS (
+    INSERT INTO demo_clock_shifts (referral_id, shifted_by) SELECT referral_id, span FROM moves
+    ON CONFLICT (referral_id) DO UPDATE SET shifted_by = demo_clock_shifts.shifted_by + excluded.shifted_by
+),
+moved_times AS (
+    UPDATE referral_transitions t SET changed_at = t.changed_at - m.span
+    FROM moves m WHERE t.referral_id = m.referral_id
+)
+UPDATE referrals r SET created_at = r.created_at - m.span, ack_due_at = r.ack_due_at - m.span,
+    escalate_at = r.escalate_at - m.span, breached_at = r.breached_at - m.span,
+    escalated_at = r.escalated_at - m.span, updated_at = now()
+FROM moves m WHERE r.referral_id = m.referral_id
+RETURNING r.status, r.ack_due_at, r.escalate_at, r.breached_at, r.escalated_at
+"""
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ class Advanced:
 
     working_days: int
     shifted_by: timedelta
+    """The span of the referral moved furthest (from where earlier advances had left its clock)."""
     now: datetime
     referrals: int
     reminders_due: int
@@ -48,16 +65,17 @@ def falls_due(row: dict, now: datetime) -> tuple[bool, bool]:
 async def advance(deps: Deps, working_days: int) -> Advanced:
     """Move the open referrals' clocks `working_days` Danish working days on, then let the clocks fire."""
     now = deps.clock.now()
-    span = working_days_span(now, working_days)
     async with deps.pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(_SHIFT, span, sorted(s.value for s in OPEN))
-        await conn.execute(_SHIFT_MOVES, span, [r["referral_id"] for r in rows])
+        open_referrals = await conn.fetch(_OPEN, sorted(s.value for s in OPEN))
+        # Each referral's clock goes on from where earlier advances left it: its own "now" is now + its shift.
+        spans = [working_days_span(now + r["shifted_by"], working_days) for r in open_referrals]
+        rows = await conn.fetch(_SHIFT, [r["referral_id"] for r in open_referrals], spans)
     due = [falls_due(dict(r), now) for r in rows]
     # The clocks' normal path: whichever worker claims a referral first sends it, exactly once.
     await scheduler.tick(deps)
     return Advanced(
         working_days=working_days,
-        shifted_by=span,
+        shifted_by=max(spans, default=working_days_span(now, working_days)),
         now=now,
         referrals=len(rows),
         reminders_due=sum(reminder for reminder, _ in due),
