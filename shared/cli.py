@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,10 +23,12 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients (tokens are shown once; only hashes are stored).", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: list, show, replay.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated contract documents under docs/.", no_args_is_help=True)
+demo_app = typer.Typer(help="The local demo stack (LOCAL_DEV only): move its clocks.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(clients_app, name="clients")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(docs_app, name="docs")
+app.add_typer(demo_app, name="demo")
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,6 +196,39 @@ def docs_check() -> None:
         console.print("stale: " + ", ".join(stale) + " (run `make docs`)")
         raise typer.Exit(1)
     console.print("docs are up to date")
+
+
+@demo_app.command("advance")
+def demo_advance(
+    working_days: Annotated[int, typer.Option(min=1, max=250, help="Danish working days the clocks move on.")],
+    home: Annotated[Path, typer.Option(envvar="STACK_HOME", help="The local stack's home.")] = Path(".local"),
+    local_dev: Annotated[
+        bool, typer.Option(envvar="LOCAL_DEV", help="Off (LOCAL_DEV=false): refused. The local stack runs with it on.")
+    ] = True,
+) -> None:
+    """Move the open referrals' clocks N working days on: reminders, breaches and escalations follow."""
+    from deploy.demo.clock import DemoClockRefused, LocalStack, advance, new_mails, summary
+
+    if not local_dev:
+        console.print("refused: LOCAL_DEV is off; the demo clock is for a local stack only")
+        raise typer.Exit(1)
+
+    async def run(stack: LocalStack) -> tuple[dict, int]:
+        before = stack.mails()
+        async with httpx.AsyncClient(timeout=60) as http:
+            result = await advance(http, stack, working_days)
+        fired = result["reminders"] + result["escalations"]
+        return result, await new_mails(stack, before) if fired else 0
+
+    try:
+        stack = LocalStack.at(home.resolve())
+        with console.status(f"moving the demo clocks {working_days} working day(s) on, waiting for the e-mails"):
+            result, mails = asyncio.run(run(stack))
+    except DemoClockRefused as error:
+        console.print(f"refused: {error}")
+        raise typer.Exit(1) from None
+    console.print(summary(result))
+    console.print(f"{mails} e-mail(s) in {stack.mail_dir}; webhooks go to the subscribers, the counts to the dashboard")
 
 
 if __name__ == "__main__":
