@@ -58,6 +58,7 @@ UNLIMITED = {"RATE_LIMIT_PER_MINUTE": "1000000", "RATE_LIMIT_BURST": "1000000"}
 EXPECTED = {
     "intake": {
         "POST /v1/concerns",
+        "GET /v1/concerns",
         "GET /v1/concerns/{concern_id}",
         "POST /v1/concerns/{concern_id}/erasure",
         "GET /v1/concerns/{concern_id}/reporter-contact",

@@ -22,7 +22,7 @@ class ConcernReceipt(_Body):
     received_at: datetime
     """When intake accepted the concern."""
     receipt_code: str
-    """A short code to quote when asking about the concern, e.g. K7WX-3MPQ."""
+    """A short code to quote when asking about the concern, e.g. K7WX-3MPQ: GET /v1/concerns/{receipt_code}."""
     guidance: list[Guidance]
     """Practical guidance in Danish for the concern's categories."""
 
