@@ -43,7 +43,7 @@ def topics_ensure(
     replication_factor: Annotated[int, typer.Option(min=1)] = 1,
     prefix: Prefix = "",
 ) -> None:
-    """Create the topics of DESIGN.md, their .dlq topics and api-clients (existing ones are kept)."""
+    """Create the topics of DESIGN.md, their .dlq topics, api-clients and reference-data (existing ones are kept)."""
     created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor, prefix))
     console.print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
 

@@ -1,4 +1,4 @@
-"""What every service owns while it runs: its pool, its producer, the client registry, its readiness checks."""
+"""What every service owns while it runs: its pool, its producer, the registries it follows, its readiness checks."""
 
 import asyncio
 import gc
@@ -20,6 +20,8 @@ from shared.kafka.config import producer_config
 from shared.kafka.dead_letters import KafkaDeadLetters
 from shared.kafka.producer import KafkaEventPublisher
 from shared.logging import configure_logging, get_logger
+from shared.reference.follower import ReferenceFollower
+from shared.reference.holder import ReferenceHolder
 from shared.settings import Settings
 from shared.web.app import ReadinessCheck
 
@@ -54,6 +56,8 @@ class Runtime:
     dead_letters: KafkaDeadLetters
     clients: ClientRegistry
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    reference: ReferenceHolder | None = None
+    """The reference directory followed from its topic (None in intake, which owns it)."""
 
 
 async def kafka_ready(producer: AIOKafkaProducer, timeout: float) -> bool:
@@ -85,8 +89,12 @@ async def _start_producer(settings: Settings) -> AIOKafkaProducer:
 
 
 @asynccontextmanager
-async def service_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Open the pool, the producer and the api-clients follower; close them in reverse order."""
+async def service_runtime(settings: Settings, *, follow_reference: bool = False) -> AsyncIterator[Runtime]:
+    """Open the pool, the producer and the api-clients follower; close them in reverse order.
+
+    `follow_reference`: also follow the reference-data topic (routing, notify, stats); the service is not
+    ready until it holds a directory.
+    """
     pool = await create_pool(settings)
     producer = await _start_producer(settings)
     clients = ClientRegistry()
@@ -97,6 +105,19 @@ async def service_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         topic_prefix=settings.topic_prefix,
     )
     follower.start()
+    reference = ReferenceHolder() if follow_reference else None
+    reference_follower = (
+        ReferenceFollower(
+            settings.kafka_bootstrap_servers,
+            reference,
+            client_id=f"{settings.service_name}-reference",
+            topic_prefix=settings.topic_prefix,
+        )
+        if reference is not None
+        else None
+    )
+    if reference_follower is not None:
+        reference_follower.start()
     timeout = settings.readiness_timeout_s
 
     async def clients_loaded() -> bool:
@@ -114,10 +135,19 @@ async def service_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             "kafka": lambda: kafka_ready(producer, timeout),
             "api_clients": clients_loaded,
         },
+        reference=reference,
     )
+    if reference is not None:
+
+        async def reference_loaded() -> bool:
+            return reference.loaded
+
+        runtime.readiness["reference_data"] = reference_loaded
     try:
         yield runtime
     finally:
+        if reference_follower is not None:
+            await reference_follower.stop()
         await follower.stop()
         await producer.stop()
         await pool.close()
@@ -128,6 +158,8 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.runtime = runtime
     app.state.clients = runtime.clients
     app.state.readiness = runtime.readiness
+    if runtime.reference is not None:
+        app.state.reference = runtime.reference
 
 
 def serve(app: FastAPI, settings: Settings) -> None:

@@ -11,8 +11,9 @@ from shared.contracts.envelope import envelope_schema
 from shared.contracts.events import EventData
 from shared.contracts.examples import documented_examples
 from shared.contracts.inbound import InboundConcern
+from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.registry import EVENT_MODELS, TOPIC_EVENTS
-from shared.contracts.topics import API_CLIENTS, CONCERN_INBOUND, EVENT_TOPICS, dlq
+from shared.contracts.topics import API_CLIENTS, CONCERN_INBOUND, EVENT_TOPICS, REFERENCE_DATA, dlq
 
 CONTRACTS_VERSION = "1.0.0"
 KAFKA_BINDING = "0.5.0"
@@ -20,6 +21,7 @@ REF = "#/components/schemas/{model}"
 PLAIN_MESSAGES: dict[str, tuple[str, type[BaseModel]]] = {
     CONCERN_INBOUND: ("inbound-concern", InboundConcern),
     API_CLIENTS: ("api-client-record", ApiClientRecord),
+    REFERENCE_DATA: ("reference-directory", ReferenceDirectory),
 }
 """The messages that are not CloudEvents: topic -> (message name, model)."""
 
@@ -75,7 +77,8 @@ def _channels() -> dict[str, Any]:
             "with the `crp` CLI."
         )
         channels[dlq(topic)] = _channel(dlq(topic), description)
-    channels[API_CLIENTS]["bindings"]["kafka"]["topicConfiguration"] = {"cleanup.policy": ["compact"]}
+    for compacted in (API_CLIENTS, REFERENCE_DATA):
+        channels[compacted]["bindings"]["kafka"]["topicConfiguration"] = {"cleanup.policy": ["compact"]}
     return channels
 
 

@@ -3,7 +3,14 @@
 from typing import Final
 
 from shared.contracts.errors import REASONS
-from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, NOTIFICATION_EVENTS, REFERRAL_EVENTS
+from shared.contracts.topics import (
+    API_CLIENTS,
+    CONCERN_EVENTS,
+    CONCERN_INBOUND,
+    NOTIFICATION_EVENTS,
+    REFERENCE_DATA,
+    REFERRAL_EVENTS,
+)
 
 SERVICES: Final = ("intake", "routing", "notify", "stats")
 
@@ -20,6 +27,8 @@ FLOWS: Final = (
     ("stats", "receive", NOTIFICATION_EVENTS),
     ("crp-cli", "send", API_CLIENTS),
     *((service, "receive", API_CLIENTS) for service in SERVICES),
+    ("intake", "send", REFERENCE_DATA),
+    *((service, "receive", REFERENCE_DATA) for service in ("routing", "notify", "stats")),
 )
 """(who, send|receive, topic): who writes and who reads each topic."""
 
@@ -29,6 +38,7 @@ KEYS: Final = {
     REFERRAL_EVENTS: "The subject key: a keyed-HMAC pseudonym of organisation + tenancy (or department).",
     NOTIFICATION_EVENTS: "The envelope's `subject`: the subscription id of the delivery.",
     API_CLIENTS: "The client id.",
+    REFERENCE_DATA: "Always `directory`: the topic holds one snapshot, and compaction keeps the newest.",
 }
 """The Kafka key of each topic's messages."""
 
@@ -47,6 +57,14 @@ CHANNELS: Final = {
         "Compacted registry of API clients (token hashes only, never tokens); the latest record per "
         "client id wins, a null value (tombstone) forgets the client. Every service reads it from the "
         "beginning, without a consumer group, to authenticate bearer tokens."
+    ),
+    REFERENCE_DATA: (
+        "Compacted snapshot of the reference directory that intake owns: housing organisations and their "
+        "departments (name, municipality, tenancies, consultant, associations), recipients (name, kind, "
+        "e-mail, escalation contact) and municipalities (official name, single entry, escalation contact). "
+        "`version` is the SHA-256 of the content's canonical JSON. intake publishes it at start and on every "
+        "change; routing, notify and stats read it from the beginning, without a consumer group, and use "
+        "the newest snapshot. No personal data."
     ),
 }
 """What each topic carries."""

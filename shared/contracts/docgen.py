@@ -12,6 +12,7 @@ from shared.contracts.clients import ApiClientRecord
 from shared.contracts.envelope import envelope_schema
 from shared.contracts.examples import documented_examples
 from shared.contracts.inbound import InboundConcern
+from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.registry import EVENT_MODELS
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -19,6 +20,7 @@ SCHEMA_BASE_URI = "https://concern-platform.example/schemas/"
 PLAIN_SCHEMAS: dict[str, type[BaseModel]] = {
     "inbound-concern": InboundConcern,
     "api-client-record": ApiClientRecord,
+    "reference-directory": ReferenceDirectory,
 }
 """Schemas of the messages that are not CloudEvents, by file name."""
 

@@ -11,6 +11,7 @@ from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, encode, make_event
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.notifications import NotificationDelivered, NotificationFailed
+from shared.contracts.reference import ReferenceContent, ReferenceDirectory, encode_directory
 from shared.contracts.referrals import (
     ReferralCreated,
     ReferralEscalated,
@@ -183,9 +184,48 @@ def example_api_client(seed: str | None = None) -> ApiClientRecord:
     )
 
 
+def example_directory() -> ReferenceDirectory:
+    """A one-department directory (fictional demo names and addresses)."""
+    return ReferenceContent.model_validate(
+        {
+            "organisations": [
+                {
+                    "id": "org-demo",
+                    "name": "Boligselskabet Vestsjælland (demo)",
+                    "departments": [
+                        {
+                            "id": _DEPARTMENT,
+                            "name": "Ladegårdsparken (demo), Holbæk",
+                            "municipality_code": _MUNICIPALITY,
+                            "tenancies": 412,
+                            "consultants": ["consultant-holbaek"],
+                        }
+                    ],
+                }
+            ],
+            "recipients": {
+                "consultant-holbaek": {
+                    "name": "Boligsocial konsulent, Holbæk og Høng (demo)",
+                    "kind": "consultant",
+                    "email": "boligsocial.holbaek@example.dk",
+                    "escalation_contact": "escalation-consultant-holbaek",
+                },
+                "escalation-consultant-holbaek": {
+                    "name": "Leder af boligsocialt team, Holbæk (demo)",
+                    "kind": "escalation_contact",
+                    "email": "boligsocial.leder.holbaek@example.dk",
+                },
+                "municipality-0316": {"name": "Holbæk Kommune, én indgang (demo)", "kind": "single_entry"},
+            },
+            "municipalities": {_MUNICIPALITY: {"name": "Holbæk", "single_entry": "municipality-0316"}},
+        }
+    ).directory()
+
+
 def documented_examples() -> dict[str, dict[str, Any]]:
-    """The seeded examples as JSON values, by event type, plus `inbound-concern` and `api-client-record`."""
+    """The seeded examples as JSON values, by event type, plus the plain records (inbound, api client, directory)."""
     examples = {event.type: json.loads(encode(event)) for event in example_events(DOCS_SEED)}
     examples["inbound-concern"] = json.loads(encode_inbound(example_inbound(DOCS_SEED)))
     examples["api-client-record"] = json.loads(encode_api_client(example_api_client(DOCS_SEED)))
+    examples["reference-directory"] = json.loads(encode_directory(example_directory()))
     return examples

@@ -12,6 +12,8 @@ NOTIFICATION_EVENTS: Final = "notification-events"
 """notification.* events; key: subscription id."""
 API_CLIENTS: Final = "api-clients"
 """Compacted registry of API clients (token hashes only); key: client id."""
+REFERENCE_DATA: Final = "reference-data"
+"""Compacted snapshot of the reference directory (departments, recipients, municipalities); key: `directory`."""
 
 DLQ_SUFFIX: Final = ".dlq"
 

@@ -1,4 +1,4 @@
-"""Creating the topics of DESIGN.md, their dead-letter topics and the api-clients registry."""
+"""Creating the topics of DESIGN.md, their dead-letter topics and the compacted api-clients and reference-data."""
 
 import contextlib
 
@@ -11,6 +11,7 @@ from shared.contracts.topics import (
     CONCERN_INBOUND,
     EVENT_TOPICS,
     NOTIFICATION_EVENTS,
+    REFERENCE_DATA,
     REFERRAL_EVENTS,
     dlq,
 )
@@ -25,6 +26,8 @@ RETENTION_MS = {
     NOTIFICATION_EVENTS: -1,
 }
 DLQ_RETENTION_MS = 30 * DAY_MS
+COMPACTED_TOPICS = (API_CLIENTS, REFERENCE_DATA)
+"""Registries every service reads from the beginning: one partition, compacted, kept forever."""
 
 
 def planned_topics(partitions: int, replication_factor: int, prefix: str = "") -> list[NewTopic]:
@@ -35,14 +38,15 @@ def planned_topics(partitions: int, replication_factor: int, prefix: str = "") -
         for name, retention in ((topic, RETENTION_MS[topic]), (dlq(topic), DLQ_RETENTION_MS)):
             configs = {"min.insync.replicas": min_isr, "retention.ms": str(retention)}
             topics.append(NewTopic(prefix + name, partitions, replication_factor, topic_configs=configs))
-    topics.append(
-        NewTopic(
-            prefix + API_CLIENTS,
-            1,
-            replication_factor,
-            topic_configs={"cleanup.policy": "compact", "min.insync.replicas": min_isr, "retention.ms": "-1"},
+    for compacted in COMPACTED_TOPICS:
+        topics.append(
+            NewTopic(
+                prefix + compacted,
+                1,
+                replication_factor,
+                topic_configs={"cleanup.policy": "compact", "min.insync.replicas": min_isr, "retention.ms": "-1"},
+            )
         )
-    )
     return topics
 
 

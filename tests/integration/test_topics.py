@@ -7,7 +7,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.contracts.topics import API_CLIENTS, CONCERN_EVENTS, CONCERN_INBOUND, EVENT_TOPICS, REFERRAL_EVENTS, dlq
+from shared.contracts.topics import (
+    API_CLIENTS,
+    CONCERN_EVENTS,
+    CONCERN_INBOUND,
+    EVENT_TOPICS,
+    REFERENCE_DATA,
+    REFERRAL_EVENTS,
+    dlq,
+)
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of
 from tests.support.polling import eventually
@@ -18,7 +26,8 @@ pytestmark = pytest.mark.integration
 async def test_topics_are_created_once_with_partitions_retention_and_compaction(kafka_bootstrap: str) -> None:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     created = await ensure_topics(kafka_bootstrap, partitions=4, prefix=prefix)
-    expected = {prefix + t for t in EVENT_TOPICS} | {prefix + dlq(t) for t in EVENT_TOPICS} | {prefix + API_CLIENTS}
+    compacted = {prefix + API_CLIENTS, prefix + REFERENCE_DATA}
+    expected = {prefix + t for t in EVENT_TOPICS} | {prefix + dlq(t) for t in EVENT_TOPICS} | compacted
     assert set(created) == expected
     assert await ensure_topics(kafka_bootstrap, partitions=4, prefix=prefix) == []  # running twice is harmless
 
@@ -30,7 +39,7 @@ async def test_topics_are_created_once_with_partitions_retention_and_compaction(
         }
         assert len(described[prefix + CONCERN_EVENTS]["partitions"]) == 4
         assert len(described[prefix + API_CLIENTS]["partitions"]) == 1
-        names = (prefix + CONCERN_EVENTS, prefix + CONCERN_INBOUND, prefix + API_CLIENTS)
+        names = (prefix + CONCERN_EVENTS, prefix + CONCERN_INBOUND, prefix + API_CLIENTS, prefix + REFERENCE_DATA)
         responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
         configs = {
             resource[3]: {entry[0]: entry[1] for entry in resource[4]}
@@ -42,6 +51,7 @@ async def test_topics_are_created_once_with_partitions_retention_and_compaction(
     assert configs[prefix + CONCERN_EVENTS]["retention.ms"] == "-1"
     assert configs[prefix + CONCERN_INBOUND]["retention.ms"] == str(7 * 24 * 3600 * 1000)
     assert configs[prefix + API_CLIENTS]["cleanup.policy"] == "compact"
+    assert configs[prefix + REFERENCE_DATA]["cleanup.policy"] == "compact"
 
 
 async def test_partitions_of_several_topics_in_one_request_in_the_order_asked_leaving_out_unknown_ones(

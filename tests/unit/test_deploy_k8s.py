@@ -121,6 +121,7 @@ def test_the_topics_are_the_platforms_with_three_replicas_and_two_in_sync(render
         assert spec["partitions"] == planned[topic].num_partitions
         assert {k: str(v) for k, v in spec["config"].items()} == planned[topic].topic_configs
     assert topics["api-clients"]["config"]["cleanup.policy"] == "compact"
+    assert topics["reference-data"]["config"]["cleanup.policy"] == "compact"
     assert topics["concern-events.dlq"]["config"]["min.insync.replicas"] == 2
 
 

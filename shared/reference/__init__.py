@@ -1,0 +1,1 @@
+"""The reference directory as the other services hold it: followed from the reference-data topic, never a file."""
