@@ -74,6 +74,16 @@ DANISH: dict[str, str] = {
     "only the referral's recipient or an admin may move it": (
         "kun henvisningens modtager eller en administrator må flytte den"
     ),
+    "this referral is the last resort of its fallback chain and cannot be rejected; "
+    "complete it with an outcome (e.g. no_action_needed)": (
+        "henvisningen er den sidste mulighed i sin kæde og kan ikke afvises; "
+        "afslut den med et udfald (fx no_action_needed)"
+    ),
+    "this is the concern's last open referral and none is completed: it cannot be {to}; "
+    "complete it with an outcome (e.g. no_action_needed or could_not_contact) instead": (
+        "det er bekymringens sidste åbne henvisning, og ingen er afsluttet: den kan ikke sættes til {to}; "
+        "afslut den i stedet med et udfald (fx no_action_needed eller could_not_contact)"
+    ),
     "Send the rules document as application/json or application/yaml.": (
         "Send regeldokumentet som application/json eller application/yaml."
     ),

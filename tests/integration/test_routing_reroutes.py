@@ -3,6 +3,7 @@ a concern with two open referrals to one recipient, with a weaker task or a stro
 
 import asyncio
 import contextlib
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -21,6 +22,7 @@ from services.routing.handlers.transitions import Move, move_referral
 from services.routing.settings import DEFAULT_RULES
 from shared.auth.principal import Principal, Role
 from tests.support.databases import migrated_database
+from tests.support.reference import owner_holder
 from tests.support.routing_events import concern_event
 from tests.support.routing_invariants import Reroute, concerns, moves_of, pick, steps, violations
 
@@ -39,7 +41,9 @@ async def _play(url: str, concern: dict, script: list) -> None:
     clock = FakeClock(T0)
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     try:
-        deps = Deps(pool, clock, RulesInForce(), "routing-service", "referral-events", "/services/routing")
+        deps = Deps(
+            pool, clock, RulesInForce(owner_holder()), "routing-service", "referral-events", "/services/routing"
+        )
         reported = concern_event(reported_at=T0, **concern)
         concern_id = reported.data.concern_id
         await apply_concern_events(deps, [reported])
@@ -74,6 +78,10 @@ async def _play(url: str, concern: dict, script: list) -> None:
                 assert not wrong, (
                     f"{wrong}; concern {concern}; steps {[(i, n, str(r), str(o)) for i, n, r, o in script]}"
                 )
+        # Replays of the concern (the same event, and the same concern under a new event id) add nothing.
+        settled = sorted(await _referrals(pool, concern_id), key=lambda r: r.referral_id)
+        await apply_concern_events(deps, [reported, reported.model_copy(update={"id": str(uuid.uuid4())})])
+        assert sorted(await _referrals(pool, concern_id), key=lambda r: r.referral_id) == settled
     finally:
         await pool.close()
 

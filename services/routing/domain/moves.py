@@ -22,7 +22,7 @@ from shared.contracts.vocabulary import Disclosure, LegalBasis, Outcome, Referra
 S = ReferralStatus
 LAST_RESORT = (
     "this referral is the last resort of its fallback chain and cannot be rejected; "
-    "complete it with an outcome (e.g. no_action_needed) or cancel it"
+    "complete it with an outcome (e.g. no_action_needed)"
 )
 LAST_OPEN = (
     "this is the concern's last open referral and none is completed: it cannot be {to}; "
