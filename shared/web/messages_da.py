@@ -88,6 +88,19 @@ DANISH: dict[str, str] = {
         "Send regeldokumentet som application/json eller application/yaml."
     ),
     "No rules stored yet.": "Der er endnu ikke gemt nogen regler.",
+    "give the concern as reported to intake (or, deprecated, its facts), once": (
+        "angiv bekymringen som indberettet til intake (eller, forældet, dens fakta), én gang"
+    ),
+    "give a stored version or a draft document, not both": "angiv en gemt version eller et udkast, ikke begge",
+    "differs from facts.municipality_code": "afviger fra facts.municipality_code",
+    "unknown department": "ukendt afdeling",
+    "the department lies in municipality {actual}, not {given}": "afdelingen ligger i kommune {actual}, ikke {given}",
+    "this version no longer validates; simulate a draft instead": (
+        "denne version er ikke længere gyldig; simulér i stedet med et udkast"
+    ),
+    "the rules name no recipient for this concern: {reason}": (
+        "reglerne angiver ingen modtager for denne bekymring: {reason}"
+    ),
     "No such version.": "Den version findes ikke.",
     "no such version": "den version findes ikke",
     "The rules changed since you read them; read them again.": "Reglerne er ændret, siden du læste dem; læs dem igen.",

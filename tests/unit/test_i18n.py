@@ -30,6 +30,8 @@ TEXT_ARGUMENTS = {
     "OutOfScope": (1,),
     "BadCursor": (0,),
     "IllegalTransition": (0,),
+    "InvalidMove": (1,),
+    "Refused": (1,),
     "Forbidden": (0,),
     "_invalid": (1,),
 }

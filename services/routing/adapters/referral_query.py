@@ -57,3 +57,17 @@ async def page(
         f"ORDER BY created_at DESC, referral_id LIMIT {arg(limit)} OFFSET {arg(offset)}"
     )
     return [to_referral(row) for row in await conn.fetch(sql, *args)]
+
+
+async def histories(conn: asyncpg.Connection, referral_ids: list[str]) -> dict[str, list[dict]]:
+    """Each referral's moves, oldest first, in one query (a referral that never moved has an empty history)."""
+    found: dict[str, list[dict]] = {referral_id: [] for referral_id in referral_ids}
+    rows = await conn.fetch(
+        "SELECT referral_id, seq, from_status, to_status, reason, outcome, note, changed_by_role, changed_at, "
+        "rerouted_to FROM referral_transitions WHERE referral_id = ANY($1::text[]) ORDER BY referral_id, seq",
+        referral_ids,
+    )
+    for row in rows:
+        move = dict(row)
+        found[move.pop("referral_id")].append(move)
+    return found

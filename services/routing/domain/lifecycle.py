@@ -18,13 +18,25 @@ NEXT: dict[ReferralStatus, frozenset[ReferralStatus]] = {
 
 
 class IllegalTransition(Exception):
-    """The move is not allowed from the referral's current state, or lacks what it needs."""
+    """The move is not allowed from the referral's current state (HTTP 409)."""
+
+
+class InvalidMove(IllegalTransition):
+    """The move is legal from the current state, but the request lacks what it needs or names a bad value (HTTP 422).
+
+    `field` names the request's field (`reason`, `outcome`) for the caller to fix.
+    """
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(problem)
+        self.field = field
+        self.problem = problem
 
 
 def check_transition(
     current: ReferralStatus, to: ReferralStatus, *, reason: str | None, outcome: Outcome | None
 ) -> None:
-    """Raise IllegalTransition with a reason a person can act on; return when the move is legal."""
+    """Raise IllegalTransition (InvalidMove naming the field) with a reason a person can act on; return when legal."""
     if current in TERMINAL:
         raise IllegalTransition(f"the referral is {current.value}; a closed referral cannot move")
     allowed = NEXT[current] | {S.CANCELLED, S.FAILED}
@@ -32,6 +44,6 @@ def check_transition(
         names = ", ".join(sorted(s.value for s in allowed))
         raise IllegalTransition(f"cannot move from {current.value} to {to.value}; allowed: {names}")
     if to is S.REJECTED and reason not in set(RejectReason):
-        raise IllegalTransition("a rejection needs a reason: one of " + ", ".join(r.value for r in RejectReason))
+        raise InvalidMove("reason", "a rejection needs a reason: one of " + ", ".join(r.value for r in RejectReason))
     if (to is S.COMPLETED) != (outcome is not None):
-        raise IllegalTransition("an outcome is required to complete a referral, and only then")
+        raise InvalidMove("outcome", "an outcome is required to complete a referral, and only then")

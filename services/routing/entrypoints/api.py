@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from services.routing.adapters import referral_query, referral_store
-from services.routing.domain.lifecycle import IllegalTransition
+from services.routing.domain.lifecycle import IllegalTransition, InvalidMove
 from services.routing.entrypoints.views import ReferralPage, ReferralView, TransitionRequest, TransitionResult
 from services.routing.handlers import scope
 from services.routing.handlers.deps import Deps
@@ -14,7 +14,7 @@ from shared.auth.principal import Principal
 from shared.contracts.events import ENTITY_ID_PATTERN
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
 from shared.web.auth import require_roles
-from shared.web.errors import AUTHENTICATED, problem_responses
+from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["referrals"], responses=problem_responses(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require_roles(*scope.READERS))]
@@ -49,7 +49,8 @@ async def list_referrals(
         found = await referral_query.page(
             conn, scope.sql_filter(principal, 1), wanted, now=now, limit=limit + 1, offset=offset
         )
-    items = [ReferralView.of(r, now=now) for r in found[:limit]]
+        histories = await referral_query.histories(conn, [r.referral_id for r in found[:limit]])
+    items = [ReferralView.of(r, now=now, history=histories[r.referral_id]) for r in found[:limit]]
     return ReferralPage(items=items, next_offset=offset + limit if len(found) > limit else None)
 
 
@@ -72,15 +73,25 @@ async def get_referral(referral_id: ReferralId, principal: Reader, deps: DepsDep
 async def transition(
     referral_id: ReferralId, body: TransitionRequest, principal: Reader, deps: DepsDep
 ) -> TransitionResult:
-    """Only the recipient or an admin may move it; a rejection re-routes it along the fallback chain."""
+    """Only the recipient or an admin may move it; a rejection re-routes it along the fallback chain.
+
+    409: the move is illegal from the referral's state; 422: a missing or bad `reason` or `outcome`.
+    """
     try:
         moved = await move_referral(deps, principal, referral_id, Move(body.to, body.reason, body.outcome, body.note))
     except NotFound:
         raise HTTPException(404, "Not found.") from None
     except Forbidden as error:
         raise HTTPException(403, str(error)) from None
+    except InvalidMove as error:
+        detail = f"{error.field}: {error.problem}"
+        errors = [{"field": error.field, "problem": error.problem}]
+        return problem(422, "Invalid request", detail, errors=errors)  # type: ignore[return-value]
     except IllegalTransition as error:
         raise HTTPException(409, str(error)) from None
     now = deps.clock.now()
-    rerouted = ReferralView.of(moved.rerouted_to, now=now) if moved.rerouted_to else None
-    return TransitionResult(referral=ReferralView.of(moved.referral, now=now), rerouted_to=rerouted)
+    answered = [r for r in (moved.referral, moved.rerouted_to) if r is not None]
+    async with deps.pool.acquire() as conn:
+        histories = await referral_query.histories(conn, [r.referral_id for r in answered])
+    referral, *rerouted = (ReferralView.of(r, now=now, history=histories[r.referral_id]) for r in answered)
+    return TransitionResult(referral=referral, rerouted_to=rerouted[0] if rerouted else None)

@@ -1,89 +1,72 @@
-"""HTTP routes for the rules document: read the version in force, store a new one, simulate."""
+"""HTTP routes for the rules document: the version in force (with its ETag), storing a new one, old versions, diffs."""
 
 import json
 from typing import Annotated, Any
 
-import yaml
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from services.routing.adapters import rules_store
-from services.routing.domain import clock
+from services.routing.domain import rules_diff
 from services.routing.domain.document import RulesDocument
-from services.routing.domain.facts import ConcernFacts
-from services.routing.domain.repeats import REPEAT_THRESHOLD
-from services.routing.domain.routing import Unroutable, decide, fired_rules
+from services.routing.entrypoints import simulation
 from services.routing.entrypoints.api import DepsDep
-from services.routing.entrypoints.views import RulesVersion, SimulatedReferral, SimulationRequest, SimulationResult
+from services.routing.entrypoints.rules_input import InvalidRules, invalid, parse_body, validate_document
+from services.routing.entrypoints.views import RulesDiff, RulesVersion, RulesVersionPage, RulesVersionSummary
 from shared.auth.principal import Principal, Role
+from shared.web import conditional
 from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["rules"], responses=problem_responses(*AUTHENTICATED))
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Steward = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+"""Admins and ops read the rules: recipients' names and ids are in them, no personal data."""
+MAX_VERSION = 2_147_483_647  # the column is a PostgreSQL integer
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A stored version's number.")]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description='An ETag read before, e.g. `"3"`: 304 when the version is still that one.'),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description='The ETag of the version read, e.g. `"3"`: 412 when another one is in force.'),
+]
+ETAG = {"ETag": {"description": 'The version, e.g. `"3"`; send it as If-Match to PUT.', "schema": {"type": "string"}}}
+TAGGED = {200: {"headers": ETAG}, 304: {"description": "Not modified: the version named by If-None-Match"}}
 
 
-class InvalidRules(Exception):
-    """The rules document does not parse or does not validate."""
-
-    def __init__(self, errors: list[dict[str, str]]):
-        super().__init__("invalid rules document")
-        self.errors = errors
-
-
-def validate_document(value: Any, *, prefix: str = "") -> RulesDocument:
-    """A RulesDocument, or InvalidRules naming each field and its problem (never echoing values)."""
-    try:
-        return RulesDocument.model_validate(value)
-    except ValidationError as error:
-        errors = [
-            {"field": ".".join(str(p) for p in (prefix, *e["loc"]) if p != "") or "body", "problem": e["msg"]}
-            for e in error.errors(include_input=False, include_url=False)
-        ]
-        raise InvalidRules(errors) from None
-
-
-def invalid(error: InvalidRules) -> JSONResponse:
-    """422 problem+json listing the invalid fields."""
-    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in error.errors[:10])
-    return problem(422, "Invalid rules document", detail, errors=error.errors)
-
-
-async def _parse_body(request: Request) -> Any:
-    raw = await request.body()
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    try:
-        if content_type in YAML_TYPES:
-            return yaml.safe_load(raw)
-        if content_type == "application/json":
-            return json.loads(raw)
-    except (yaml.YAMLError, ValueError, UnicodeDecodeError):
-        raise InvalidRules([{"field": "body", "problem": f"not valid {content_type}"}]) from None
-    raise HTTPException(415, "Send the rules document as application/json or application/yaml.")
-
-
-@router.get("/rules", summary="The rules document in force, with its version.")
-async def get_rules(_: Steward, deps: DepsDep) -> RulesVersion:
-    """Admins and ops read the rules; recipients' names and ids are in it, no personal data."""
-    async with deps.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM rules_versions ORDER BY version DESC LIMIT 1")
-    if row is None:
-        raise HTTPException(503, "No rules stored yet.")
+def _version(row: Any) -> RulesVersion:
     return RulesVersion(
         version=row["version"],
         created_at=row["created_at"],
         created_by=row["created_by"],
-        document=json.loads(row["document"]),
+        document=rules_store.readable(json.loads(row["document"])),
     )
+
+
+def _tagged(row: Any, response: Response, if_none_match: str | None) -> RulesVersion | Response:
+    """The version with its ETag, or 304 when the caller holds it already."""
+    tag = conditional.entity_tag(row["version"])
+    if conditional.none_match(if_none_match, tag):
+        return conditional.not_modified(tag)
+    conditional.validated(response, tag)
+    return _version(row)
+
+
+@router.get("/rules", summary="The rules document in force, with its version as ETag.", responses=TAGGED)
+async def get_rules(_: Steward, deps: DepsDep, response: Response, if_none_match: IfNoneMatch = None) -> RulesVersion:
+    """The version in force; `If-None-Match` with its ETag answers 304 without a body."""
+    async with deps.pool.acquire() as conn:
+        row = await rules_store.stored(conn)
+    if row is None:
+        raise HTTPException(503, "No rules stored yet.", headers={"Retry-After": "2"})
+    return _tagged(row, response, if_none_match)  # type: ignore[return-value]
 
 
 @router.put(
     "/rules",
     summary="Store a new version of the rules document (JSON or YAML).",
-    responses=problem_responses(412, 415),
+    responses={**problem_responses(412, 415), 200: {"headers": ETAG}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -94,70 +77,104 @@ async def get_rules(_: Steward, deps: DepsDep) -> RulesVersion:
         }
     },
 )
-async def put_rules(request: Request, principal: Admin, deps: DepsDep) -> RulesVersion:
-    """Validates the whole document; stores it as version N+1; `If-Match: "N"` guards against lost updates."""
+async def put_rules(
+    request: Request, principal: Admin, deps: DepsDep, response: Response, if_match: IfMatch = None
+) -> RulesVersion:
+    """Validates the whole document; stores it as version N+1; `If-Match` with the ETag read prevents lost updates."""
     try:
-        document = validate_document(await _parse_body(request))
+        document = validate_document(await parse_body(request))
     except InvalidRules as error:
         return invalid(error)  # type: ignore[return-value]
-    expected = request.headers.get("if-match", "").strip('"W/ ')
     async with deps.pool.acquire() as conn, conn.transaction():
-        if expected and str(await rules_store.current_version(conn)) != expected:
-            raise HTTPException(412, "The rules changed since you read them; read them again.")
+        current = await rules_store.current_version(conn)
+        if conditional.match_fails(if_match, conditional.entity_tag(current) if current else None):
+            tag = conditional.entity_tag(current)
+            return problem(  # type: ignore[return-value]
+                412,
+                "Precondition Failed",
+                "The rules changed since you read them; read them again.",
+                headers={"ETag": tag},
+            )
         version = await rules_store.store(conn, document, created_by=principal.client_id)
-        row = await conn.fetchrow("SELECT created_at FROM rules_versions WHERE version = $1", version)
-    return RulesVersion(
-        version=version,
-        created_at=row["created_at"],
-        created_by=principal.client_id,
-        document=json.loads(rules_store.as_json(document)),
-    )
+        row = await rules_store.stored(conn, version)
+    conditional.validated(response, conditional.entity_tag(version))
+    return _version(row)
 
 
-@router.post("/rules/simulate", summary="What would happen to a concern, and which rules fire; no side effects.")
-async def simulate(body: SimulationRequest, _: Steward, deps: DepsDep) -> SimulationResult:
-    """Routes the concern with the rules in force (or the draft in `rules`) without storing or sending anything."""
-    version: int | None = None
-    if body.rules is not None:
-        try:
-            document = validate_document(body.rules, prefix="rules")
-        except InvalidRules as error:
-            return invalid(error)  # type: ignore[return-value]
-    else:
-        async with deps.pool.acquire() as conn:
-            version, document = await deps.rules.get(conn)
-    concern = body.concern
-    now = concern.reported_at or deps.clock.now()
-    facts = ConcernFacts(
-        concern_id="simulation",
-        organisation_id="simulation",
-        department_id=concern.department_id,
-        municipality_code=concern.municipality_code,
-        subject_key="simulation",
-        categories=frozenset(concern.categories),
-        severity=concern.severity,
-        consent=concern.consent,
-        legal_basis=concern.legal_basis,
-        reported_at=now,
-        repeated=concern.prior_concerns_90d + 1 >= REPEAT_THRESHOLD,
-    )
-    try:
-        plans = decide(facts, document)
-    except Unroutable as error:
-        raise HTTPException(422, f"The rules name no recipient for this concern: {error.reason}.") from None
-    severity = facts.effective_severity
-    referrals = [
-        SimulatedReferral(
-            **{k: getattr(p, k) for k in SimulatedReferral.model_fields if hasattr(p, k)},
-            ack_due_at=clock.ack_due_at(now, severity, urgent=p.urgent),
-            escalate_at=clock.escalate_at(now, severity, urgent=p.urgent),
+@router.get("/rules/versions", summary="The stored versions of the rules document, newest first.")
+async def list_versions(
+    _: Steward,
+    deps: DepsDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    before: Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="Versions older than this one.")] = None,
+) -> RulesVersionPage:
+    """Each version's number, when and by whom it was stored, its name and description; pages by `before`."""
+    async with deps.pool.acquire() as conn:
+        rows = await rules_store.versions(conn, before=before, limit=limit + 1)
+    items = [RulesVersionSummary(**dict(row)) for row in rows[:limit]]
+    return RulesVersionPage(items=items, next_before=items[-1].version if len(rows) > limit else None)
+
+
+@router.get(
+    "/rules/versions/{version}",
+    summary="One stored version of the rules document, with its version as ETag.",
+    responses={**problem_responses(404), **TAGGED},
+)
+async def get_version(
+    version: Version, _: Steward, deps: DepsDep, response: Response, if_none_match: IfNoneMatch = None
+) -> RulesVersion:
+    """The whole document as it was stored; 404 when there is no such version."""
+    async with deps.pool.acquire() as conn:
+        row = await rules_store.stored(conn, version)
+    if row is None:
+        raise HTTPException(404, "No such version.")
+    return _tagged(row, response, if_none_match)  # type: ignore[return-value]
+
+
+@router.get(
+    "/rules/versions/{version}/diff",
+    summary="What changed in a version: rules added, removed and changed (with the fields), and a YAML diff.",
+    responses=problem_responses(404),
+)
+async def diff_version(
+    version: Version,
+    _: Steward,
+    deps: DepsDep,
+    against: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="The version to compare with (default: the one before).")
+    ] = None,
+) -> RulesDiff:
+    """From `against` (default `version` - 1; none for version 1) to `version`; 404 when `version` is unknown."""
+    base = against if against is not None else (version - 1 or None)
+    async with deps.pool.acquire() as conn:
+        row = await rules_store.stored(conn, version)
+        old = await rules_store.stored(conn, base) if base is not None else None
+    if row is None:
+        raise HTTPException(404, "No such version.")
+    if base is not None and old is None:
+        return problem(  # type: ignore[return-value]
+            422,
+            "Invalid request",
+            "against: no such version",
+            errors=[{"field": "against", "problem": "no such version"}],
         )
-        for p in plans
-    ]
-    return SimulationResult(
-        rules_version=version,
-        repeated=facts.repeated,
-        severity=severity,
-        fired_rules=[rule.id for rule in fired_rules(facts, document)],
-        referrals=referrals,
+    after = json.loads(row["document"])
+    before = json.loads(old["document"]) if old is not None else {}
+    changes = rules_diff.document_diff(rules_store.readable(before), rules_store.readable(after))
+    text = rules_diff.unified(
+        rules_store.readable(before, compact=True) if old is not None else None,
+        rules_store.readable(after, compact=True),
+        before_name=f"version {base}" if base is not None else "(none)",
+        after_name=f"version {version}",
     )
+    return RulesDiff(
+        version=version,
+        against=base,
+        rules=changes.rules,
+        sections=changes.sections,
+        fields=changes.fields,
+        unified=text,
+    )
+
+
+router.include_router(simulation.router)

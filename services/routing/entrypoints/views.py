@@ -4,9 +4,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.domain.referral import Referral
+from services.routing.domain.rules_diff import FieldChange, SectionDiff
+from shared.contracts.concern_report import ConcernReport
 from shared.contracts.vocabulary import (
     Category,
     Consent,
@@ -15,9 +17,26 @@ from shared.contracts.vocabulary import (
     Outcome,
     ReferralStatus,
     ReferralTarget,
+    RejectReason,
     Severity,
     Task,
 )
+
+
+class HistoryEntry(BaseModel):
+    """One move of a referral, oldest first."""
+
+    seq: int
+    from_status: ReferralStatus
+    to_status: ReferralStatus
+    reason: str | None
+    outcome: Outcome | None
+    note: str | None
+    """The mover's free text (never sent in events or logged)."""
+    changed_by_role: str
+    changed_at: datetime
+    rerouted_to: str | None
+    """The referral that replaced this one when it was rejected."""
 
 
 class ReferralView(BaseModel):
@@ -55,11 +74,12 @@ class ReferralView(BaseModel):
     escalation_contact_id: str | None
     concern_erased: bool
     """The concern's personal details were erased in intake; the referral itself carries none."""
-    history: list[dict[str, Any]] | None = None
+    history: list[HistoryEntry]
+    """Its moves, oldest first (empty until it first moves); in every answer, lists and moves included."""
 
     @classmethod
-    def of(cls, referral: Referral, *, now: datetime, history: list[dict] | None = None) -> "ReferralView":
-        """The view of a stored referral at time `now`."""
+    def of(cls, referral: Referral, *, now: datetime, history: list[dict]) -> "ReferralView":
+        """The view of a stored referral at time `now`, with its moves."""
         values = asdict(referral)
         values.pop("concern_basis")
         values.pop("transitions")
@@ -81,7 +101,18 @@ class TransitionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: ReferralStatus
-    reason: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")] | None = None
+    reason: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=64,
+                pattern=r"^[a-z][a-z0-9_]*$",
+                description="Needed for `rejected`: one of " + ", ".join(RejectReason) + " (else a 422 naming it).",
+            ),
+        ]
+        | None
+    ) = None
     outcome: Outcome | None = None
     note: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
     """Free text for the referral's history; never sent in events or logged."""
@@ -95,29 +126,50 @@ class TransitionResult(BaseModel):
 
 
 class SimulatedConcern(BaseModel):
-    """The facts of a concern routing would look at (no personal details)."""
+    """The facts of a concern routing looks at, as the simulation took them before it took intake's body."""
 
     model_config = ConfigDict(extra="forbid")
 
     department_id: Annotated[str, Field(min_length=1, max_length=128)]
     municipality_code: Annotated[str, Field(pattern=r"^\d{4}$")]
+    """Must be the department's municipality."""
     categories: Annotated[list[Category], Field(min_length=1)]
     severity: Severity
     consent: Consent
     legal_basis: LegalBasis | None = None
     prior_concerns_90d: Annotated[int, Field(ge=0, le=1000)] = 0
-    """How many other concerns about the tenancy arrived in the last 90 days (2 or more makes this a repeat)."""
     reported_at: datetime | None = None
-    """When the concern arrives (default: now); sets the due times."""
 
 
 class SimulationRequest(BaseModel):
-    """A concern to route; optionally a draft rules document to try instead of the one in force."""
+    """A concern to route, as reported to intake; optionally an older stored version or a draft document."""
 
     model_config = ConfigDict(extra="forbid")
 
-    concern: SimulatedConcern
+    concern: ConcernReport | None = None
+    """The body of intake's POST /v1/concerns, as is; the municipality is the department's."""
+    facts: SimulatedConcern | None = None
+    """Deprecated: the thin facts the simulation took before (also accepted under `concern`); give one of the two."""
+    municipality_code: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
+    """Optional: the municipality the caller expects; a 422 naming this field when it is not the department's."""
+    prior_concerns_90d: Annotated[int, Field(ge=0, le=1000)] = 0
+    """How many other concerns about the tenancy arrived in the last 90 days (2 or more make this a repeat)."""
+    reported_at: datetime | None = None
+    """When the concern arrives (default: now); sets the due times."""
+    rules_version: Annotated[int, Field(ge=1)] | None = None
+    """Route with this stored version instead of the one in force."""
     rules: dict[str, Any] | None = None
+    """Route with this draft document instead (validated like PUT /v1/rules); not with `rules_version`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_shape(cls, value: Any) -> Any:
+        """The old input put the facts under `concern`: read them as `facts` (they name the municipality)."""
+        concern = value.get("concern") if isinstance(value, dict) else None
+        old = isinstance(concern, dict) and "municipality_code" in concern and "reporter" not in concern
+        if old and "facts" not in value:
+            return {**{k: v for k, v in value.items() if k != "concern"}, "facts": concern}
+        return value
 
 
 class SimulatedReferral(BaseModel):
@@ -140,7 +192,10 @@ class SimulationResult(BaseModel):
     """What would happen to the concern, and which rules fired; nothing was stored or sent."""
 
     rules_version: int | None
-    """The version in force used, or null when a draft document was simulated."""
+    """The stored version used (the one in force unless `rules_version` was asked for); null for a draft."""
+    department_id: str
+    municipality_code: str
+    """The department's municipality, from the reference directory."""
     repeated: bool
     severity: Severity
     fired_rules: list[str]
@@ -153,4 +208,38 @@ class RulesVersion(BaseModel):
     version: int
     created_at: datetime
     created_by: str
+    """The admin client that stored it (`default`: the default file, stored at first start)."""
     document: dict[str, Any]
+
+
+class RulesVersionSummary(BaseModel):
+    """A stored version without its document."""
+
+    version: int
+    created_at: datetime
+    created_by: str
+    name: str
+    description: str
+
+
+class RulesVersionPage(BaseModel):
+    """Stored versions, newest first; `next_before` asks for the page after this one (null: none left)."""
+
+    items: list[RulesVersionSummary]
+    next_before: int | None
+
+
+class RulesDiff(BaseModel):
+    """What changed from version `against` to version `version` (a null `before` or `after`: the field is absent)."""
+
+    version: int
+    against: int | None
+    """The version compared with; null when `version` is the first (everything in it is added)."""
+    rules: SectionDiff
+    """Rules by id: added, removed, changed (with the changed fields), and whether their order changed."""
+    sections: dict[str, SectionDiff]
+    """Other keyed sections that changed (e.g. municipalities, consultants, associations), entries by id or code."""
+    fields: list[FieldChange]
+    """Other fields that changed (name, description, health_categories, fallback chains), by dotted path."""
+    unified: str
+    """A unified diff of the two versions' YAML, for reading line by line."""
