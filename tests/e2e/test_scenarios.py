@@ -270,7 +270,13 @@ async def _move(platform: SimpleNamespace, scenario: Scenario, move: Move, refer
     assert result["referral"]["status"] == move.to
     if move.rerouted_to:
         assert result["rerouted_to"]["recipient_id"] == move.rerouted_to
-        assert result["rerouted_to"]["replaces_referral_id"] == referral.referral_id
+        if move.merged:  # the recipient's open referral took it over: the same referral, still open
+            assert (
+                result["rerouted_to"]["referral_id"]
+                == referrals[(move.report % count, move.rerouted_to)].data.referral_id
+            )
+        else:
+            assert result["rerouted_to"]["replaces_referral_id"] == referral.referral_id
     return result
 
 
@@ -359,6 +365,8 @@ async def test_scenario(platform: SimpleNamespace, scenario: Scenario) -> None:
         if event.data.target == "consultant":
             await _consultant_email(platform, event)
 
+    _no_second_referral(platform, scenario, concerns, referrals)
+
     for index, concern_id in enumerate(concerns):
         await _reporter_emails(platform, scenario, index, concern_id, finals)
 
@@ -379,6 +387,22 @@ async def test_scenario(platform: SimpleNamespace, scenario: Scenario) -> None:
         raise AssertionError(
             f"stats (seen, expected) deltas: { {k: v for k, v in diff.items() if v[0] != v[1]} }"
         ) from None
+
+
+def _no_second_referral(platform: SimpleNamespace, scenario: Scenario, concerns: list[str], referrals: dict) -> None:
+    """Issue 15.3: one referral.created.v1 per concern and recipient; a merged re-route names the open referral."""
+    for concern_id in concerns:
+        created = Counter(e.data.recipient_id for e in platform.events.of("referral.created.v1", concern_id=concern_id))
+        assert not [r for r, n in created.items() if n > 1], f"{scenario.id}: a second referral: {created}"
+    for move in (m for m in scenario.moves if m.rerouted_to and m.status == 200):
+        rejected = referrals[(move.report % len(concerns), move.recipient)].data.referral_id
+        (change,) = [
+            e.data
+            for e in platform.events.of("referral.status_changed.v1", referral_id=rejected)
+            if e.data.to_status == "rejected"
+        ]
+        carried = referrals[(move.report % len(concerns), move.rerouted_to)].data.referral_id
+        assert (change.rerouted_to_referral_id, change.merged_into_open) == (carried, move.merged)
 
 
 async def _reporter_emails(platform: SimpleNamespace, scenario: Scenario, index: int, concern_id: str, finals) -> None:

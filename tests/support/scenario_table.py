@@ -88,6 +88,7 @@ class Move:
     outcome: str | None = None
     status: int = 200
     rerouted_to: str | None = None
+    merged: bool = False  # the re-route went to the recipient's open referral (no second one)
     report: int = -1
 
 
@@ -196,6 +197,25 @@ HTTP_SELF_NEGLECT = Report(
     person(10, "Inge Påstået Glemt", "Ahornvej 12, 3. th., 4300 Holbæk", "Søren Viceværtsen Lc",
            "S10-markør: Inge virker afkræftet og uplejet, posten hober sig op, og hun handler ikke ind."),
 )  # fmt: skip
+
+HTTP_NO_CONSENT_REJECTED = Report(
+    "holbaek-2", "7-0142", ("mental_health",), "high", "not_asked", "caretaker",
+    person(11, "Karl Udtænkt Afvist", "Birkevej 7, 1. tv., 4300 Holbæk", "Anne Viceværtsen Np",
+           "S11-markør: Karl har låst sig inde og svarer kun gennem døren, at nogen vil ham ondt."),
+)  # fmt: skip
+HTTP_NO_CONSENT_MUNICIPALITY_FIRST = Report(
+    "holbaek-1", "16-0203", ("mental_health",), "high", "not_asked", "resident_representative",
+    person(12, "Lis Konstrueret Omvej", "Ahornvej 16, 2. mf., 4300 Holbæk", "Ib Beboerdemokrat Ks",
+           "S12-markør: Lis banker på naboernes døre om natten og siger, at radiatoren taler til hende."),
+)  # fmt: skip
+# Without consent: an anonymous consultation for the municipality, the consultant to obtain consent (both reports).
+_ANONYMOUS = Referral("municipality-0316", "municipality", "act", "none", "anonymous", "mental_health",
+                      function="social_psychiatry")  # fmt: skip
+_OBTAIN_CONSENT = Referral("consultant-holbaek", "consultant", "obtain_consent", "none", "no_personal_details",
+                           "mental_health")  # fmt: skip
+_ESCALATION_OBTAINS_CONSENT = Referral("escalation-consultant-holbaek", "consultant", "obtain_consent", "none",
+                                       "no_personal_details", "fallback_consultant",
+                                       replaces="consultant-holbaek")  # fmt: skip
 
 
 def _repeat(categories: tuple[str, ...]) -> Report:
@@ -329,6 +349,38 @@ SCENARIOS = (
             Move("consultant-holbaek", "consultant", "rejected", reason="capacity",
                  rerouted_to="escalation-consultant-holbaek"),
             Move("escalation-consultant-holbaek", "admin", "rejected", reason="duplicate", status=409),
+        ),
+    ),
+    Scenario(
+        "consent_task_rerouted_then_merged",
+        "Karl, no consent asked: the consultant, who was to obtain consent, has no capacity; the escalation contact "
+        "gets the same task (obtain consent, no details), never `act`. Then Holbæk rejects its anonymous "
+        "consultation: the escalation contact has the concern open already, so no second referral; it takes it over.",
+        (HTTP_NO_CONSENT_REJECTED,),
+        (_ANONYMOUS, _OBTAIN_CONSENT, _ESCALATION_OBTAINS_CONSENT),
+        (
+            Move("consultant-holbaek", "consultant", "received"),
+            Move("consultant-holbaek", "consultant", "rejected", reason="capacity",
+                 rerouted_to="escalation-consultant-holbaek"),
+            Move("municipality-0316", "holbaek", "received"),
+            Move("municipality-0316", "holbaek", "rejected", reason="not_our_responsibility",
+                 rerouted_to="escalation-consultant-holbaek", merged=True),
+        ),
+    ),
+    Scenario(
+        "municipality_rejects_to_the_open_consultant",
+        "Lis, no consent asked: Holbæk rejects its anonymous consultation while the consultant's referral (obtain "
+        "consent) is open, and the consultant takes it over (no second referral); then the consultant rejects, "
+        "and the escalation contact is asked to obtain consent.",
+        (HTTP_NO_CONSENT_MUNICIPALITY_FIRST,),
+        (_ANONYMOUS, _OBTAIN_CONSENT, _ESCALATION_OBTAINS_CONSENT),
+        (
+            Move("municipality-0316", "holbaek", "received"),
+            Move("municipality-0316", "holbaek", "rejected", reason="not_our_responsibility",
+                 rerouted_to="consultant-holbaek", merged=True),
+            Move("consultant-holbaek", "consultant", "received"),
+            Move("consultant-holbaek", "consultant", "rejected", reason="insufficient_information",
+                 rerouted_to="escalation-consultant-holbaek"),
         ),
     ),
     Scenario(
