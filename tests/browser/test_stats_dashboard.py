@@ -2,6 +2,7 @@
 a filter changes the numbers to what the API says, and a screenshot is kept as a test artefact."""
 
 import asyncio
+import re
 from pathlib import Path
 
 import asyncpg
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 CHARTS = ["chart-days", "chart-departments", "chart-categories", "chart-severity", "chart-referrals", "chart-response"]
+CATEGORY_CHARTS = ["chart-departments", "chart-categories", "chart-referrals", "chart-response", "chart-outcomes"]
 
 
 async def loaded(page: Page, times: int) -> None:
@@ -40,6 +42,30 @@ async def loaded(page: Page, times: int) -> None:
 
 async def kpi(page: Page, name: str) -> int:
     return int(await page.get_attribute(f"#kpi-{name}", "data-value"))
+
+
+async def axis_labels(page: Page, canvas: str) -> dict:
+    """A chart's category labels, the labels its axis draws, and the least room between two of them (px)."""
+    return await page.evaluate(
+        """(id) => { const c = Chart.getChart(id); const s = c.scales[c.options.indexAxis === 'y' ? 'y' : 'x'];
+                     const at = s.ticks.map((t, i) => s.getPixelForTick(i));
+                     const gaps = at.slice(1).map((p, i) => Math.abs(p - at[i]));
+                     return { labels: c.data.labels, drawn: s.ticks.map((t) => s.getLabelForValue(t.value)),
+                              horizontal: s.axis === 'y',
+                              font: (s.options.ticks.font || Chart.defaults.font).size,
+                              room: gaps.length ? Math.min(...gaps) : null }; }""",
+        canvas,
+    )
+
+
+async def every_label_drawn(page: Page) -> None:
+    """Every category chart draws each of its labels, and a bar lying down has room for its label's line."""
+    for chart in CATEGORY_CHARTS:
+        axis = await axis_labels(page, chart)
+        assert axis["labels"], f"{chart} has no labels"
+        assert axis["drawn"] == axis["labels"], f"{chart} skips labels"
+        if axis["horizontal"] and axis["room"] is not None:
+            assert axis["room"] >= axis["font"] * 1.2, f"{chart}'s labels overlap"
 
 
 async def drawn_pixels(page: Page, canvas: str) -> int:
@@ -92,6 +118,15 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
                         await page.fill("#token", ops)
                         await page.click("#login-button")
                         await loaded(page, 1)
+                        # A time of day in Danish ("kl. 21.11"), not "21.11.25" that reads as a date.
+                        status = await page.inner_text("#status")
+                        assert re.match(r"Opdateret kl\. \d{2}\.\d{2} · \d{1,2}\. [a-zæøå]+ \d{4} – ", status), status
+                        await every_label_drawn(page)
+                        # Narrower, the bars crowd: still every label (Chart.js would skip some by default).
+                        await page.set_viewport_size({"width": 820, "height": 2200})
+                        await page.wait_for_timeout(500)
+                        await every_label_drawn(page)
+                        await page.set_viewport_size({"width": 1400, "height": 2200})
 
                         period = {"from": await page.input_value("#from"), "to": await page.input_value("#to")}
                         everything = (await api.get("/v1/stats/overview", params=period)).json()

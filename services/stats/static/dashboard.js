@@ -30,15 +30,26 @@ const municipalityNames = {};
 const $ = (id) => document.getElementById(id);
 const number = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("da-DK"));
 const label = (kind, key) => (DA[kind] && DA[kind][key]) || key;
+// Danish formats: "kl. 21.11" for a time of day, "3. december 2026" for a date, "3. dec." on the day axis.
+const clock = (date) => `kl. ${date.toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" })}`;
+const isoDate = (day) => new Date(`${day}T12:00:00`);
+const longDate = (day) => isoDate(day).toLocaleDateString("da-DK", { day: "numeric", month: "long", year: "numeric" });
+const shortDate = (day) => isoDate(day).toLocaleDateString("da-DK", { day: "numeric", month: "short" });
 
 class Unauthorised extends Error {}
+class Refused extends Error {}
 
 async function api(path, params) {
   const query = new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v)).toString();
   const response = await fetch(`/v1/stats/${path}${query ? "?" + query : ""}`, {
-    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+    // The API's refusals (problem+json) then say in Danish what is wrong, e.g. a period that is too long.
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, "Accept-Language": "da" },
   });
   if (response.status === 401 || response.status === 403) throw new Unauthorised(response.status);
+  if (response.status === 422) {
+    const problem = await response.json().catch(() => ({}));
+    throw new Refused(problem.detail || problem.title || String(response.status));
+  }
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return response.json();
 }
@@ -68,7 +79,20 @@ function setKpi(id, value, text) {
   element.textContent = text === undefined ? number(value) : text;
 }
 
+// Every label of a category axis is drawn (Chart.js skips some when they crowd); bars with long names lie down,
+// and their chart grows with the number of bars so the labels never overlap.
+function categories(horizontal, count, extra) {
+  const axis = horizontal ? "y" : "x";
+  const scales = Object.assign({}, extra && extra.scales);
+  scales[axis] = Object.assign({}, scales[axis], { ticks: { autoSkip: false } });
+  const box = horizontal ? Math.max(300, 26 * count + 60) : 300;
+  return Object.assign({}, extra, { indexAxis: axis, scales, box });
+}
+
 function draw(id, type, labels, datasets, options) {
+  const box = options && options.box;
+  if (options) delete options.box;
+  if (box) $(id).parentElement.style.height = `${box}px`;
   const config = {
     type, data: { labels, datasets },
     options: Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, options || {}),
@@ -100,9 +124,9 @@ function render(overview, times, hotspots) {
   }
   $("comparison").textContent = text;
 
-  draw("chart-days", "line", c.by_day.map((d) => d.day), [{ label: "Henvendelser", data: c.by_day.map((d) => d.concerns), borderColor: COLOURS[0], backgroundColor: COLOURS[0], pointRadius: 0 }]);
-  draw("chart-departments", "bar", c.by_department.map((d) => d.name), [{ label: "Pr. 100 lejemål", data: c.by_department.map((d) => d.rate_per_100_tenancies), backgroundColor: COLOURS[0] }]);
-  draw("chart-categories", "bar", overview.categories.map((r) => label("category", r.category)), [{ label: "Henvendelser", data: overview.categories.map((r) => r.concerns), backgroundColor: COLOURS[4] }], { indexAxis: "y" });
+  draw("chart-days", "line", c.by_day.map((d) => shortDate(d.day)), [{ label: "Henvendelser", data: c.by_day.map((d) => d.concerns), borderColor: COLOURS[0], backgroundColor: COLOURS[0], pointRadius: 0 }]);
+  draw("chart-departments", "bar", c.by_department.map((d) => d.name), [{ label: "Pr. 100 lejemål", data: c.by_department.map((d) => d.rate_per_100_tenancies), backgroundColor: COLOURS[0] }], categories(true, c.by_department.length));
+  draw("chart-categories", "bar", overview.categories.map((r) => label("category", r.category)), [{ label: "Henvendelser", data: overview.categories.map((r) => r.concerns), backgroundColor: COLOURS[4] }], categories(true, overview.categories.length));
   draw("chart-severity", "doughnut", c.by_severity.map((r) => label("severity", r.severity)), [{ data: c.by_severity.map((r) => r.concerns), backgroundColor: ["#9bbb59", "#4bacc6", "#f79646", "#c0504d"] }]);
   const rows = overview.referrals.by_target_and_status;
   const targets = [...new Set(rows.map((r) => r.target))];
@@ -110,13 +134,13 @@ function render(overview, times, hotspots) {
   draw("chart-referrals", "bar", targets.map((t) => label("target", t)), statuses.map((s, i) => ({
     label: label("status", s), backgroundColor: COLOURS[i % COLOURS.length],
     data: targets.map((t) => (rows.find((r) => r.target === t && r.status === s) || { referrals: 0 }).referrals),
-  })), { scales: { x: { stacked: true }, y: { stacked: true } } });
+  })), categories(false, targets.length, { scales: { x: { stacked: true }, y: { stacked: true } } }));
   const groups = times.groups;
   draw("chart-response", "bar", groups.map((g) => municipalityNames[g.municipality] || g.municipality), [
     { label: "Median", data: groups.map((g) => g.hours_to_acknowledgement.median), backgroundColor: COLOURS[0] },
     { label: "90 %-fraktil", data: groups.map((g) => g.hours_to_acknowledgement.p90), backgroundColor: COLOURS[5] },
-  ]);
-  draw("chart-outcomes", "bar", overview.outcomes.map((o) => label("outcome", o.outcome)), [{ label: "Sager", data: overview.outcomes.map((o) => o.concerns), backgroundColor: COLOURS[2] }]);
+  ], categories(false, groups.length));
+  draw("chart-outcomes", "bar", overview.outcomes.map((o) => label("outcome", o.outcome)), [{ label: "Sager", data: overview.outcomes.map((o) => o.concerns), backgroundColor: COLOURS[2] }], categories(true, overview.outcomes.length));
 
   $("hotspot-method").textContent = hotspots.method_da;
   const body = $("hotspots").querySelector("tbody");
@@ -142,11 +166,13 @@ async function load() {
       api("overview", params), api("response-times", params), api("hotspots", params),
     ]);
     render(overview, times, hotspots);
-    $("status").textContent = `Opdateret ${new Date().toLocaleTimeString("da-DK")} · ${params.from} – ${params.to}`;
+    $("status").textContent = `Opdateret ${clock(new Date())} · ${longDate(params.from)} – ${longDate(params.to)}`;
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
   } catch (error) {
     if (error instanceof Unauthorised) return logout("Nøglen blev afvist, eller den giver ikke adgang til statistik.");
-    $("status").textContent = "Tallene kunne ikke hentes. Prøv igen om lidt.";
+    $("status").textContent = error instanceof Refused
+      ? `Tallene kunne ikke hentes: ${error.message}`
+      : "Tallene kunne ikke hentes. Prøv igen om lidt.";
   }
 }
 
