@@ -183,8 +183,9 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
                         # A refused filter: the page says in Danish what the API refused (Accept-Language: da).
                         await page.fill("#from", "2020-01-01")
                         await page.wait_for_selector('#status:has-text("perioden må højst dække")', timeout=10_000)
-                        assert "Tallene kunne ikke hentes: query.from: perioden må højst dække" in await page.inner_text(
-                            "#status"
+                        assert (
+                            "Tallene kunne ikke hentes: query.from: perioden må højst dække"
+                            in await page.inner_text("#status")
                         )
                     finally:
                         await browser.close()
