@@ -122,3 +122,14 @@ def test_every_provisioned_dashboard_loads_and_queries_exported_metrics() -> Non
         if found:
             problems[str(Path(path).relative_to(ROOT))] = found
     assert not problems, problems
+
+
+def test_each_dashboard_has_its_own_title_not_one_of_its_panels() -> None:
+    titles = {}
+    for path in sorted(DASHBOARDS.rglob("*.json")):
+        dashboard = json.loads(path.read_text())
+        panel_titles = {panel.get("title") for panel in panels(dashboard)}
+        assert dashboard["title"] not in panel_titles, f"{path.name}: the dashboard is titled like one of its panels"
+        assert all(panel_titles), f"{path.name}: every panel needs a title"
+        titles[path.name] = dashboard["title"]
+    assert len(set(titles.values())) == len(titles) >= 2, titles
