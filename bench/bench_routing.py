@@ -15,11 +15,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.harness import ROOT, BenchContext, BenchResult
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
 from services.routing.entrypoints.agents import register_agents
 from services.routing.handlers.concerns import facts_of
-from services.routing.settings import DEFAULT_RULES, RoutingSettings
+from services.routing.settings import RoutingSettings
 from shared.contracts.envelope import encode
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.db.migrate import apply_migrations
@@ -27,6 +26,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of, producer_config
 from shared.kafka.dead_letters import InMemoryDeadLetters
 from shared.kafka.streams import make_stream_app, running
+from tests.support.reference import default_rules
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
 
 CONCERNS = 20_000  # a few seconds of work each way: throughput, not the latency of the first and last batch
@@ -61,7 +61,7 @@ class _Load:
 
     @classmethod
     def make(cls) -> "_Load":
-        rules = load_file(DEFAULT_RULES)
+        rules = default_rules()
         warm_up, measured = _concerns(WARM_UP, seed=7), _concerns(CONCERNS, seed=42)
         fan_out = {e.subject.encode(): len(decide(facts_of(e.data, repeated=False), rules)) for e in warm_up + measured}
         return cls(

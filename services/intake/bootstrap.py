@@ -11,18 +11,21 @@ from fastapi import FastAPI
 from services.intake.adapters.guidance_files import load_guidance
 from services.intake.adapters.mappings import load_mappings
 from services.intake.adapters.outbox_relay import OutboxRelay
-from services.intake.adapters.reference_data import ReferenceData, load_reference_data, read_reference_file
+from services.intake.adapters.reference_data import load_reference_data, municipality_codes, read_reference_file
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
-from services.intake.entrypoints import api, consumers
+from services.intake.entrypoints import api, consumers, reference_api
 from services.intake.entrypoints.body_limit import BodySizeLimit
 from services.intake.handlers import bind
 from services.intake.handlers.deps import Deps
+from services.intake.handlers.reference import ReferenceKeeper
 from services.intake.settings import IntakeSettings
+from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
 from shared.db.pool import database_ready
 from shared.kafka.consumer import consuming
 from shared.logging import get_logger
+from shared.reference.follower import publish_directory
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
 from shared.web.whoami import router as whoami
@@ -33,13 +36,16 @@ DATABASE_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceEr
 """Errors meaning PostgreSQL cannot be reached right now (TimeoutError is an OSError)."""
 
 
-async def keep_loading_reference_data(deps: Deps, data: ReferenceData) -> None:
-    """Load the reference data into the database and memory, retrying while PostgreSQL is away."""
+async def keep_loading_reference_data(deps: Deps, data: ReferenceDirectory, keeper: ReferenceKeeper) -> None:
+    """Load the reference data into the database and memory, retrying while PostgreSQL is away; then publish it
+    and keep it in step (ReferenceKeeper)."""
     delay = 0.5
     while True:
         try:
-            deps.directory.replace(await load_reference_data(deps.pool, data))
+            directory, departments = await load_reference_data(deps.pool, data)
+            deps.directory.replace(departments, directory.version)
             log.info("reference_data_loaded", departments=len(deps.directory.departments))
+            await keeper.run()
             return
         except Exception as error:  # noqa: BLE001 - retried until the database answers
             log.warning("reference_data_not_loaded", error=type(error).__name__, retry_in_s=delay)
@@ -51,6 +57,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
     """The intake service as an ASGI app; its lifespan owns the pool, producer, consumers and relay."""
     # Data files are checked before anything connects: a broken file stops the start with a clear error.
     reference = read_reference_file(settings.reference_file, settings.municipalities_file)
+    official_municipalities = municipality_codes(settings.municipalities_file)
     guidance = load_guidance(settings.guidance_dir)
     mappings = load_mappings(settings.mappings_dir)
 
@@ -59,7 +66,13 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         async with service_runtime(settings) as runtime:
             deps = Deps(settings, runtime.pool, Sealer(settings.master_key_bytes), Directory(), guidance, mappings)
             app.state.intake = deps
-            tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference), name="reference-data")]
+
+            async def publish(directory: ReferenceDirectory) -> None:
+                await publish_directory(runtime.producer, directory, topic_prefix=settings.topic_prefix)
+
+            keeper = ReferenceKeeper(deps, publish, settings.reference_sync_interval_s)
+            app.state.reference_owner = reference_api.ReferenceOwner(official_municipalities, keeper)
+            tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference, keeper), name="reference-data")]
             if settings.outbox_relay_enabled:
                 relay = OutboxRelay(
                     runtime.pool,
@@ -98,7 +111,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         title="Intake",
         description="Concerns reported over HTTP and from integrated housing systems: receipt, guidance, nothing lost.",
         lifespan=lifespan,
-        routers=[api.router, whoami],
+        routers=[api.router, reference_api.router, whoami],
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     for error in DATABASE_ERRORS:

@@ -33,6 +33,9 @@ class IntakeSettings(Settings):
     )
     reference_file: Path = SERVICE_DIR / "reference" / "organisations.yaml"
     municipalities_file: Path = SERVICE_DIR / "reference" / "municipalities.csv"
+    reference_sync_interval_s: float = Field(
+        5.0, gt=0, description="How often intake checks that the stored reference directory is published and loaded."
+    )
     mappings_dir: Path = SERVICE_DIR / "mappings"
     guidance_dir: Path = SERVICE_DIR / "guidance"
 

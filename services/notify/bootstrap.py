@@ -39,6 +39,7 @@ from shared.contracts.topics import NOTIFICATION_EVENTS
 from shared.logging import get_logger
 from shared.runtime import Runtime, attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
 log = get_logger(__name__)
@@ -88,6 +89,9 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
         else:
             log.warning("reporter_receipts_disabled", because="INTAKE_TOKEN is not set")
         relay = OutboxRelay(pool, runtime.producer)
+        address_book = AddressBook()
+        if runtime.reference is not None:
+            runtime.reference.subscribe(address_book.replace)
         senders = {
             Channel.WEBHOOK: WebhookSender(
                 webhook_transport,
@@ -108,7 +112,7 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
                     settings.smtp_use_tls,
                 ),
                 TemplateRenderer(),
-                AddressBook.from_file(settings.recipients_file),
+                address_book,
                 contacts,
                 sender=settings.email_from,
             ),
@@ -175,7 +179,10 @@ def build_app(settings: NotifySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings) as runtime, notify_running(settings, runtime) as parts:
+        async with (
+            service_runtime(settings, follow_reference=True) as runtime,
+            notify_running(settings, runtime) as parts,
+        ):
             app.state.notify = parts
             attach(app, runtime)
             yield
@@ -184,7 +191,7 @@ def build_app(settings: NotifySettings) -> FastAPI:
         title="Notify",
         description="Municipalities, consultants and reporters hear what they need: webhooks, feed, e-mail.",
         lifespan=lifespan,
-        routers=[*api.routers, whoami],
+        routers=[*api.routers, reference_data, whoami],
     )
 
 

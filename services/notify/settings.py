@@ -43,7 +43,6 @@ class NotifySettings(Settings):
     smtp_use_tls: bool = False
     smtp_timeout_s: float = Field(15.0, gt=0)
     email_from: str = "Bekymringsplatformen <ikke-svar@example.dk>"
-    recipients_file: Path = Field(DATA_DIR / "recipients.yaml", description="Consultants' e-mail addresses.")
 
     webhook_connect_timeout_s: float = Field(5.0, gt=0)
     webhook_timeout_s: float = Field(15.0, gt=0, description="Whole attempt, including a slowly dripping answer.")

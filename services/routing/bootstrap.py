@@ -19,6 +19,7 @@ from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime, tune_gc
 from shared.web.app import create_app
+from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
 
@@ -60,13 +61,13 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings) as runtime:
+        async with service_runtime(settings, follow_reference=True) as runtime:
             await _seed_rules(runtime.pool, settings)
             preload_holidays((clock or SystemClock()).now().year)
             deps = Deps(
                 pool=runtime.pool,
                 clock=clock or SystemClock(),
-                rules=RulesInForce(),
+                rules=RulesInForce(runtime.reference),
                 consumer=settings.consumer_group,
                 referral_topic=settings.topic(REFERRAL_EVENTS),
                 source=settings.event_source,
@@ -109,7 +110,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
         title="Routing",
         description="Every concern reaches someone who can help, and is chased until it is answered.",
         lifespan=lifespan,
-        routers=[api.router, rules_api.router, whoami, *demo],
+        routers=[api.router, rules_api.router, reference_data, whoami, *demo],
     )
 
 

@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.stats.adapters.reference_data import load_reference
+from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
+from services.stats.domain.reference import ReferenceData
 from services.stats.entrypoints import agents, api, dashboard
 from services.stats.entrypoints.deps import StatsContext
 from services.stats.metrics import refreshing
@@ -15,6 +16,7 @@ from services.stats.settings import StatsSettings
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
 
@@ -25,11 +27,13 @@ def unit_costs(settings: StatsSettings) -> UnitCosts:
 
 def build_app(settings: StatsSettings) -> FastAPI:
     """The stats service as an ASGI app; its lifespan owns the pool, producer, Faust worker and gauges."""
-    context = StatsContext(load_reference(settings.reference_data_file), unit_costs(settings))
+    context = StatsContext(ReferenceData(), unit_costs(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings) as runtime:
+        async with service_runtime(settings, follow_reference=True) as runtime:
+            if runtime.reference is not None:
+                runtime.reference.subscribe(lambda d: setattr(context, "reference", reference_from_directory(d)))
             stream_app = make_stream_app(settings)
             agents.register_agents(stream_app, runtime)
             async with running(stream_app), refreshing(runtime.pool, settings, context.unit_costs):
@@ -41,7 +45,7 @@ def build_app(settings: StatsSettings) -> FastAPI:
         title="Stats",
         description="The flow made visible for ops, management and municipal cooperation.",
         lifespan=lifespan,
-        routers=[api.router, dashboard.router, whoami],
+        routers=[api.router, dashboard.router, reference_data, whoami],
     )
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

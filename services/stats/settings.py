@@ -1,10 +1,7 @@
 """The stats service's settings: the shared model with this service's defaults."""
 
-from pathlib import Path
-
 from pydantic import Field
 
-from services.stats.adapters.reference_data import DEFAULT_FILE
 from shared.settings import Settings
 
 
@@ -13,7 +10,6 @@ class StatsSettings(Settings):
 
     service_name: str = "stats"
     http_port: int = 8004
-    reference_data_file: Path = Field(DEFAULT_FILE, description="Departments with tenancies (YAML).")
     cost_eviction_avoided_dkk: int = Field(500_000, ge=0, description="Estimated cost of one eviction (DKK).")
     cost_dwelling_restored_dkk: int = Field(500_000, ge=0, description="Estimated cost of restoring a dwelling.")
     business_metrics_interval_s: float = Field(15.0, gt=0, description="How often the business gauges refresh.")

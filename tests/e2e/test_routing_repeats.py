@@ -8,16 +8,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
 from services.routing.handlers.concerns import facts_of
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
+from tests.support.reference import default_rules
 from tests.support.routing_events import concern_event, publish, read_committed, subject
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
-RULES = load_file(DEFAULT_RULES)
+RULES = default_rules()
 
 
 def about(key: str, *days_ago: int) -> list:

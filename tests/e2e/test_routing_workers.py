@@ -9,18 +9,17 @@ import asyncpg
 import httpx
 import pytest
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
 from services.routing.handlers.concerns import facts_of
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.contracts.vocabulary import Category
 from tests.support.polling import eventually
+from tests.support.reference import default_rules
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event, publish, read_committed
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
-RULES = load_file(DEFAULT_RULES)
+RULES = default_rules()
 
 
 def mixed_concerns(count: int, seed: int) -> list:

@@ -16,10 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
 from services.routing.handlers.concerns import facts_of
-from services.routing.settings import DEFAULT_RULES
 from shared.auth.principal import Role
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.kafka.admin import ensure_topics
@@ -27,6 +25,7 @@ from tests.support.intake_harness import concern_body
 from tests.support.notify_helpers import LateSecretReceiver, bearer, serving
 from tests.support.platform import smtp_sink
 from tests.support.polling import eventually
+from tests.support.reference import default_rules
 from tests.support.routing_events import read_committed
 from tests.support.services import ServiceProcess
 
@@ -176,7 +175,7 @@ async def test_two_workers_each_on_six_partitions_lose_and_double_nothing_when_o
         concerns = await read_committed(kafka_bootstrap, topic_prefix + CONCERN_EVENTS, expected=len(accepted))
         reported = {e.data.concern_id: e for e in concerns if e.type == "concern.reported.v1"}
         assert set(reported) == set(accepted)
-        rules = load_file(DEFAULT_RULES)
+        rules = default_rules()
         expected = Counter({c: len(decide(facts_of(e.data, repeated=False), rules)) for c, e in reported.items()})
         events = await read_committed(
             kafka_bootstrap, topic_prefix + REFERRAL_EVENTS, expected=sum(expected.values()), within=240

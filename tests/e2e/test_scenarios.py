@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import yaml
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.inbound import InboundConcern, encode_inbound
@@ -23,6 +22,7 @@ from shared.contracts.topics import CONCERN_INBOUND
 from shared.kafka.config import producer_config
 from shared.subject_key import subject_key
 from tests.support.polling import eventually
+from tests.support.reference import owner_directory
 from tests.support.scenario_table import INBOUND_A_PERSON, SCENARIOS, Move, Referral, Report, Scenario
 from tests.support.scenarios import (
     SERVICES,
@@ -33,15 +33,12 @@ from tests.support.scenarios import (
     running_platform,
     stats_numbers,
 )
-from tests.support.services import ROOT
 
 pytestmark = pytest.mark.e2e
 
-MUNICIPALITY_OF = {"holbaek-1": "0316", "holbaek-2": "0316", "hoeng-1": "0326", "kalundborg-1": "0326"}
-MAILBOXES = {
-    rid: entry["email"]
-    for rid, entry in yaml.safe_load((ROOT / "services/notify/data/recipients.yaml").read_text())["recipients"].items()
-}
+# From the owner's reference directory (intake's), which notify follows: never a copy of their own.
+MUNICIPALITY_OF = {d.id: d.municipality_code for _, d in owner_directory().departments()}
+MAILBOXES = {rid: r.email for rid, r in owner_directory().recipients.items() if r.email}
 # What a municipality's webhook may carry about a new referral (DESIGN: thin events; notify hides the pseudonym).
 WEBHOOK_CREATED_FIELDS = {
     "event_id", "referral_id", "concern_id", "target", "recipient_id", "organisation_id", "department_id",

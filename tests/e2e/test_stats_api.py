@@ -13,11 +13,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.stats.adapters.reference_data import load_reference
+from services.stats.adapters.reference_data import reference_from_directory
 from shared.auth.principal import Role
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.kafka.config import producer_config
 from tests.support.polling import eventually
+from tests.support.reference import owner_directory
 from tests.support.services import ROOT, ServiceProcess
 from tests.support.stats_stream import DEPARTMENTS, generate
 
@@ -167,7 +168,7 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
 
 
 def _municipality_rates(truth: dict) -> dict[str, float]:
-    reference = load_reference()
+    reference = reference_from_directory(owner_directory())
     tenancies: dict[str, int] = {}
     for department in reference.departments.values():
         tenancies[department.municipality_code] = tenancies.get(department.municipality_code, 0) + department.tenancies

@@ -15,6 +15,7 @@ from services.routing.entrypoints.agents import repeat_windows_table
 from services.routing.handlers.concerns import apply_concern_events
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import DEFAULT_RULES, RoutingSettings
+from tests.support.reference import owner_holder
 from tests.support.routing_events import concern_event, erased_event, subject
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,9 @@ async def worker(url: str, windows: RepeatWindows | None):
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     await rules_store.seed(pool, rules_store.load_file(DEFAULT_RULES))
     try:
-        yield Deps(pool, FakeClock(T0), RulesInForce(), "routing-service", "referral-events", "/s", windows)
+        yield Deps(
+            pool, FakeClock(T0), RulesInForce(owner_holder()), "routing-service", "referral-events", "/s", windows
+        )
     finally:
         await pool.close()
 

@@ -17,6 +17,7 @@ from services.routing.handlers.transitions import Move, move_referral
 from services.routing.settings import DEFAULT_RULES
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import ReferralStatus
+from tests.support.reference import owner_holder
 from tests.support.routing_events import concern_event, erased_event, subject
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ async def routing_deps(url: str, clock: FakeClock, topic: str = "referral-events
     pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
     await rules_store.seed(pool, rules_store.load_file(DEFAULT_RULES))
     try:
-        yield Deps(pool, clock, RulesInForce(), "routing-service", topic, "/services/routing")
+        yield Deps(pool, clock, RulesInForce(owner_holder()), "routing-service", topic, "/services/routing")
     finally:
         await pool.close()
 

@@ -13,7 +13,7 @@ from services.stats.adapters import queries
 from services.stats.adapters.applier import ProjectionApplier
 from services.stats.adapters.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
 from services.stats.adapters.rebuild_sql import PROJECTION_TABLES, SHADOW
-from services.stats.adapters.reference_data import load_reference
+from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain import reports
 from services.stats.domain.calendar import Period, today
 from services.stats.domain.scope import Selection
@@ -24,6 +24,7 @@ from shared.kafka.consumer import consuming
 from shared.kafka.dead_letters import KafkaDeadLetters
 from shared.kafka.processing import EventProcessor
 from tests.support.polling import eventually
+from tests.support.reference import owner_directory
 from tests.support.stats_stream import Stream, generate
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ async def test_projections_equal_the_ground_truth_of_a_mixed_stream_with_duplica
     await stream.produce(producer, topic_prefix)
     async with fresh_database("stats") as url, live_projections(kafka_bootstrap, topic_prefix, url, producer) as pool:
         await wait_applied(pool, stream.distinct_events)
-        period, reference = period_of(stream), load_reference()
+        period, reference = period_of(stream), reference_from_directory(owner_directory())
         for scope in (None, {"0316"}, {"0326"}):
             selection = Selection(municipalities=frozenset(scope) if scope else None)
             truth = stream.truth(municipalities=scope)

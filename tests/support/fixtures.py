@@ -13,6 +13,7 @@ from shared.auth.principal import Role
 from shared.contracts.topics import dlq
 from shared.kafka.admin import ensure_topics
 from tests.support.databases import migrated_database
+from tests.support.reference import publish_owner_directory
 
 
 def _required(name: str) -> str:
@@ -53,10 +54,13 @@ async def database_url(fresh_database) -> AsyncIterator[str]:  # noqa: ANN001
 async def topic_prefix(kafka_bootstrap: str) -> str:
     """A fresh, isolated set of every platform topic (3 partitions each) under a random prefix.
 
-    Start services with TOPIC_PREFIX set to it, and they see only this test's events and clients.
+    Start services with TOPIC_PREFIX set to it, and they see only this test's events and clients. The owner's
+    reference directory is on its reference-data topic, as intake puts it there at start, so routing, notify and
+    stats started without intake are ready too.
     """
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
+    await publish_owner_directory(kafka_bootstrap, prefix)
     return prefix
 
 

@@ -20,15 +20,14 @@ import httpx
 import psutil
 from aiosmtpd.controller import Controller
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.routing import decide
 from services.routing.handlers.concerns import facts_of
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.subject_key import subject_key
 from tests.support.intake_harness import concern_body
 from tests.support.load import LoadResult
 from tests.support.polling import eventually
+from tests.support.reference import default_rules
 from tests.support.routing_events import read_committed
 from tests.support.services import ARTIFACTS, ROOT, ServiceProcess, free_port
 
@@ -236,7 +235,7 @@ async def assert_ground_truth(platform: Platform, load: LoadResult, *, within: f
     unanswered = {_subject_key(secret, body) for body in load.unanswered}
     unexplained = [c for c in set(reported) - set(accepted) if reported[c].subject_key not in unanswered]
     assert not unexplained, f"{len(unexplained)} concerns published that were neither answered 201 nor unanswered"
-    rules = load_file(DEFAULT_RULES)
+    rules = default_rules()
     expected = Counter({c: len(decide(facts_of(data, repeated=False), rules)) for c, data in reported.items()})
     events = await read_committed(
         platform.bootstrap, platform.prefix + REFERRAL_EVENTS, expected=sum(expected.values()), within=within

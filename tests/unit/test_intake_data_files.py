@@ -6,7 +6,7 @@ import pytest
 
 from services.intake.adapters.guidance_files import load_guidance
 from services.intake.adapters.mappings import MappingError, load_mappings, map_inbound, read_mapping
-from services.intake.adapters.reference_data import municipality_codes, read_reference_file
+from services.intake.adapters.reference_data import departments_of, municipality_codes, read_reference_file
 from services.intake.domain.guidance import guidance_for
 from services.intake.settings import SERVICE_DIR
 from shared.contracts.vocabulary import Category
@@ -65,7 +65,7 @@ def test_a_missing_guidance_file_stops_the_start(tmp_path: Path) -> None:
 
 def test_reference_data_holds_the_shared_demo_departments_with_official_codes() -> None:
     data = read_reference_file(REFERENCE / "organisations.yaml", REFERENCE / "municipalities.csv")
-    departments = {d.id: d for d in data.departments()}
+    departments = {d.id: d for d in departments_of(data)}
     assert {k: d.municipality_code for k, d in departments.items()} == {
         "holbaek-1": "0316", "holbaek-2": "0316", "hoeng-1": "0326", "kalundborg-1": "0326",
         "roskilde-1": "0265", "odense-1": "0461", "aarhus-1": "0751",
@@ -80,7 +80,8 @@ def test_reference_data_holds_the_shared_demo_departments_with_official_codes() 
 def test_reference_data_with_an_unknown_municipality_code_is_refused(tmp_path: Path) -> None:
     broken = tmp_path / "organisations.yaml"
     broken.write_text((REFERENCE / "organisations.yaml").read_text().replace('"0751"', '"0999"'))
-    with pytest.raises(ValueError, match="aarhus-1 has an unknown municipality code"):
+    aarhus = r"organisations\[0\]\.departments\[6\]\.municipality_code: unknown municipality code"
+    with pytest.raises(ValueError, match=aarhus):
         read_reference_file(broken, REFERENCE / "municipalities.csv")
 
 

@@ -4,14 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.clock import FakeClock, ack_due_at, add_working_days, escalate_at, is_working_day
 from services.routing.domain.fallback import next_recipient
 from services.routing.domain.lifecycle import IllegalTransition, check_transition
 from services.routing.domain.repeats import is_repeat
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.vocabulary import ReferralStatus as S
 from shared.contracts.vocabulary import ReferralTarget, Severity
+from tests.support.reference import default_rules
 
 pytestmark = pytest.mark.unit
 
@@ -112,7 +111,7 @@ def test_illegal_moves_say_why(current, to, reason, outcome, message) -> None:
 
 
 def test_fallback_chain_skips_recipients_that_refused_and_ends_in_a_last_resort() -> None:
-    rules = load_file(DEFAULT_RULES)
+    rules = default_rules()
     place = {"department_id": "holbaek-1", "municipality_code": "0316", "document": rules}
     first = next_recipient(target=ReferralTarget.MUNICIPALITY, refused_by=frozenset({"municipality-0316"}), **place)
     assert (first.target, first.recipient_id) == ("consultant", "consultant-holbaek")
@@ -125,7 +124,7 @@ def test_fallback_chain_skips_recipients_that_refused_and_ends_in_a_last_resort(
 
 
 def test_escalation_contacts_come_from_the_rules_document() -> None:
-    rules = load_file(DEFAULT_RULES)
+    rules = default_rules()
     assert rules.escalation_contact("municipality-0326") == "escalation-municipality-0326"
     assert rules.escalation_contact("consultant-fyn") == "escalation-consultant-fyn"
     assert rules.escalation_contact("escalation-consultant-fyn") == "escalation-consultant-fyn"  # the top

@@ -10,19 +10,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import event, given, settings
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.lifecycle import IllegalTransition
 from services.routing.domain.moves import Decision, decide_move
 from services.routing.domain.referral import Referral, from_plan
 from services.routing.domain.routing import decide
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.vocabulary import Category, Consent, LegalBasis, Outcome, ReferralStatus, Severity, Task
+from tests.support.reference import default_rules
 from tests.support.routing_invariants import Reroute, concerns, moves_of, pick, steps, violations
 
 pytestmark = pytest.mark.unit
 S = ReferralStatus
-RULES = load_file(DEFAULT_RULES)
+RULES = default_rules()
 T0 = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
 

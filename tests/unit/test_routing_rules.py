@@ -5,14 +5,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.routing import Unroutable, decide, fired_rules
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.vocabulary import Category, Consent, LegalBasis, Severity
+from tests.support.reference import default_rules
 
 pytestmark = pytest.mark.unit
-RULES = load_file(DEFAULT_RULES)
+RULES = default_rules()
 M, C, A = "municipality-0316", "consultant-holbaek", "association-holbaek-naboskab"
 
 

@@ -5,19 +5,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.routing.adapters.rules_store import load_file
 from services.routing.adapters.wire import created_record
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, from_plan
 from services.routing.domain.routing import Unroutable, decide
 from services.routing.handlers.concerns import created_envelope
-from services.routing.settings import DEFAULT_RULES
 from shared.contracts.envelope import decode, encode
 from shared.contracts.referrals import ReferralCreated
 from shared.contracts.vocabulary import Category, Consent, LegalBasis, Severity
+from tests.support.reference import default_rules, owner_holder
 
 pytestmark = pytest.mark.unit
-RULES = load_file(DEFAULT_RULES)
+RULES = default_rules()
 SOURCE = "/services/routing"
 PLACES = {"holbaek-1": "0316", "kalundborg-1": "0326", "hoeng-1": "0326"}
 
@@ -109,7 +108,7 @@ def test_referral_and_event_ids_are_unchanged_by_the_fast_uuid5() -> None:
 def test_remembered_decisions_are_decide_s_own_and_follow_the_rules_version() -> None:
     from services.routing.handlers.deps import RulesInForce
 
-    rules = RulesInForce()
+    rules = RulesInForce(owner_holder())
     combos = itertools.product(
         [(c,) for c in Category] + list(itertools.combinations(Category, 2))[::5],
         Severity,

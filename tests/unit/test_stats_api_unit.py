@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from services.stats.adapters.reference_data import load_reference
+from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
 from services.stats.entrypoints import api, dashboard
 from services.stats.entrypoints.deps import StatsContext
@@ -14,6 +14,7 @@ from shared.auth.admin import new_client
 from shared.auth.principal import Role
 from shared.auth.registry import ClientRegistry
 from shared.web.app import create_app
+from tests.support.reference import owner_directory
 
 pytestmark = pytest.mark.unit
 
@@ -51,7 +52,7 @@ def edge():  # noqa: ANN201
     pool = UnreachablePool()
     app.state.clients = registry
     app.state.runtime = SimpleNamespace(pool=pool)
-    app.state.stats = StatsContext(load_reference(), UnitCosts())
+    app.state.stats = StatsContext(reference_from_directory(owner_directory()), UnitCosts())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stats")
     return client, tokens, pool
 

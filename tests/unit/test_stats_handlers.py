@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-from services.stats.adapters.reference_data import DEFAULT_FILE, load_reference
+from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.entrypoints.dashboard import CONTENT_SECURITY_POLICY, STATIC
 from services.stats.handlers import EVENT_HANDLERS
 from shared.contracts.envelope import make_event
 from shared.contracts.examples import example_events
 from shared.contracts.referrals import ReferralStatusChanged
 from shared.contracts.registry import EVENT_TYPES
+from tests.support.reference import owner_directory
 
 pytestmark = pytest.mark.unit
 DEMO_DEPARTMENTS = {"holbaek-1", "holbaek-2", "hoeng-1", "kalundborg-1", "roskilde-1", "odense-1", "aarhus-1"}
@@ -68,16 +69,18 @@ async def test_a_system_move_is_not_an_acknowledgement() -> None:
     assert not change.acknowledges and not change.completes and change.outcome is None
 
 
-def test_reference_data_holds_the_demo_departments_with_plausible_tenancies(tmp_path) -> None:  # noqa: ANN001
-    reference = load_reference(DEFAULT_FILE)
+def test_reference_data_is_the_owners_directory_departments_tenancies_and_names() -> None:
+    directory = owner_directory()
+    reference = reference_from_directory(directory)
     assert set(reference.departments) == DEMO_DEPARTMENTS
-    assert all(150 <= d.tenancies <= 900 for d in reference.departments.values())
+    assert reference.version == directory.version
+    # The numbers the organisation gave intake (not those of a second copy): issue 15, point 1.
+    assert reference.departments["holbaek-1"].name == "Ladegårdsparken (demo), Holbæk"
+    assert reference.tenancies("holbaek-1") == 412 and reference.tenancies("hoeng-1") == 74
+    assert reference.tenancies("aarhus-1") == 355
     assert reference.departments["hoeng-1"].municipality_code == "0326"
     assert reference.municipality_name("0326") == "Kalundborg"
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("departments:\n  - id: x\n    name: X\n    organisation: o\n    municipality: '0316'\n")
-    with pytest.raises(ValueError, match=r"departments\[0\].*tenancies"):
-        load_reference(bad)
+    assert reference.organisations["org-demo"] == "Boligselskabet Vestsjælland (demo)"
 
 
 def test_the_dashboard_loads_everything_from_its_own_origin() -> None:

@@ -24,10 +24,13 @@ class Directory:
 
     departments: dict[str, Department] = field(default_factory=dict)
     loaded: bool = False
+    version: str = ""
+    """Version of the reference directory the departments come from."""
 
-    def replace(self, departments: list[Department]) -> None:
+    def replace(self, departments: list[Department], version: str = "") -> None:
         """Swap in freshly loaded departments."""
         self.departments = {d.id: d for d in departments}
+        self.version = version
         self.loaded = True
 
     def get(self, department_id: str) -> Department | None:

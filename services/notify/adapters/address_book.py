@@ -1,9 +1,8 @@
-"""Consultants' e-mail addresses by recipient id, from a data file (fictional in the demo)."""
+"""Recipients' e-mail addresses by recipient id, from the reference directory (intake owns it; notify follows it)."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
+from shared.contracts.reference import ReferenceDirectory
 
 
 @dataclass(frozen=True)
@@ -17,15 +16,18 @@ class Mailbox:
 class AddressBook:
     """Recipient id -> mailbox; unknown ids answer None (the delivery is then dead, for ops to fix)."""
 
-    def __init__(self, mailboxes: dict[str, Mailbox]):
-        self._mailboxes = dict(mailboxes)
+    def __init__(self, mailboxes: dict[str, Mailbox] | None = None):
+        self._mailboxes = dict(mailboxes or {})
 
-    @classmethod
-    def from_file(cls, path: Path) -> "AddressBook":
-        """Read `recipients:` from a YAML file."""
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["recipients"] or {}
-        return cls({rid: Mailbox(email=e["email"], name=e.get("name", "")) for rid, e in entries.items()})
+    def replace(self, directory: ReferenceDirectory) -> None:
+        """Take the mailboxes of a new directory: every recipient with an e-mail address."""
+        self._mailboxes = mailboxes_of(directory)
 
     def get(self, recipient_id: str) -> Mailbox | None:
         """The mailbox of a recipient."""
         return self._mailboxes.get(recipient_id)
+
+
+def mailboxes_of(directory: ReferenceDirectory) -> dict[str, Mailbox]:
+    """The mailboxes of the directory's recipients that have an e-mail address."""
+    return {rid: Mailbox(r.email, r.name) for rid, r in directory.recipients.items() if r.email is not None}

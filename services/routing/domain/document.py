@@ -55,8 +55,10 @@ class RulesDocument(Strict):
     health_categories: frozenset[Category]
     rules: Annotated[tuple[Rule, ...], Field(min_length=1)]
     fallback: dict[ReferralTarget, Annotated[tuple[FallbackStep, ...], Field(min_length=1)]]
-    municipalities: dict[MunicipalityCode, Municipality]
-    consultants: dict[RecipientId, Consultant]
+    # The recipient sections come from the reference directory (intake owns it; routing follows the
+    # reference-data topic): a stored document leaves them out, and routing fills them in (adapters/directory.py).
+    municipalities: dict[MunicipalityCode, Municipality] = {}
+    consultants: dict[RecipientId, Consultant] = {}
     associations: dict[RecipientId, Association] = {}
 
     @model_validator(mode="after")

@@ -5,23 +5,32 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.routing.adapters import rules_store
+from services.routing.adapters.directory import with_directory
 from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.domain.clock import Clock
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.routing import ReferralPlan, Unroutable, decide
+from shared.reference.holder import ReferenceHolder
 
 DecisionKey = tuple[object, ...]
 
 
 class RulesInForce:
-    """The current rules version, re-read only when a newer version was stored (by any worker)."""
+    """The current rules version with the reference directory's recipients, re-built only when a newer rules
+    version was stored (by any worker) or a newer directory arrived on the reference-data topic."""
 
-    def __init__(self, max_decisions: int = 20_000) -> None:
+    def __init__(
+        self, reference: ReferenceHolder, max_decisions: int = 20_000, reference_timeout_s: float = 60.0
+    ) -> None:
+        self._reference = reference
+        self._reference_timeout_s = reference_timeout_s
         self._version = 0
+        self._directory_version = ""
         self._document: RulesDocument | None = None
+        self._stored: RulesDocument | None = None
         self._decisions: dict[DecisionKey, tuple[ReferralPlan, ...] | str] = {}
-        self._decisions_version = 0
+        self._decisions_document: RulesDocument | None = None
         self._max_decisions = max_decisions
 
     def decide(self, version: int, document: RulesDocument, facts: ConcernFacts) -> tuple[ReferralPlan, ...]:
@@ -29,11 +38,12 @@ class RulesInForce:
 
         The plans depend only on the document and on the facts the rules read (place, categories, severity,
         consent, legal basis, repeat), not on the concern's id, tenancy or time; a flood of concerns holds a few
-        hundred such combinations. A version is never changed once stored, so nothing goes stale.
+        hundred such combinations. A version is never changed once stored, and a new directory makes a new
+        document, so nothing goes stale.
         """
-        if version != self._decisions_version or len(self._decisions) >= self._max_decisions:
+        if document is not self._decisions_document or len(self._decisions) >= self._max_decisions:
             self._decisions.clear()
-            self._decisions_version = version
+            self._decisions_document = document
         key = (
             facts.department_id,
             facts.municipality_code,
@@ -61,11 +71,16 @@ class RulesInForce:
         """
         if version is None:
             version = await rules_store.current_version(conn)
-        if version != self._version or self._document is None:
+        if version != self._version or self._stored is None:
             found = await rules_store.current(conn)
             if found is None:
                 raise LookupError("no rules version stored")
-            self._version, self._document = found
+            self._version, self._stored = found
+            self._document = None
+        directory = self._reference.directory or await self._reference.wait(self._reference_timeout_s)
+        if self._document is None or directory.version != self._directory_version:
+            self._document = with_directory(self._stored, directory)
+            self._directory_version = directory.version
         return self._version, self._document
 
 

@@ -16,11 +16,13 @@ class Department:
 
 @dataclass(frozen=True)
 class ReferenceData:
-    """Departments by id and municipality names by code."""
+    """Departments by id, municipality and organisation names; built from the reference directory (intake owns it)."""
 
-    departments: dict[str, Department]
+    departments: dict[str, Department] = field(default_factory=dict)
     municipalities: dict[str, str] = field(default_factory=dict)
     organisations: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    """Version of the reference directory these come from ("" before the first one arrived)."""
 
     def municipality_name(self, code: str) -> str:
         """The municipality's name, or its code when unknown."""

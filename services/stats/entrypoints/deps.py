@@ -23,9 +23,12 @@ READERS = (Role.OPS, Role.ADMIN, Role.MUNICIPALITY, Role.CONSULTANT, Role.ASSOCI
 """Everyone but reporters may read statistics, each within their scope."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class StatsContext:
-    """What the routes need besides the database: reference data and unit costs."""
+    """What the routes need besides the database: reference data and unit costs.
+
+    `reference` is replaced whenever a new directory arrives on the reference-data topic.
+    """
 
     reference: ReferenceData
     unit_costs: UnitCosts
