@@ -227,8 +227,11 @@ def demo_advance(
     except DemoClockRefused as error:
         console.print(f"refused: {error}")
         raise typer.Exit(1) from None
-    console.print(summary(result))
-    console.print(f"{mails} e-mail(s) in {stack.mail_dir}; webhooks go to the subscribers, the counts to the dashboard")
+    console.print(summary(result), soft_wrap=True)
+    console.print(
+        f"{mails} e-mail(s) in {stack.mail_dir}; webhooks go to the subscribers, the counts to the dashboard",
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":

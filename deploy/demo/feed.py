@@ -168,8 +168,8 @@ async def advance_clocks(http: httpx.AsyncClient, home: Path, working_days: int)
     except DemoClockRefused as error:
         console.print(f"clocks not moved: {error}")
         raise typer.Exit(1) from None
-    console.print(summary(result))
-    console.print(f"{mails} e-mail(s) in {stack.mail_dir}")
+    console.print(summary(result), soft_wrap=True)
+    console.print(f"{mails} e-mail(s) in {stack.mail_dir}", soft_wrap=True)
 
 
 @app.command()
