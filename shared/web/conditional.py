@@ -13,9 +13,12 @@ def entity_tag(value: int | str) -> str:
     return f'"{value}"'
 
 
-def content_tag(body: bytes) -> str:
-    """A strong entity tag for a representation that has no version of its own: a digest of its bytes."""
-    return entity_tag(hashlib.sha256(body).hexdigest()[:32])
+def content_tag(content: bytes) -> str:
+    """A weak entity tag for an answer that has no version of its own: a digest of its content.
+
+    Weak: the digest is of the content as the service renders it, not of the bytes a given encoding sends.
+    """
+    return "W/" + entity_tag(hashlib.sha256(content).hexdigest()[:32])
 
 
 def _tags(header: str) -> list[str]:

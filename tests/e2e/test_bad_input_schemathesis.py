@@ -72,7 +72,11 @@ EXPECTED = {
         "POST /v1/referrals/{referral_id}/transitions",
         "GET /v1/rules",
         "PUT /v1/rules",
+        "GET /v1/rules/versions",
+        "GET /v1/rules/versions/{version}",
+        "GET /v1/rules/versions/{version}/diff",
         "POST /v1/rules/simulate",
+        "POST /v1/demo/clock/advance",  # the platform runs with LOCAL_DEV on
     },
     "notify": {
         "POST /v1/subscriptions",

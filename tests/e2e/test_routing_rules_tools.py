@@ -284,9 +284,16 @@ async def test_moves_refused_for_a_bad_reason_or_outcome_are_422_and_answers_car
     (listed,) = await routed()
     assert listed["history"] == []  # in the list too, never null
     url = f"/v1/referrals/{listed['referral_id']}/transitions"
+    read = await http.get(f"/v1/referrals/{listed['referral_id']}", headers=holbaek)
+    tag = read.headers["ETag"]
+    assert tag.startswith('W/"') and read.json()["history"] == []
+    held = {**holbaek, "If-None-Match": tag}
+    assert (await http.get(f"/v1/referrals/{listed['referral_id']}", headers=held)).status_code == 304
 
     received = await http.post(url, json={"to": "received"}, headers=holbaek)
     assert received.status_code == 200
+    moved = await http.get(f"/v1/referrals/{listed['referral_id']}", headers=held)
+    assert moved.status_code == 200 and moved.headers["ETag"] != tag  # the move changed the answer
     assert [h["to_status"] for h in received.json()["referral"]["history"]] == ["received"]
     for body in ({"to": "rejected"}, {"to": "rejected", "reason": "bored"}):
         refused = await http.post(url, json=body, headers=holbaek)

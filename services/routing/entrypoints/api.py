@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
 from services.routing.adapters import referral_query, referral_store
 from services.routing.domain.lifecycle import IllegalTransition, InvalidMove
@@ -13,6 +13,7 @@ from services.routing.handlers.transitions import Forbidden, Move, NotFound, mov
 from shared.auth.principal import Principal
 from shared.contracts.events import ENTITY_ID_PATTERN
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
+from shared.web import conditional
 from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
@@ -54,15 +55,34 @@ async def list_referrals(
     return ReferralPage(items=items, next_offset=offset + limit if len(found) > limit else None)
 
 
-@router.get("/referrals/{referral_id}", summary="One referral with its history.", responses=problem_responses(404))
-async def get_referral(referral_id: ReferralId, principal: Reader, deps: DepsDep) -> ReferralView:
-    """404 when it does not exist or lies outside the caller's scope."""
+@router.get(
+    "/referrals/{referral_id}",
+    summary="One referral with its history.",
+    responses={
+        **problem_responses(404),
+        200: {"headers": {"ETag": {"description": "A digest of the answer (weak)", "schema": {"type": "string"}}}},
+        304: {"description": "Not modified: the answer is still the one If-None-Match names"},
+    },
+)
+async def get_referral(
+    referral_id: ReferralId,
+    principal: Reader,
+    deps: DepsDep,
+    response: Response,
+    if_none_match: Annotated[str | None, Header(max_length=1000, description="An ETag read before.")] = None,
+) -> ReferralView:
+    """404 when it does not exist or lies outside the caller's scope; 304 when If-None-Match names the answer."""
     async with deps.pool.acquire() as conn:
         referral = await referral_store.get(conn, referral_id)
         if referral is None or not scope.may_read(principal, referral):
             raise HTTPException(404, "Not found.")
         history = await referral_store.history(conn, referral_id)
-    return ReferralView.of(referral, now=deps.clock.now(), history=history)
+    view = ReferralView.of(referral, now=deps.clock.now(), history=history)
+    tag = conditional.content_tag(view.model_dump_json().encode())
+    if conditional.none_match(if_none_match, tag):
+        return conditional.not_modified(tag)  # type: ignore[return-value]
+    conditional.validated(response, tag)
+    return view
 
 
 @router.post(
