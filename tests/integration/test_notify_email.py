@@ -147,6 +147,11 @@ async def test_consultant_and_reporter_emails_arrive_in_danish_without_personal_
                         "/v1/deliveries", params={"channel": "email"}, headers={"Authorization": f"Bearer {ops.token}"}
                     )
                     states = {(d["recipient_id"], d["state"], d["last_reason"]) for d in listed.json()["items"]}
+                    of_concern = await notify.get(
+                        "/v1/deliveries",
+                        params={"concern_id": reporting},
+                        headers={"Authorization": f"Bearer {ops.token}"},
+                    )
     finally:
         smtp.stop()
 
@@ -184,3 +189,7 @@ async def test_consultant_and_reporter_emails_arrive_in_danish_without_personal_
     assert {c for c, _ in calls} == {reporting, by_sms}
     assert {auth for _, auth in calls} == {f"Bearer {INTAKE_TOKEN}"}
     assert ("reporter", "cancelled", "unsupported_channel") in states
+    # Support, having found the caller's concern by its receipt code, sees what was sent about it.
+    about = of_concern.json()["items"]
+    assert {d["concern_id"] for d in about} == {reporting}
+    assert [d["state"] for d in about if d["recipient_id"] == "reporter"] == ["delivered"] * 3

@@ -13,6 +13,7 @@ _NAMES = [
     "event_id",
     "event_type",
     "referral_id",
+    "concern_id",
     "state",
     "attempts",
     "next_attempt_at",
@@ -42,19 +43,27 @@ class DeliveryLog:
         self._pool = pool
 
     async def list(
-        self, *, state: str | None, subscription_id: str | None, channel: str | None, after: int, limit: int
+        self,
+        *,
+        state: str | None,
+        subscription_id: str | None,
+        channel: str | None,
+        after: int,
+        limit: int,
+        concern_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Deliveries in creation order after a position, filtered by state, subscription and channel."""
+        """Deliveries in creation order after a position, filtered by state, subscription, channel and concern."""
         rows = await self._pool.fetch(
             f"""SELECT {_VIEW} FROM deliveries
                 WHERE seq > $1 AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR subscription_id = $3)
-                  AND ($4::text IS NULL OR channel = $4)
+                  AND ($4::text IS NULL OR channel = $4) AND ($6::text IS NULL OR concern_id = $6)
                 ORDER BY seq LIMIT $5""",  # noqa: S608 - constant column lists
             after,
             state,
             subscription_id,
             channel,
             limit,
+            concern_id,
         )
         return [_view(row) for row in rows]
 

@@ -28,6 +28,7 @@ class DeliveryOut(BaseModel):
     event_id: str
     event_type: str
     referral_id: str | None
+    concern_id: str | None = Field(None, description="The concern (intake's id), e.g. for a reporter's receipt.")
     state: State
     attempts: int
     next_attempt_at: datetime | None = Field(None, description="When the next attempt is due (pending only).")
@@ -52,6 +53,9 @@ async def list_deliveries(
     state: State | None = None,
     subscription_id: uuid.UUID | None = None,
     channel: Literal["webhook", "email"] | None = None,
+    concern_id: Annotated[
+        uuid.UUID | None, Query(description="Only this concern's deliveries (support finds a reporter's receipts).")
+    ] = None,
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveryPage:
@@ -66,6 +70,7 @@ async def list_deliveries(
         channel=channel,
         after=position,
         limit=limit,
+        concern_id=str(concern_id) if concern_id else None,
     )
     next_cursor = encode_cursor("deliveries", rows[-1]["seq"]) if len(rows) == limit else None
     return DeliveryPage(items=[DeliveryOut(**row) for row in rows], next_cursor=next_cursor)
