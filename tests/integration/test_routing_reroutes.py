@@ -21,6 +21,7 @@ from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.handlers.transitions import Move, move_referral
 from services.routing.settings import DEFAULT_RULES
 from shared.auth.principal import Principal, Role
+from shared.contracts.vocabulary import ReferralStatus as S
 from tests.support.databases import migrated_database
 from tests.support.reference import owner_holder
 from tests.support.routing_events import concern_event
@@ -109,3 +110,36 @@ def test_random_moves_through_the_handlers_keep_the_reroute_invariants(admin_dat
             runner.run(_play(url, concern, script))
 
         play()
+
+
+async def test_two_rejections_at_once_to_one_recipient_give_one_open_referral(fresh_database) -> None:
+    """The association and the municipality reject at the same moment; both chains lead to the consultant."""
+    async with fresh_database("routing") as url:
+        pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
+        try:
+            await rules_store.seed(pool, rules_store.load_file(DEFAULT_RULES))
+            deps = Deps(
+                pool,
+                FakeClock(T0),
+                RulesInForce(owner_holder()),
+                "routing-service",
+                "referral-events",
+                "/services/routing",
+            )
+            for _ in range(5):
+                reported = concern_event(categories=("loneliness", "mental_health"), consent="given", reported_at=T0)
+                await apply_concern_events(deps, [reported])
+                first = await _referrals(pool, reported.data.concern_id)
+                assert sorted(r.recipient_id for r in first) == ["association-holbaek-naboskab", "municipality-0316"]
+                for r in first:
+                    await move_referral(deps, ADMIN, r.referral_id, Move(S.RECEIVED))
+                rejections = [Move(S.REJECTED, reason="capacity")] * 2
+                moved = await asyncio.gather(
+                    *(move_referral(deps, ADMIN, r.referral_id, m) for r, m in zip(first, rejections, strict=True))
+                )
+                assert {m.rerouted_to.referral_id for m in moved} == {moved[0].rerouted_to.referral_id}
+                after = await _referrals(pool, reported.data.concern_id)
+                assert [r.recipient_id for r in after if r.status in OPEN] == ["consultant-holbaek"]
+                assert not violations(after, [])
+        finally:
+            await pool.close()

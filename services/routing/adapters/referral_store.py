@@ -136,13 +136,21 @@ async def history(conn: asyncpg.Connection, referral_id: str) -> list[dict]:
 
 
 async def lock_concern(conn: asyncpg.Connection, referral_id: str) -> list[Referral]:
-    """All referrals of the referral's concern, locked for the transaction in id order (so that two moves of one
-    concern never deadlock, and the second sees what the first did); empty when there is no such referral."""
-    rows = await conn.fetch(
-        "SELECT * FROM referrals WHERE concern_id = (SELECT concern_id FROM referrals WHERE referral_id = $1) "
-        "ORDER BY referral_id FOR UPDATE",
+    """All referrals of the referral's concern, read under the concern's lock (held to the end of the transaction);
+    empty when there is no such referral.
+
+    Moves of one concern take the same advisory lock first, so each reads what the one before it committed: row locks
+    alone would not do, as a referral another move has just inserted is not in a snapshot taken before it was.
+    """
+    # In the select list, so that only the referral's own row takes the lock (never a scan's other rows).
+    concern_id = await conn.fetchval(
+        "SELECT concern_id, pg_advisory_xact_lock(hashtextextended('routing.concern:' || concern_id, 0)) "
+        "FROM referrals WHERE referral_id = $1",
         referral_id,
     )
+    if concern_id is None:
+        return []
+    rows = await conn.fetch("SELECT * FROM referrals WHERE concern_id = $1 ORDER BY referral_id FOR UPDATE", concern_id)
     return [to_referral(row) for row in rows]
 
 
