@@ -45,7 +45,7 @@ class Moved:
 async def move_referral(deps: Deps, principal: Principal, referral_id: str, move: Move) -> Moved:
     """Apply a move in one transaction with its events; raises NotFound, Forbidden or IllegalTransition.
 
-    The concern's referrals are locked together (in id order), so two moves of one concern decide one after the
+    The concern's referrals are read under the concern's lock, so two moves of one concern decide one after the
     other: a re-route sees the referral another has just opened and takes it over (the unique index of
     routing_0002 backs this: never two open referrals of one concern to one recipient).
     """
