@@ -180,3 +180,13 @@ async def test_the_reporter_contact_for_receipts_carries_the_receipt_code(intake
     assert contact.status_code == 200
     assert contact.json() == {"channel": "email", "address": "vicevaert@example.org",
                               "receipt_code": receipt["receipt_code"]}  # fmt: skip
+
+
+async def test_a_consultant_follows_its_own_report_by_code_and_lists_it(intake) -> None:  # noqa: ANN001
+    receipt = await report(intake, "consultant", reporter={"role": "consultant", "name": "Test Konsulent"})
+    followed = await get(intake, receipt["receipt_code"], "consultant")
+    assert followed.status_code == 200, followed.text
+    assert (followed.json()["receipt_code"], followed.json()["disclosure"]) == (receipt["receipt_code"], "full")
+    listed = await intake.client.get("/v1/concerns", headers=auth(intake, "consultant"))
+    assert [i["id"] for i in listed.json()["items"]] == [receipt["id"]]
+    assert (await intake.client.get("/v1/concerns", headers=auth(intake, "municipality"))).status_code == 403

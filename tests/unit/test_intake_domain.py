@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake.domain.access import ConcernFacts, ReferralFacts, decide_access
+from services.intake.domain.access import ConcernFacts, ReferralFacts, decide_access, sees_receipt_code
 from services.intake.domain.concern import ConcernRefused, check_report, fingerprint
 from services.intake.domain.contact import classify_contact
 from services.intake.domain.directory import Department, Directory
-from services.intake.domain.receipts import ALPHABET, is_receipt_code, new_receipt_code
+from services.intake.domain.receipts import ALPHABET, is_receipt_code, new_receipt_code, normalise_receipt_code
 from services.intake.domain.report import ConcernReport
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import Disclosure, LegalBasis, ReferralStatus, ReferralTarget
@@ -169,3 +169,38 @@ def test_an_association_sees_only_its_referrals_and_never_health_categories() ->
 def test_a_reporter_sees_referral_statuses_but_not_their_details() -> None:
     access = decide_access(REPORTER, CONCERN, [MUNI_FULL])
     assert access is not None and access.referral_details is False and access.referral_ids is None
+
+
+def test_a_consultant_sees_its_own_report_without_a_referral_to_it() -> None:
+    own = ConcernFacts("org-demo", "holbaek-1", "0316", reporter_client_id=CONSULTANT_HOLBAEK.client_id)
+    access = decide_access(CONSULTANT_HOLBAEK, own, [MUNI_FULL])
+    assert access is not None and (access.disclosure, access.basis) == (Disclosure.FULL, "own_report")
+    assert access.referral_details is False
+    moved = ConcernFacts("org-demo", "holbaek-1", "0316", reporter_client_id=CONSULTANT_ELSEWHERE.client_id)
+    assert decide_access(CONSULTANT_ELSEWHERE, moved, []) is None  # no longer in its scope
+
+
+@pytest.mark.parametrize(
+    ("principal", "reporter_client_id", "shown"),
+    [
+        (Principal("ops", Role.OPS), "cli_reporter", True),
+        (Principal("adm", Role.ADMIN), None, True),
+        (REPORTER, "cli_reporter", True),
+        (Principal("cli_other", Role.REPORTER, organisation_id="org-demo"), "cli_reporter", False),
+        (Principal("cli_other", Role.REPORTER, organisation_id="org-demo"), None, True),  # its system's inbound
+        (Principal("cli_far", Role.REPORTER, organisation_id="org-elsewhere"), None, False),
+        (HOLBAEK, "cli_reporter", False),
+        (CONSULTANT_HOLBAEK, "cli_reporter", False),
+        (CONSULTANT_HOLBAEK, None, False),
+        (CONSULTANT_HOLBAEK, CONSULTANT_HOLBAEK.client_id, True),
+        (ASSOC, None, False),
+    ],
+)  # fmt: skip
+def test_who_is_shown_the_receipt_code(principal, reporter_client_id, shown) -> None:  # noqa: ANN001
+    concern = ConcernFacts("org-demo", "holbaek-1", "0316", reporter_client_id=reporter_client_id)
+    assert sees_receipt_code(principal, concern) is shown
+
+
+def test_a_receipt_code_is_read_as_typed() -> None:
+    assert normalise_receipt_code(" k7wx 3mpq ") == normalise_receipt_code("K7WX3MPQ") == "K7WX-3MPQ"
+    assert normalise_receipt_code("K7WX-3MP0") is None and normalise_receipt_code("K7WX-3MP") is None

@@ -71,7 +71,7 @@ def decide_access(principal: Principal, concern: ConcernFacts, referrals: list[R
         return Access(Disclosure.FULL, basis="own_report", referral_details=False) if own and in_scope else None
     mine = [r for r in referrals if _addressed_to(principal, r)]
     if not mine:
-        return None
+        return _own_report(principal, concern)
     ids = frozenset(r.referral_id for r in mine)
     if principal.role is Role.ASSOCIATION:
         seen = frozenset(c for r in mine for c in r.categories) - HEALTH_CATEGORIES
@@ -80,6 +80,14 @@ def decide_access(principal: Principal, concern: ConcernFacts, referrals: list[R
     if sharing:
         return Access(Disclosure.FULL, basis=_basis(sharing[0]), referral_ids=ids)
     return Access(Disclosure.ANONYMOUS, referral_ids=ids)
+
+
+def _own_report(principal: Principal, concern: ConcernFacts) -> Access | None:
+    """A consultant who reported the concern itself sees its own report as a reporter does, with no referral."""
+    own = concern.reporter_client_id is not None and concern.reporter_client_id == principal.client_id
+    if principal.role is Role.CONSULTANT and own and principal.covers(department_id=concern.department_id):
+        return Access(Disclosure.FULL, basis="own_report", referral_details=False)
+    return None
 
 
 def sees_receipt_code(principal: Principal, concern: ConcernFacts) -> bool:
