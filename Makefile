@@ -41,7 +41,8 @@ down: venv
 status: venv
 	$(STACK) status
 
-# Fictional concerns through the real API and inbound topic, answered by the demo recipients.
+# Fictional concerns through the real API and inbound topic, answered by the demo recipients; then the demo
+# clocks move three working days on (reminders and escalations follow; `crp demo advance` moves them further).
 demo: up
 	$(BIN)/python -m deploy.demo.feed
 
