@@ -143,6 +143,12 @@ async def test_get_rules_sends_the_etag_put_takes_it_and_if_none_match_answers_3
         assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["ETag"] == tag
     assert (await http.get("/v1/rules", headers={**ops, "If-None-Match": '"999999"'})).status_code == 200
     assert (await http.get("/v1/rules", headers=routing.headers["consultant"])).status_code == 403
+    # The reference directory routing follows is tagged the same way, by its version.
+    directory_read = await http.get("/v1/reference-data", headers=ops)
+    directory_tag = directory_read.headers["ETag"]
+    assert directory_tag == f'"{directory_read.json()["version"]}"'
+    held_directory = {**ops, "If-None-Match": directory_tag}
+    assert (await http.get("/v1/reference-data", headers=held_directory)).status_code == 304
 
     stored = await http.put("/v1/rules", json=read.json()["document"], headers={**admin, "If-Match": tag})
     assert stored.status_code == 200

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.intake.adapters import reference_data
@@ -15,6 +15,7 @@ from shared.contracts.reference import ReferenceContent, ReferenceDirectory
 from shared.logging import get_logger
 from shared.web.auth import require_roles
 from shared.web.errors import problem, problem_responses
+from shared.web.reference import TAGGED, IfNoneMatch, tagged
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["reference data"], responses=problem_responses(401, 403, 429, 503))
@@ -38,13 +39,15 @@ Reader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-@router.get("/reference-data", summary="The reference directory (the one source; others follow it).")
-async def get_reference_data(_: Reader, deps: DepsDep) -> ReferenceDirectory:
-    """The stored directory with its `version`, as published on the reference-data topic."""
+@router.get("/reference-data", summary="The reference directory (the one source; others follow it).", responses=TAGGED)
+async def get_reference_data(
+    _: Reader, deps: DepsDep, response: Response, if_none_match: IfNoneMatch = None
+) -> ReferenceDirectory:
+    """The stored directory with its `version` (also its ETag), as published on the reference-data topic."""
     async with deps.pool.acquire() as conn:
         found = await reference_data.stored_directory(conn)
     assert found is not None  # the directory is loaded (DepsDep), so it is stored
-    return found[0]
+    return tagged(found[0], response, if_none_match)  # type: ignore[return-value]
 
 
 @router.put(
