@@ -491,6 +491,20 @@ async def test_every_delivery_is_counted_once_on_the_dashboard(platform: SimpleN
     await eventually(counted, within=60, what="the dashboard counting every webhook and e-mail delivered")
 
 
+async def test_stats_names_and_counts_the_departments_as_intake_gives_them(platform: SimpleNamespace) -> None:
+    """Issue 15.1: one source of reference data. Stats' department names and tenancies (the denominators of its
+    rates and hotspots) are intake's, and routing, notify and stats hold intake's directory, version and content."""
+    ops, admin = bearer(platform.clients.ops), bearer(platform.clients.admin)
+    given = (await platform.http["intake"].get("/v1/departments", headers=bearer(platform.clients.reporter))).json()
+    hotspots = (await platform.http["stats"].get("/v1/stats/hotspots", headers=ops)).json()
+    assert {d["department_id"]: (d["name"], d["tenancies"]) for d in hotspots["departments"]} == {
+        d["id"]: (d["name"], d["tenancies"]) for d in given
+    }
+    owner = (await platform.http["intake"].get("/v1/reference-data", headers=admin)).json()
+    for service in ("routing", "notify", "stats"):
+        assert (await platform.http[service].get("/v1/reference-data", headers=ops)).json() == owner, service
+
+
 async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamespace) -> None:
     """No name, phone number, address, contact or description of any scenario in a log, on a topic, in a webhook or
     in an e-mail."""

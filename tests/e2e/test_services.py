@@ -30,7 +30,8 @@ async def test_service_process_serves_its_edge_and_dead_letters_garbage(
             async with httpx.AsyncClient(base_url=process.url, timeout=10) as http:
                 assert (await http.get("/healthz")).json() == {"status": "ok"}
                 ready = (await http.get("/readyz")).json()
-                assert ready["checks"] == {"database": "ok", "kafka": "ok", "api_clients": "ok"}
+                followers = {} if service == "intake" else {"reference_data": "ok"}  # intake owns the directory
+                assert ready["checks"] == {"database": "ok", "kafka": "ok", "api_clients": "ok", **followers}
                 assert (await http.get("/docs")).status_code == 200
                 assert "/readyz" in (await http.get("/openapi.json")).json()["paths"]
                 assert (await http.get("/v1/whoami")).status_code == 401
