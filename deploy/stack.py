@@ -5,14 +5,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from deploy import lifecycle, postgres, strays, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError
+from shared.console import make_console
+from shared.console import table as wrapping_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
+console = make_console()
 
 Home = Annotated[Path, typer.Option("--home", envvar="STACK_HOME", help="State dir of this stack.")]
 KafkaPort = Annotated[int, typer.Option(envvar="STACK_KAFKA_PORT", help="Kafka port; the controller gets +1.")]
@@ -34,10 +35,8 @@ def _config(home: Path, **options) -> StackConfig:
 
 def _addresses(cfg: StackConfig, with_services: bool) -> Table:
     """Where everything of a stack is."""
-    table = Table(title=f"Local stack in {cfg.home}")
-    table.add_column("what", no_wrap=True)
-    table.add_column("where", no_wrap=True)  # addresses and paths are copied; never break them
-    table.add_column("more")
+    # Addresses and paths are copied: they fold onto the next line in a narrow terminal, never end in "…".
+    table = wrapping_table("what", "where", "more", title=f"Local stack in {cfg.home}")
     if with_services:
         for service in SERVICES:
             table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")

@@ -8,12 +8,11 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from shared.auth.admin import new_client, publish_record, revoked
 from shared.auth.follower import load_registry
 from shared.auth.principal import Role
+from shared.console import make_console, table
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letter_tools import read_dead_letters, replay
@@ -29,7 +28,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(docs_app, name="docs")
 app.add_typer(demo_app, name="demo")
-console = Console()
+console = make_console()
 ROOT = Path(__file__).resolve().parents[1]
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")]
@@ -113,29 +112,38 @@ def clients_revoke(client_id: str, bootstrap: Bootstrap = "127.0.0.1:9092", pref
 def clients_list(bootstrap: Bootstrap = "127.0.0.1:9092", prefix: Prefix = "") -> None:
     """List clients (never tokens)."""
     registry = asyncio.run(load_registry(bootstrap, topic_prefix=prefix))
-    table = Table("client_id", "name", "role", "scope", "state")
+    clients = table("client_id", "name", "role", "scope", "state")
     for r in registry.records():
         scope = r.municipality_code or ", ".join(r.department_ids) or r.organisation_id or "platform"
-        table.add_row(r.client_id, r.name, r.role, scope, "revoked" if r.revoked_at else "active")
-    console.print(table)
+        clients.add_row(r.client_id, r.name, r.role, scope, "revoked" if r.revoked_at else "active")
+    console.print(clients)
 
 
 @dlq_app.command("list")
-def dlq_list(topic: str, bootstrap: Bootstrap = "127.0.0.1:9092", limit: int = 100) -> None:
-    """List the dead letters of a topic: where each came from and why it was refused."""
-    letters = asyncio.run(read_dead_letters(bootstrap, topic, limit=limit))
-    table = Table("partition:offset", "reason", "origin", "consumer", "failed at")
-    for d in letters:
+def dlq_list(
+    topic: str,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    limit: int = 100,
+    show_all: Annotated[bool, typer.Option("--all", help="Also the dead letters already replayed.")] = False,
+) -> None:
+    """List the dead letters of a topic not yet replayed: where each came from and why it was refused."""
+    letters = asyncio.run(read_dead_letters(bootstrap, topic, limit=1_000_000))
+    waiting = [d for d in letters if d.replayed_at is None]
+    shown = (letters if show_all else waiting)[:limit]
+    rows = table("partition:offset", "reason", "origin", "consumer", "failed at", "replayed")
+    for d in shown:
         origin = f"{d.origin_topic}[{d.headers.get('dlq-origin-partition')}]@{d.headers.get('dlq-origin-offset')}"
-        table.add_row(
-            f"{d.partition}:{d.offset}",
+        rows.add_row(
+            d.position,
             d.reason,
             origin,
             d.headers.get("dlq-consumer", ""),
             d.headers.get("dlq-failed-at", ""),
+            f"replayed {d.replayed_at}" if d.replayed_at else "",
         )
-    console.print(table)
-    console.print(f"{len(letters)} dead letter(s)")
+    console.print(rows)
+    hidden = "" if show_all else f"; {len(letters) - len(waiting)} replayed not shown (--all shows them)"
+    console.print(f"{len(waiting)} dead letter(s) not replayed{hidden}")
 
 
 @dlq_app.command("show")
@@ -147,7 +155,8 @@ def dlq_show(
 ) -> None:
     """Show one dead letter's headers (and, on request, its bytes)."""
     letter = _find(bootstrap, topic, position)
-    console.print_json(data={"partition": letter.partition, "offset": letter.offset, "headers": letter.headers})
+    shown = {"partition": letter.partition, "offset": letter.offset, "replayed_at": letter.replayed_at}
+    console.print_json(data={**shown, "headers": letter.headers})
     if value:
         typer.echo((letter.value or b"").decode(errors="replace"))
 
@@ -156,18 +165,25 @@ def dlq_show(
 def dlq_replay(
     topic: str,
     position: Annotated[list[str] | None, typer.Argument(help="partition:offset; none with --all.")] = None,
-    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter of the topic.")] = False,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter not yet replayed.")] = False,
+    again: Annotated[bool, typer.Option("--again", help="Also letters already replayed.")] = False,
     bootstrap: Bootstrap = "127.0.0.1:9092",
 ) -> None:
-    """Send dead letters back to their origin topic (after the consumer is fixed); consumers are idempotent."""
+    """Send dead letters back to their origin topic (after the consumer is fixed) and mark them replayed."""
     if replay_all == bool(position):
         raise typer.BadParameter("give partition:offset positions or --all, not both")
     letters = asyncio.run(read_dead_letters(bootstrap, topic, limit=1_000_000))
     if position:
         wanted = set(position)
-        letters = [d for d in letters if f"{d.partition}:{d.offset}" in wanted]
+        letters = [d for d in letters if d.position in wanted]
+        unknown = wanted - {d.position for d in letters}
+        if unknown:
+            raise typer.BadParameter(f"no dead letter at {', '.join(sorted(unknown))}")
+    skipped = [d for d in letters if d.replayed_at is not None and not again]
+    letters = [d for d in letters if d.replayed_at is None or again]
     count = asyncio.run(replay(bootstrap, letters))
-    console.print(f"replayed {count} dead letter(s)")
+    done = f"; {len(skipped)} already replayed, left alone (--again replays them too)" if skipped else ""
+    console.print(f"replayed {count} dead letter(s){done}")
 
 
 def _find(bootstrap: str, topic: str, position: str):  # noqa: ANN202
