@@ -58,6 +58,9 @@ DANISH: dict[str, str] = {
     "already used for a different concern": "er allerede brugt til en anden bekymring",
     "give external_ref_system and external_ref_id together": "angiv external_ref_system og external_ref_id sammen",
     "required with the other external_ref parameter": "kræves sammen med den anden external_ref-parameter",
+    "Too many failed receipt-code look-ups; try again in {seconds} s.": (
+        "For mange mislykkede opslag på kvitteringskode; prøv igen om {seconds} s."
+    ),
     "items must be unique": "elementerne skal være forskellige",
     "the instant is outside the representable range": "tidspunktet ligger uden for det mulige interval",
     # routing

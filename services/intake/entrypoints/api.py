@@ -174,8 +174,8 @@ async def get_concern(concern_id: ConcernRef, principal: PrincipalDep, deps: Dep
         try:
             view = await lookups.view_by_receipt_code(deps, code, principal)
         except lookups.TooManyGuesses as error:
-            retry = {"Retry-After": str(error.retry_after)}
-            raise HTTPException(429, str(error).capitalize() + ".", headers=retry) from None
+            detail = f"Too many failed receipt-code look-ups; try again in {error.retry_after} s."
+            raise HTTPException(429, detail, headers={"Retry-After": str(error.retry_after)}) from None
     if view is None:
         raise HTTPException(404, "Not found.")
     return view
