@@ -80,11 +80,28 @@ class Demo:
         return self.token("admin")
 
 
-async def report_over_http(demo: Demo, rng: random.Random, count: int) -> list[str]:
-    """POST the concerns (8 at a time, each with its own Idempotency-Key); returns their ids."""
+def with_repeats(bodies: list[dict[str, Any]], repeats: int) -> int:
+    """Make `repeats` tenancies the subject of three concerns each; returns how many bodies at the end follow up.
+
+    Random tenancies almost never meet three times in a demo, so the 90-day repeat rule would never show. The
+    k-th of the first bodies is followed by two of the last ones, about the same tenancy, which must be reported
+    after it and one after the other (routing counts the concerns reported up to each one).
+    """
+    repeats = min(repeats, len(bodies) // 3)
+    follow_ups = bodies[len(bodies) - 2 * repeats :]
+    for k in range(repeats):
+        first = bodies[k]
+        for body in follow_ups[2 * k : 2 * k + 2]:
+            body.update(department_id=first["department_id"], tenancy_id=first["tenancy_id"])
+    return 2 * repeats
+
+
+async def report_over_http(demo: Demo, rng: random.Random, count: int, repeats: int = 0) -> list[str]:
+    """POST the concerns (8 at a time, each with its own Idempotency-Key; repeats' follow-ups in order)."""
     intake, reporter = demo.env["INTAKE_URL"], demo.token("reporter")
     departments = (await demo.call("GET", f"{intake}/v1/departments", reporter)).json()
     bodies = [concern_body(rng, rng.choice(departments)["id"], datetime.now(UTC)) for _ in range(count)]
+    in_order = with_repeats(bodies, repeats)
     limit, ids = asyncio.Semaphore(8), []
 
     async def post(body: dict[str, Any]) -> None:
@@ -94,11 +111,15 @@ async def report_over_http(demo: Demo, rng: random.Random, count: int) -> list[s
             response.raise_for_status()
             ids.append(response.json()["id"])
 
+    together, one_by_one = bodies[: count - in_order], bodies[count - in_order :]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("reporting over HTTP", total=count)
-        for chunk in range(0, count, 8):
-            await asyncio.gather(*(post(b) for b in bodies[chunk : chunk + 8]))
-            progress.update(task, advance=len(bodies[chunk : chunk + 8]))
+        for chunk in range(0, len(together), 8):
+            await asyncio.gather(*(post(b) for b in together[chunk : chunk + 8]))
+            progress.update(task, advance=len(together[chunk : chunk + 8]))
+        for body in one_by_one:
+            await post(body)
+            progress.update(task, advance=1)
     return ids
 
 
@@ -178,6 +199,9 @@ def main(
     count: Annotated[int, typer.Option(min=0, help="Concerns reported over HTTP.")] = 120,
     inbound: Annotated[int, typer.Option(min=0, help="Concerns sent by the demo housing systems.")] = 40,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable demo.")] = None,
+    repeats: Annotated[
+        int, typer.Option(min=0, help="Tenancies reported three times (of --count), so the repeat rule shows.")
+    ] = 3,
     advance_working_days: Annotated[
         int,
         typer.Option(
@@ -194,12 +218,14 @@ def main(
     async def run() -> None:
         async with httpx.AsyncClient(timeout=30) as http:
             demo = Demo(home.resolve(), http)
-            ids = await report_over_http(demo, rng, count)
+            ids = await report_over_http(demo, rng, count, repeats)
             await report_inbound(demo, rng, inbound)
             console.print(f"reported {len(ids)} concerns over HTTP and {inbound} through concern-inbound")
             referrals = await referrals_of(demo, ids)
             moves = await answer(demo, rng, referrals)
-            console.print(f"{len(referrals)} referrals; recipients' answers: {moves}")
+            repeated = len({r["concern_id"] for r in referrals if r["repeated"]})
+            console.print(f"{len(referrals)} referrals ({repeated} concern(s) routed as repeats)")
+            console.print(f"recipients' answers: {moves}", soft_wrap=True)
             if advance_working_days:
                 await advance_clocks(http, home.resolve(), advance_working_days)
             console.print(f"dashboard: {demo.env['STATS_URL']}/ (log in with a token from credentials.json)")

@@ -39,6 +39,8 @@ async def test_demo_feed_brings_the_dashboard_numbers_to_life() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "reported 12 concerns over HTTP and 4 through concern-inbound" in result.stdout
         assert "recipients' answers" in result.stdout
+        # Three tenancies reported three times each (the default --repeats): the third of each is a repeat.
+        assert "(3 concern(s) routed as repeats)" in result.stdout, result.stdout
         # Then three working days on: unanswered high and acute referrals escalate, medium ones are reminded.
         clocks = re.search(r"(\d+) reminder\(s\) sent \(SLA breached\), (\d+) escalation\(s\)", result.stdout)
         assert "clocks moved 3 working day(s)" in result.stdout and clocks, result.stdout
