@@ -8,7 +8,7 @@ from typing import Any
 import jmespath
 import yaml
 from jmespath.exceptions import JMESPathError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.intake.domain.report import ConcernReport
 from shared.contracts.inbound import SystemId
@@ -24,11 +24,13 @@ TARGETS = frozenset(
 
 
 class MappingError(ValueError):
-    """A payload does not map: the field and the problem, never the value."""
+    """A payload does not map: every field at fault with its problem, never a value."""
 
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field = field
+    def __init__(self, *problems: tuple[str, str]):
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in problems))
+        self.problems = problems
+        self.fields = tuple(dict.fromkeys(field for field, _ in problems))
+        self.field = self.fields[0]
 
 
 class _MappingFile(BaseModel):
@@ -51,8 +53,16 @@ class InboundMapping:
     defaults: dict[str, Any]
 
     def apply(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload as a concern report body (not yet validated); MappingError for an unknown code."""
+        """The payload as a concern report body (not yet validated); MappingError naming every unknown code."""
+        result, unknown = self.translate(payload)
+        if unknown:
+            raise MappingError(*((target, UNKNOWN_CODE) for target in unknown))
+        return result
+
+    def translate(self, payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The payload as a concern report body without the fields whose codes are unknown, and those fields."""
         result: dict[str, Any] = {}
+        unknown = []
         for target in sorted(set(self.expressions) | set(self.defaults)):
             expression = self.expressions.get(target)
             value = expression.search(payload) if expression is not None else None
@@ -60,18 +70,23 @@ class InboundMapping:
                 value = self.defaults.get(target)  # defaults are already in the platform's vocabulary
             elif target in self.codes:
                 value = self._translate(target, value)
+                if value is None:
+                    unknown.append(target)
             if value is not None:
                 _put(result, target, value)
-        return result
+        return result, unknown
 
     def _translate(self, target: str, value: Any) -> Any:
+        # None when a code (or one code of a list) is not in the system's code list.
         table = self.codes[target]
         if isinstance(value, list):
-            return [self._translate(target, item) for item in value]
+            items = [self._translate(target, item) for item in value]
+            return None if None in items else items
         code = value.strip() if isinstance(value, str) else json.dumps(value)
-        if code not in table:
-            raise MappingError(target, "code not in the system's code list")
-        return table[code]
+        return table.get(code)
+
+
+UNKNOWN_CODE = "code not in the system's code list"
 
 
 def _put(result: dict[str, Any], target: str, value: Any) -> None:
@@ -103,10 +118,29 @@ def load_mappings(directory: Path) -> dict[str, InboundMapping]:
 
 
 def map_inbound(mapping: InboundMapping, payload: dict[str, Any], external_id: str) -> ConcernReport:
-    """The inbound payload as a checked concern report; MappingError or pydantic ValidationError otherwise."""
+    """The inbound payload as a checked concern report; otherwise MappingError naming every field at fault."""
     try:
-        body = mapping.apply(payload)
+        body, unknown = mapping.translate(payload)
     except JMESPathError:
-        raise MappingError("payload", "the mapping's expressions do not fit the payload") from None
+        raise MappingError(("payload", "the mapping's expressions do not fit the payload")) from None
     body["external_ref"] = {"system": mapping.system, "id": external_id}
-    return ConcernReport.model_validate(body)
+    problems = [(target, UNKNOWN_CODE) for target in unknown]
+    try:
+        report = ConcernReport.model_validate(body)
+    except ValidationError as error:
+        # A field left out for its unknown code is named for that, not again as missing.
+        problems += [p for p in _problems(error) if p[0] not in unknown]
+    if problems:
+        raise MappingError(*problems)
+    return report
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    # Our validators' messages name rules, not values; pydantic's own may quote the input, so only its type.
+    return [
+        (
+            ".".join(str(part)[:64] for part in item["loc"]) or "(body)",
+            str(item["msg"]).removeprefix("Value error, ") if item["type"] == "value_error" else item["type"],
+        )
+        for item in error.errors(include_input=False)
+    ]

@@ -2,14 +2,11 @@
 
 from typing import NoReturn
 
-from pydantic import ValidationError
-
 from services.intake.adapters.mappings import MappingError, map_inbound
 from services.intake.domain.concern import ConcernRefused
 from services.intake.handlers.concerns import ConcernConflict, accept_concern
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import CONCERNS_REFUSED, source_label
-from shared.contracts.errors import refusal
 from shared.contracts.inbound import InboundConcern
 from shared.contracts.vocabulary import IntakeChannel
 from shared.kafka.processing import PermanentError
@@ -31,10 +28,8 @@ async def handle_inbound(deps: Deps, message: InboundConcern) -> None:
     try:
         report = map_inbound(mapping, message.payload, message.external_id)
     except MappingError as error:
+        # Every field at fault, so the sender fixes them in one go (the dead letter's error is cut at 500 characters).
         _refuse(message.system, True, "invalid_mapping_result", f"mapped concern invalid: {error}")
-    except ValidationError as error:
-        problem = refusal(error, reason="invalid_mapping_result", what="mapped concern")
-        _refuse(message.system, True, "invalid_mapping_result", str(problem))
     try:
         await accept_concern(deps, report, channel=IntakeChannel.INBOUND, source_system=message.system)
     except ConcernRefused as error:
