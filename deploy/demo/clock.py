@@ -50,7 +50,7 @@ def summary(result: dict[str, Any]) -> str:
     """One line a person reads: how far the clocks moved and what followed."""
     hours = result["shifted_by_hours"]
     return (
-        f"clocks moved {result['working_days']} working day(s) ({hours / 24:g} calendar days): "
+        f"clocks moved {result['working_days']} working day(s) ({round(hours / 24, 1):g} calendar day(s)): "
         f"{result['referrals_moved']} open referral(s) moved, {result['reminders']} reminder(s) sent "
         f"(SLA breached), {result['escalations']} escalation(s)"
     )
