@@ -123,9 +123,10 @@ async def test_projections_equal_the_ground_truth_of_a_mixed_stream_with_duplica
             assert referrals["sla"]["escalations"] == truth["escalations"]
             assert {r["outcome"]: r["concerns"] for r in outcomes} == truth["outcomes"]
 
-        # Rates per 100 tenancies use the reference data's tenancies.
-        holbaek_2 = next(d for d in concerns["by_department"] if d["department_id"] == "hoeng-1")
-        assert holbaek_2["rate_per_100_tenancies"] == round(100 * holbaek_2["concerns"] / 180, 3)
+        # Rates per 100 tenancies use the tenancies the organisation gave intake (74 in Høng Vænge).
+        hoeng = next(d for d in concerns["by_department"] if d["department_id"] == "hoeng-1")
+        assert hoeng["tenancies"] == 74 and hoeng["name"] == "Høng Vænge (demo), Høng"
+        assert hoeng["rate_per_100_tenancies"] == round(100 * hoeng["concerns"] / 74, 3)
 
         for key, column in (("municipality", "municipality_code"), ("target", "target")):
             async with pool.acquire() as conn:

@@ -31,7 +31,7 @@ DEPARTMENTS = {
     "odense-1": "0461",
     "aarhus-1": "0751",
 }
-# holbaek-2 (310 tenancies) reports far more than its size: the hotspot.
+# holbaek-2 (186 tenancies in intake's reference data) reports far more than its size: the hotspot.
 WEIGHTS = {
     "holbaek-1": 5,
     "holbaek-2": 9,
