@@ -36,6 +36,7 @@ from shared.auth.principal import Role
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
+from tests.support.reference import publish_owner_directory
 
 # Concerns/s offered, and for how long each; BENCH_E2E_RATES="10" BENCH_E2E_SECONDS=5 for a quick look.
 # The ladder stops after the first rate the platform does not carry (webhooks/s below SATURATED of the rate):
@@ -172,7 +173,9 @@ async def run(context: BenchContext) -> list[BenchResult]:
     run_id = uuid.uuid4().hex[:8]
     prefix, bare_prefix = f"benche2e{run_id}.", f"benchbare{run_id}."
     await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
+    await publish_owner_directory(context.kafka_bootstrap, prefix)  # what intake does at start
     await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=bare_prefix)
+    await publish_owner_directory(context.kafka_bootstrap, bare_prefix)  # what intake does at start
     clients = {
         "reporter": new_client(name="bench reporter", role=Role.REPORTER, organisation_id="org-demo"),
         "municipality": new_client(name="bench municipality", role=Role.MUNICIPALITY, municipality_code="0316"),

@@ -41,6 +41,7 @@ from shared.contracts.topics import REFERRAL_EVENTS
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import producer_config
+from tests.support.reference import publish_owner_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 THROUGHPUT_EVENTS = 2_000
@@ -243,6 +244,7 @@ async def run(context: BenchContext) -> list[BenchResult]:
     """Start a receiver and notify, measure notify and the baselines against the same receiver."""
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     await ensure_topics(context.kafka_bootstrap, partitions=6, prefix=prefix)
+    await publish_owner_directory(context.kafka_bootstrap, prefix)  # what intake does at start
     topic = prefix + REFERRAL_EVENTS
     municipality = new_client(name="bench municipality", role=Role.MUNICIPALITY, municipality_code="0316")
     await publish_record(context.kafka_bootstrap, municipality.record, topic_prefix=prefix)

@@ -26,7 +26,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of, producer_config
 from shared.kafka.dead_letters import InMemoryDeadLetters
 from shared.kafka.streams import make_stream_app, running
-from tests.support.reference import default_rules
+from tests.support.reference import default_rules, publish_owner_directory
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
 
 CONCERNS = 20_000  # a few seconds of work each way: throughput, not the latency of the first and last batch
@@ -263,6 +263,7 @@ async def _round(context: BenchContext, load: _Load, raw_before: float) -> _Roun
     """A fresh worker (fresh topics and database) routes the load; then the raw loop again."""
     prefix = f"benchrt{uuid.uuid4().hex[:6]}."
     await ensure_topics(context.kafka_bootstrap, partitions=PARTITIONS, prefix=prefix)
+    await publish_owner_directory(context.kafka_bootstrap, prefix)  # what intake does at start
     worker = await _start_worker(context, prefix, await _fresh_database(context.admin_database_url))
     try:
         cpu_before = _cpu_s(worker.pid)

@@ -25,6 +25,7 @@ from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRA
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of, producer_config
+from tests.support.reference import publish_owner_directory
 from tests.support.services import free_port
 from tests.support.stats_stream import generate
 
@@ -87,6 +88,7 @@ async def raw_consume(bootstrap: str, topics: list[str]) -> tuple[int, float]:
 async def replay_rate(context: BenchContext) -> BenchResult:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     await ensure_topics(context.kafka_bootstrap, partitions=6, prefix=prefix)
+    await publish_owner_directory(context.kafka_bootstrap, prefix)  # what intake does at start
     stream = generate(seed=2024, concerns=CONCERNS_STREAMED)
     producer = AIOKafkaProducer(**producer_config(context.kafka_bootstrap, "bench"))
     await producer.start()
@@ -167,6 +169,7 @@ FILL = [
 async def api_p99(context: BenchContext) -> BenchResult:
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     await ensure_topics(context.kafka_bootstrap, partitions=3, prefix=prefix)
+    await publish_owner_directory(context.kafka_bootstrap, prefix)  # what intake does at start
     ops = new_client(name="bench ops", role=Role.OPS)
     await publish_record(context.kafka_bootstrap, ops.record, topic_prefix=prefix)
     async with database(context.admin_database_url) as url:
