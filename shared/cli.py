@@ -223,7 +223,7 @@ def demo_advance(
     ] = True,
 ) -> None:
     """Move the open referrals' clocks N working days on: reminders, breaches and escalations follow."""
-    from deploy.demo.clock import DemoClockRefused, LocalStack, advance, new_mails, summary
+    from shared.demo_clock import DemoClockRefused, LocalStack, advance, new_mails, summary
 
     if not local_dev:
         console.print("refused: LOCAL_DEV is off; the demo clock is for a local stack only")

@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from deploy.demo.cases import concern_body, inbound_payload
-from deploy.demo.clock import DemoClockRefused, LocalStack, advance, new_mails, summary
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.topics import CONCERN_INBOUND
+from shared.demo_clock import DemoClockRefused, LocalStack, advance, new_mails, summary
 from shared.kafka.config import producer_config
 
 app = typer.Typer(add_completion=False, help=__doc__)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from deploy.demo.cases import concern_body
-from deploy.demo.clock import ADVANCE_PATH, DemoClockRefused, LocalStack, advance, summary
 from deploy.demo.feed import with_repeats
+from shared.demo_clock import ADVANCE_PATH, DemoClockRefused, LocalStack, advance, summary
 
 pytestmark = pytest.mark.unit
 ANSWER = {

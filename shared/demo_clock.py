@@ -1,4 +1,4 @@
-"""The demo clock from the command line: ask a local stack's routing to move its open referrals' clocks.
+"""The demo clock's client: ask a local stack's routing to move its open referrals' clocks (`crp demo`, `make demo`).
 
 `crp demo advance --working-days N` and `make demo` use it. Local stacks only: the routing service has the
 route only when it runs with LOCAL_DEV on (the local stack's services do), and the caller refuses first when
