@@ -52,8 +52,9 @@ async def test_rules_moves_and_clear_refusals(
                 assert (await http.put("/v1/rules", json=document, headers=ops)).status_code == 403
                 stale = await http.put("/v1/rules", json=document, headers={**admin, "If-Match": '"7"'})
                 assert stale.status_code == 412
-                # Version 2 sends loneliness in Holbæk to the consultant (no association registered).
-                document["associations"].pop("association-holbaek-naboskab")
+                # Version 2 sends loneliness to the consultant, not to the association registered for Holbæk.
+                loneliness = next(rule for rule in document["rules"] if rule["id"] == "loneliness")
+                loneliness["refer"] = [{"target": "consultant", "task": "act"}]
                 stored = await http.put(
                     "/v1/rules",
                     content=yaml.safe_dump(document, allow_unicode=True).encode(),

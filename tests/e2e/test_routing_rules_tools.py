@@ -9,25 +9,15 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.auth.admin import new_client, publish_record
 from shared.auth.principal import Role
-from shared.contracts.reference import (
-    Department,
-    Municipality,
-    Organisation,
-    Recipient,
-    RecipientKind,
-    ReferenceContent,
-)
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.kafka.admin import ensure_topics
-from shared.kafka.config import producer_config
-from shared.reference.follower import publish_directory
 from tests.support.databases import migrated_database
 from tests.support.intake_harness import concern_body
 from tests.support.polling import eventually
+from tests.support.reference import publish_owner_directory
 from tests.support.routing_events import concern_event, publish
 from tests.support.services import ServiceProcess
 
@@ -40,54 +30,9 @@ ROLES = {
 }
 
 
-def _recipient(name: str, kind: RecipientKind, escalation: str | None = None) -> Recipient:
-    return Recipient(name=name, kind=kind, escalation_contact=escalation)
-
-
-def directory() -> ReferenceContent:
-    """A small directory: holbaek-1 in Holbæk (0316), kalundborg-1 in Kalundborg (0326), fictional recipients."""
-    e, entry = RecipientKind.ESCALATION_CONTACT, RecipientKind.SINGLE_ENTRY
-    recipients = {
-        "consultant-holbaek": _recipient("Konsulent Holbæk", RecipientKind.CONSULTANT, "escalation-consultant-holbaek"),
-        "escalation-consultant-holbaek": _recipient("Leder, konsulenter Holbæk", e),
-        "consultant-kalundborg": _recipient("Konsulent Kalundborg", RecipientKind.CONSULTANT, "escalation-kalundborg"),
-        "escalation-kalundborg": _recipient("Leder, konsulenter Kalundborg", e),
-        "municipality-0316": _recipient("Holbæk Kommune, én indgang", entry, "escalation-0316"),
-        "escalation-0316": _recipient("Holbæk Kommune, leder", e),
-        "municipality-0326": _recipient(
-            "Kalundborg Kommune, én indgang", RecipientKind.SINGLE_ENTRY, "escalation-0326"
-        ),
-        "escalation-0326": _recipient("Kalundborg Kommune, leder", e),
-    }
-    departments = (
-        Department(
-            id="holbaek-1",
-            name="Testparken",
-            municipality_code="0316",
-            tenancies=400,
-            consultants=("consultant-holbaek",),
-        ),
-        Department(
-            id="kalundborg-1",
-            name="Prøvegården",
-            municipality_code="0326",
-            tenancies=200,
-            consultants=("consultant-kalundborg",),
-        ),
-    )
-    return ReferenceContent(
-        organisations=(Organisation(id="org-demo", name="Demo Boligselskab", departments=departments),),
-        recipients=recipients,
-        municipalities={
-            code: Municipality(name=name, single_entry=f"municipality-{code}", escalation_contact=f"escalation-{code}")
-            for code, name in (("0316", "Holbæk"), ("0326", "Kalundborg"))
-        },
-    )
-
-
 @pytest.fixture(scope="module")
 async def routing(kafka_bootstrap: str, admin_database_url: str) -> AsyncIterator[SimpleNamespace]:
-    """One routing process for the module on its own topics and database, with the directory and a client per role."""
+    """One routing process for the module on its own topics and database, the owner's directory, a client per role."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
     headers = {}
@@ -95,12 +40,7 @@ async def routing(kafka_bootstrap: str, admin_database_url: str) -> AsyncIterato
         issued = new_client(name=f"rules tools {name}", role=role, **scope)  # type: ignore[arg-type]
         await publish_record(kafka_bootstrap, issued.record, topic_prefix=prefix)
         headers[name] = {"Authorization": f"Bearer {issued.token}"}
-    producer = AIOKafkaProducer(**producer_config(kafka_bootstrap, "rules-tools-tests"))
-    await producer.start()
-    try:
-        await publish_directory(producer, directory().directory(), topic_prefix=prefix)
-    finally:
-        await producer.stop()
+    await publish_owner_directory(kafka_bootstrap, prefix)  # holbaek-1 lies in Holbæk (0316), kalundborg-1 in 0326
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "TOPIC_PREFIX": prefix,
