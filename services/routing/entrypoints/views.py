@@ -2,7 +2,7 @@
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -10,6 +10,7 @@ from services.routing.domain.referral import Referral
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
 from shared.contracts.concern_report import ConcernReport
 from shared.contracts.vocabulary import (
+    DISCLOSURE_ERASED,
     Category,
     Consent,
     Disclosure,
@@ -55,7 +56,9 @@ class ReferralView(BaseModel):
     urgent: bool
     repeated: bool
     legal_basis: LegalBasis
-    disclosure: Disclosure
+    disclosure: Disclosure | Literal["erased"]
+    """What the recipient may see: as routed (full, anonymous, no_personal_details), or erased once the concern's
+    personal details are (nothing personal is left in intake to fetch)."""
     task: Task
     suggested_function: str | None
     rules_version: int
@@ -84,6 +87,8 @@ class ReferralView(BaseModel):
         values.pop("concern_basis")
         values.pop("transitions")
         erased = values.pop("concern_erased_at") is not None
+        if erased:
+            values["disclosure"] = DISCLOSURE_ERASED
         overdue = referral.status is ReferralStatus.REQUESTED and referral.ack_due_at <= now
         return cls(**values, overdue=overdue, concern_erased=erased, history=history)
 
@@ -156,7 +161,7 @@ class SimulationRequest(BaseModel):
     """How many other concerns about the tenancy arrived in the last 90 days (2 or more make this a repeat)."""
     reported_at: datetime | None = None
     """When the concern arrives (default: now); sets the due times."""
-    rules_version: Annotated[int, Field(ge=1)] | None = None
+    rules_version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
     """Route with this stored version instead of the one in force."""
     rules: dict[str, Any] | None = None
     """Route with this draft document instead (validated like PUT /v1/rules); not with `rules_version`."""
