@@ -1,7 +1,7 @@
 """The fixed vocabularies of DESIGN.md: categories, severities, legal bases, lifecycle states and codes."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field
 
@@ -134,6 +134,11 @@ class Disclosure(StrEnum):
     FULL = "full"
     ANONYMOUS = "anonymous"
     NO_PERSONAL_DETAILS = "no_personal_details"
+
+
+DISCLOSURE_ERASED: Final = "erased"
+"""What a view of a concern or referral discloses once the concern's personal details are erased: nothing personal
+is left to show anyone. Views only (intake's and routing's answers); events keep the disclosure a referral was given."""
 
 
 class Task(StrEnum):

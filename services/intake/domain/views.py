@@ -52,6 +52,7 @@ class ReferralView(_View):
     updated_at: datetime
     recipient_id: str | None = None
     disclosure: str | None = None
+    """What the referral discloses: as it was given, or erased once the concern's personal details are."""
     legal_basis: str | None = None
     task: str | None = None
 
@@ -82,8 +83,9 @@ class ConcernView(_View):
     id: str
     status: Literal["received", "referred", "erased"]
     """received (not yet referred), referred, or erased (personal details destroyed)."""
-    disclosure: Disclosure
-    """What this caller sees: full, anonymous (no identifying data) or no_personal_details."""
+    disclosure: Disclosure | Literal["erased"]
+    """What this caller sees: full, anonymous (no identifying data), no_personal_details, or erased (the personal
+    details are destroyed: nothing personal is disclosed to anyone)."""
     receipt_code: str | None = None
     """The receipt code: for ops, admins and the client that reported it (null for referral recipients)."""
     external_ref: ExternalRefView | None = None

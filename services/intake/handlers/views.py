@@ -17,7 +17,7 @@ from services.intake.domain.views import (
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import DETAIL_READS
 from shared.auth.principal import Principal
-from shared.contracts.vocabulary import Disclosure
+from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure
 
 
 async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> ConcernView | None:
@@ -107,10 +107,12 @@ def _shape(
     categories = [c for c in concern.categories if access.categories is None or c in access.categories]
     status = "erased" if concern.erased_at else ("referred" if referrals else "received")
     quotable = sees_receipt_code(principal, facts_of(concern))
+    erased = concern.erased_at is not None
     return ConcernView(
         id=concern.id,
         status=status,
-        disclosure=access.disclosure,
+        # After erasure nothing personal is left to disclose, whatever the caller's access allowed.
+        disclosure=DISCLOSURE_ERASED if erased else access.disclosure,
         receipt_code=concern.receipt_code if quotable else None,
         external_ref=external_ref_of(concern) if quotable else None,
         received_at=concern.received_at,
@@ -127,16 +129,16 @@ def _shape(
         source_system=concern.source_system,
         erased_at=concern.erased_at,
         details=details,
-        referrals=[_referral(r, access.referral_details) for r in visible],
+        referrals=[_referral(r, access.referral_details, erased=erased) for r in visible],
         history=steps,
     )
 
 
-def _referral(referral: StoredReferral, full: bool) -> ReferralView:
+def _referral(referral: StoredReferral, full: bool, *, erased: bool) -> ReferralView:
     extra = (
         {
             "recipient_id": referral.recipient_id,
-            "disclosure": referral.disclosure,
+            "disclosure": DISCLOSURE_ERASED if erased else referral.disclosure,
             "legal_basis": referral.legal_basis,
             "task": referral.task,
         }

@@ -119,7 +119,8 @@ def rerouted(rejected: Referral, recipient: Recipient, *, rules_version: int, no
         recipient_id=recipient.recipient_id,
         task=handed_on_task(rejected, basis),
         legal_basis=basis,
-        disclosure=withheld if basis is LegalBasis.NONE else Disclosure.FULL,
+        # Erased details cannot be disclosed: the next recipient is told so (referral.created.v1, its e-mail).
+        disclosure=withheld if basis is LegalBasis.NONE or rejected.concern_erased_at else Disclosure.FULL,
         suggested_function=rejected.suggested_function if target is ReferralTarget.MUNICIPALITY else None,
         rules_version=rules_version,
         rule_id=f"fallback_{rejected.target.value}",
