@@ -105,6 +105,13 @@ class ReferralStatusChanged(EventData):
     merged_into_open: bool | None = None
     """On a rejection: whether `rerouted_to_referral_id` was open already. It then carries the more demanding task of
     the two, urgency if either had it and the earlier due time; its legal basis and disclosure stay as they were."""
+    rerouted_to_target: ReferralTarget | None = None
+    """On a rejection: the kind of recipient `rerouted_to_referral_id` is addressed to."""
+    rerouted_to_recipient_id: EntityId | None = None
+    """On a rejection: the recipient `rerouted_to_referral_id` is addressed to."""
+    rerouted_task: Task | None = None
+    """On a rejection: what that recipient is asked to do now (for a referral open already, its task after taking
+    the rejected one over: the task of a merged referral can only grow, e.g. from `inform` to `act`)."""
 
     @model_validator(mode="after")
     def _reason_and_outcome_fit(self) -> Self:

@@ -46,6 +46,8 @@ WEBHOOK_CREATED_FIELDS = {
     "ack_due_at", "created_at", "links",
 }  # fmt: skip
 ACK_DUE = {"acute": timedelta(hours=1)}  # the others count Danish working days
+TAKEN_OVER = "Henvisning lagt sammen med din"  # the subject of the e-mail to a referral that took another over
+TASK_LABELS = {"inform": "til orientering", "act": "handle på henvisningen", "obtain_consent": "indhente samtykke"}
 
 
 # ---- the platform -----------------------------------------------------------------------------------
@@ -199,11 +201,15 @@ async def _consultant_email(platform: SimpleNamespace, referral: Any) -> None:
     data = referral.data
     address = MAILBOXES[data.recipient_id]
 
+    def about() -> list[Any]:  # a referral that took a rejected one over is told so in an e-mail of its own
+        mails = platform.mailbox.to(address)
+        return [m for m in mails if data.referral_id in m.get_content() and not m["Subject"].startswith(TAKEN_OVER)]
+
     async def arrived() -> bool:
-        return any(data.referral_id in m.get_content() for m in platform.mailbox.to(address))
+        return bool(about())
 
     await eventually(arrived, within=60, what=f"the e-mail to {address} about {data.referral_id}")
-    [message] = [m for m in platform.mailbox.to(address) if data.referral_id in m.get_content()]
+    [message] = about()
     subject = f"{'HASTER: ' if data.urgent else ''}Ny henvisning til dig – afdeling {data.department_id}"
     assert message["Subject"] == subject
     text = message.get_content()
@@ -212,8 +218,7 @@ async def _consultant_email(platform: SimpleNamespace, referral: Any) -> None:
     assert "ingen navne eller beskrivelser" in text
     assert ("ring 112" in text) == data.urgent
     assert ("gentagen bekymring" in text) == data.repeated
-    labels = {"inform": "til orientering", "act": "handle på henvisningen", "obtain_consent": "indhente samtykke"}
-    assert labels[str(data.task)] in text
+    assert TASK_LABELS[str(data.task)] in text
 
 
 def _recipient_client(report: Report, target: str) -> str:
@@ -362,7 +367,7 @@ async def test_scenario(platform: SimpleNamespace, scenario: Scenario) -> None:
         if event.data.target == "consultant":
             await _consultant_email(platform, event)
 
-    _no_second_referral(platform, scenario, concerns, referrals)
+    await _no_second_referral(platform, scenario, concerns, referrals)
 
     for index, concern_id in enumerate(concerns):
         await _reporter_emails(platform, scenario, index, concern_id, finals)
@@ -386,8 +391,11 @@ async def test_scenario(platform: SimpleNamespace, scenario: Scenario) -> None:
         ) from None
 
 
-def _no_second_referral(platform: SimpleNamespace, scenario: Scenario, concerns: list[str], referrals: dict) -> None:
-    """Issue 15.3: one referral.created.v1 per concern and recipient; a merged re-route names the open referral."""
+async def _no_second_referral(
+    platform: SimpleNamespace, scenario: Scenario, concerns: list[str], referrals: dict
+) -> None:
+    """Issue 15.3: one referral.created.v1 per concern and recipient; a merged re-route names the open referral,
+    whose recipient gets one e-mail saying its referral took the rejected one over, with its task."""
     for concern_id in concerns:
         created = Counter(e.data.recipient_id for e in platform.events.of("referral.created.v1", concern_id=concern_id))
         assert not [r for r, n in created.items() if n > 1], f"{scenario.id}: a second referral: {created}"
@@ -398,8 +406,21 @@ def _no_second_referral(platform: SimpleNamespace, scenario: Scenario, concerns:
             for e in platform.events.of("referral.status_changed.v1", referral_id=rejected)
             if e.data.to_status == "rejected"
         ]
-        carried = referrals[(move.report % len(concerns), move.rerouted_to)].data.referral_id
-        assert (change.rerouted_to_referral_id, change.merged_into_open) == (carried, move.merged)
+        carried = referrals[(move.report % len(concerns), move.rerouted_to)].data
+        assert (change.rerouted_to_referral_id, change.merged_into_open) == (carried.referral_id, move.merged)
+        if move.merged:
+            address = MAILBOXES[move.rerouted_to]
+
+            def told(referral_id: str = carried.referral_id, address: str = address) -> list[Any]:
+                mails = platform.mailbox.to(address)
+                return [m for m in mails if m["Subject"].startswith(TAKEN_OVER) and referral_id in m.get_content()]
+
+            async def arrived(told=told) -> bool:  # noqa: ANN001
+                return bool(told())
+
+            await eventually(arrived, within=60, what=f"{scenario.id}: the e-mail that {move.rerouted_to} took over")
+            [mail] = told()
+            assert f"Din opgave er nu: {TASK_LABELS[str(change.rerouted_task)]}" in mail.get_content()
 
 
 async def _reporter_emails(platform: SimpleNamespace, scenario: Scenario, index: int, concern_id: str, finals) -> None:

@@ -171,6 +171,30 @@ async def test_a_rejected_referral_no_longer_opens_the_details_and_shows_in_the_
                      ("status_changed", "rejected", "not_our_responsibility")]  # fmt: skip
 
 
+async def test_a_rejection_merged_into_an_open_referral_gives_it_the_stronger_task(intake) -> None:  # noqa: ANN001
+    concern_id = await report(intake)
+    municipality_ref = await refer(intake, concern_id, "municipality", "full", "consent")
+    consultant_ref = await refer(intake, concern_id, "consultant", "full", "consent", task="inform")
+    changed = ReferralStatusChanged(
+        referral_id=municipality_ref, concern_id=concern_id, target="municipality", municipality_code="0316",
+        department_id="holbaek-1", from_status="received", to_status="rejected", reason="capacity",
+        changed_by_role="municipality", changed_at=datetime.now(UTC) + timedelta(seconds=1),
+        rerouted_to_referral_id=consultant_ref, merged_into_open=True, rerouted_to_target="consultant",
+        rerouted_to_recipient_id="consultant-holbaek", rerouted_task="act",
+    )  # fmt: skip
+    await intake.routing.publish(intake.prefix + REFERRAL_EVENTS, make_event(changed, source="/services/routing",
+                                                                             subject="sk_subject-of-test"))  # fmt: skip
+    path = f"/v1/concerns/{concern_id}"
+
+    async def taken_over() -> bool:
+        view = (await intake.client.get(path, headers=auth(intake, "consultant"))).json()
+        return [r["task"] for r in view["referrals"]] == ["act"]
+
+    await eventually(taken_over, what="intake giving the consultant's open referral the merged task")
+    view = (await intake.client.get(path, headers=auth(intake, "consultant"))).json()
+    assert view["disclosure"] == "full" and view["referrals"][0]["referral_id"] == consultant_ref
+
+
 async def test_erasure_destroys_the_key_emits_the_event_and_leaves_the_details_unreadable(intake) -> None:  # noqa: ANN001
     concern_id = await report(intake)
     await refer(intake, concern_id, "municipality", "full", "consent")

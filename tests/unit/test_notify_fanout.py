@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from services.notify.adapters.templates import TemplateRenderer
 from services.notify.domain.fanout import (
     SubscriptionView,
     consultant_emails,
@@ -69,6 +70,30 @@ def test_consultant_emails_for_new_reminded_and_escalated_referrals() -> None:
     assert consultant_emails(referral_created("holbaek-1"), LINKS) == []  # a municipality's referral
     context = json.loads(consultant_emails(created, LINKS)[0].body)
     assert "subject_key" not in context and context["categories"] == ["rent_arrears", "eviction_risk"]
+
+
+def test_a_consultant_whose_open_referral_took_a_rejected_one_over_hears_its_task_once() -> None:
+    municipality = referral_created("holbaek-1")
+    consultant = referral_created("holbaek-1", target="consultant")
+    takeover = {
+        "rerouted_to_referral_id": consultant.data.referral_id,
+        "rerouted_to_target": "consultant",
+        "rerouted_to_recipient_id": "consultant-holbaek",
+        "rerouted_task": "act",
+    }
+    rejected = status_changed(
+        municipality, "rejected", "received", reason="capacity", merged_into_open=True, **takeover
+    )
+    [mail] = consultant_emails(rejected, LINKS)
+    assert (mail.recipient_id, mail.template) == ("consultant-holbaek", "referral_taken_over")
+    context = json.loads(mail.body)
+    assert (context["referral_id"], context["task"]) == (consultant.data.referral_id, "act")
+    assert context["links"]["referral"].endswith(consultant.data.referral_id)
+    subject, text = TemplateRenderer().render(mail.template, context)
+    assert subject == "Henvisning lagt sammen med din – afdeling holbaek-1" and "handle på henvisningen" in text
+    # A re-route that made a new referral is told by its referral.created.v1; a rejection alone makes no e-mail.
+    new = status_changed(municipality, "rejected", "received", reason="capacity", merged_into_open=False, **takeover)
+    assert consultant_emails(new, LINKS) == []
 
 
 def test_reporters_hear_of_receipt_acceptance_and_closure_once_per_concern() -> None:

@@ -86,6 +86,13 @@ async def record_status(conn: asyncpg.Connection, event_id: str, data: ReferralS
         data.to_status.value,
         data.changed_at,
     )
+    if data.merged_into_open and data.rerouted_to_referral_id and data.rerouted_task:
+        # The recipient's open referral took the rejected one over: its task may have grown (its disclosure never).
+        await conn.execute(
+            "UPDATE referrals SET task = $2 WHERE referral_id = $1",
+            data.rerouted_to_referral_id,
+            data.rerouted_task.value,
+        )
     await record_history(
         conn,
         event_id,

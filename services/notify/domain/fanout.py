@@ -91,8 +91,11 @@ def _email(
 
 
 def consultant_emails(event: Envelope[Any], links: Links) -> list[PlannedDelivery]:
-    """E-mails to the consultant: a new referral, a reminder at the due time, an escalation (also to the lead)."""
+    """E-mails to the consultant: a new referral, a reminder at the due time, an escalation (also to the lead), a
+    rejected referral of a concern that its open referral took over."""
     data = event.data
+    if event.type == "referral.status_changed.v1" and data.merged_into_open:
+        return _taken_over(event, links)
     if getattr(data, "target", None) != ReferralTarget.CONSULTANT:
         return []
     context = {"event_type": event.type, **thin_data(event, links)}
@@ -106,6 +109,24 @@ def consultant_emails(event: Envelope[Any], links: Links) -> list[PlannedDeliver
             _email(event, data.recipient_id, "referral_escalated", context, event.id),
         ]
     return []
+
+
+def _taken_over(event: Envelope[Any], links: Links) -> list[PlannedDelivery]:
+    """A consultant's open referral took a rejected one over (no second referral): it learns its task now."""
+    data = event.data
+    if data.rerouted_to_target != ReferralTarget.CONSULTANT or not data.rerouted_to_recipient_id:
+        return []
+    merged = {"referral_id": data.rerouted_to_referral_id, "concern_id": data.concern_id}
+    context = {
+        "event_type": event.type,
+        **merged,
+        "department_id": data.department_id,
+        "municipality_code": data.municipality_code,
+        "task": str(data.rerouted_task),
+        "changed_at": data.changed_at.isoformat(),
+        "links": links.of(merged),
+    }
+    return [_email(event, data.rerouted_to_recipient_id, "referral_taken_over", context, event.id)]
 
 
 def reporter_receipt(event: Envelope[Any]) -> PlannedDelivery:

@@ -156,6 +156,9 @@ def status_changed_event(
         changed_at=at,
         rerouted_to_referral_id=rerouted_to.referral_id if rerouted_to else None,
         merged_into_open=merged if rerouted_to else None,
+        rerouted_to_target=rerouted_to.target if rerouted_to else None,
+        rerouted_to_recipient_id=rerouted_to.recipient_id if rerouted_to else None,
+        rerouted_task=rerouted_to.task if rerouted_to else None,
     )
 
 

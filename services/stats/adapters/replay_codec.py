@@ -193,6 +193,9 @@ class ReferralStatusChanged(Data):
     outcome: Outcome | None = None
     rerouted_to_referral_id: EntityId | None = None
     merged_into_open: bool | None = None
+    rerouted_to_target: ReferralTarget | None = None
+    rerouted_to_recipient_id: EntityId | None = None
+    rerouted_task: Task | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
