@@ -238,3 +238,18 @@ def test_without_danish_in_accept_language_refusals_stay_english() -> None:
         assert answer.json()["errors"][1] == {"field": "description", "problem": "Field required"}
         answer = client.get("/conflict")
         assert answer.json()["detail"].startswith("cannot move from received")
+
+
+def test_a_refused_rules_document_names_its_problems_in_danish() -> None:
+    from services.routing.entrypoints.rules_input import InvalidRules, validate_document
+    from shared.web import i18n
+
+    token = i18n._language.set("da")  # noqa: SLF001 - as the language middleware sets it for a request
+    try:
+        with pytest.raises(InvalidRules) as refused:
+            validate_document({"rules": "not a list", "unknown": 1})
+    finally:
+        i18n._language.reset(token)  # noqa: SLF001
+    problems = [e["problem"] for e in refused.value.errors]
+    assert problems and not [p for p in problems if re.search(r"Field required|Input should|Extra inputs", p)]
+    assert "skal udfyldes" in problems

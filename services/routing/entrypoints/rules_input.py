@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from services.routing.domain.document import RulesDocument
 from shared.web.errors import problem
+from shared.web.i18n import describe
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
@@ -28,7 +29,7 @@ def validate_document(value: Any, *, prefix: str = "") -> RulesDocument:
         return RulesDocument.model_validate(value)
     except ValidationError as error:
         errors = [
-            {"field": ".".join(str(p) for p in (prefix, *e["loc"]) if p != "") or "body", "problem": e["msg"]}
+            {"field": ".".join(str(p) for p in (prefix, *e["loc"]) if p != "") or "body", "problem": describe(e)}
             for e in error.errors(include_input=False, include_url=False)
         ]
         raise InvalidRules(errors) from None
