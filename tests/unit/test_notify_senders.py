@@ -21,6 +21,7 @@ from services.notify.domain.fanout import consultant_emails, reporter_receipt
 from services.notify.domain.model import AttemptKind, Channel
 from services.notify.domain.payloads import Links
 from tests.support.notify_helpers import MASTER_KEY, concern_reported, escalated, referral_created, sla_breached
+from tests.support.reference import owner_directory
 
 pytestmark = pytest.mark.unit
 
@@ -184,6 +185,18 @@ async def test_unknown_recipients_and_refused_mail_are_dead_and_outages_retried(
     assert (down.kind, down.reason) == (AttemptKind.RETRY, "smtp_unavailable")
     busy = aiosmtplib.SMTPResponseException(451, "try later")
     assert (await mailer(InMemoryMailTransport(fail_with=busy)).send(email_delivery(planned))).kind is AttemptKind.RETRY
+
+
+async def test_a_mail_waits_for_the_reference_directory_and_then_goes_to_the_address_it_gives() -> None:
+    created = referral_created("holbaek-1", target="consultant")
+    [planned] = consultant_emails(created, LINKS)
+    book, transport = AddressBook(), InMemoryMailTransport()
+    sender = EmailSender(transport, TemplateRenderer(), book, None, sender="Platformen <ikke-svar@example.dk>")
+    waiting = await sender.send(email_delivery(planned))
+    assert (waiting.kind, waiting.reason) == (AttemptKind.RETRY, "reference_data_loading")  # not dead: retried
+    book.replace(owner_directory())
+    assert (await sender.send(email_delivery(planned))).kind is AttemptKind.DELIVERED
+    assert transport.sent[0]["To"].addresses[0].addr_spec == owner_directory().recipients["consultant-holbaek"].email
 
 
 async def test_reporter_receipts_go_to_the_contact_intake_holds_and_only_by_email() -> None:

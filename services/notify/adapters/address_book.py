@@ -18,10 +18,13 @@ class AddressBook:
 
     def __init__(self, mailboxes: dict[str, Mailbox] | None = None):
         self._mailboxes = dict(mailboxes or {})
+        self.loaded = mailboxes is not None
+        """False until the first directory arrived (an e-mail waits for it rather than fail)."""
 
     def replace(self, directory: ReferenceDirectory) -> None:
         """Take the mailboxes of a new directory: every recipient with an e-mail address."""
         self._mailboxes = mailboxes_of(directory)
+        self.loaded = True
 
     def get(self, recipient_id: str) -> Mailbox | None:
         """The mailbox of a recipient."""

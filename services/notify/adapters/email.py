@@ -110,6 +110,8 @@ class EmailSender:
             if not contact.receipt_code:
                 return AttemptResult(AttemptKind.RETRY, "contact_lookup_failed")
             return "", contact.address, {"receipt_code": contact.receipt_code}
+        if not self._address_book.loaded:  # notify has just started: the reference directory is on its way
+            return AttemptResult(AttemptKind.RETRY, "reference_data_loading")
         mailbox = self._address_book.get(delivery.recipient_id or "")
         if mailbox is None:
             return AttemptResult(AttemptKind.PERMANENT, "unknown_recipient")
