@@ -49,13 +49,11 @@ class TokenBuckets:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
-    def wait(self, key: str) -> float:
-        """Seconds until `key` has a token, without taking one (0.0 when it has one now)."""
+    def give_back(self, key: str) -> None:
+        """Return a token taken for `key`: what it was taken for turned out not to count."""
         bucket = self._buckets.get(key)
-        if bucket is None:
-            return 0.0
-        tokens = min(self.capacity, bucket.tokens + (self.clock() - bucket.at) * self.rate)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+        if bucket is not None:
+            bucket.tokens = min(self.capacity, bucket.tokens + 1.0)
 
     def _prune(self, now: float) -> None:
         full = [k for k, b in self._buckets.items() if b.tokens + (now - b.at) * self.rate >= self.capacity]

@@ -1,6 +1,7 @@
 """Following a concern (issue 15, point 2) against real PostgreSQL and Kafka: by receipt code, "my concerns",
 search by external ref, the code for ops and in the contact notify mails receipts with."""
 
+import asyncio
 import uuid
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ CLIENTS = {
     "other_reporter": (Role.REPORTER, ORG),
     "other_org": (Role.REPORTER, {"organisation_id": "org-elsewhere"}),
     "guesser": (Role.REPORTER, ORG),
+    "parallel_guesser": (Role.REPORTER, ORG),
     "bystander": (Role.REPORTER, ORG),
     "lister": (Role.REPORTER, ORG),
     "consultant": (Role.CONSULTANT, {"department_ids": ["holbaek-1", "holbaek-2", "hoeng-1"]}),
@@ -96,6 +98,14 @@ async def test_guessing_receipt_codes_is_refused_with_429_and_retry_after(intake
     # ... while its id still works, and other clients are not held back.
     assert (await get(intake, receipt["id"], "guesser")).status_code == 200
     assert (await get(intake, (await report(intake, "bystander"))["receipt_code"], "bystander")).status_code == 200
+
+
+async def test_guesses_sent_in_parallel_are_counted_as_they_start(intake) -> None:  # noqa: ANN001
+    burst = intake.settings.receipt_lookup_failures_burst
+    misses = [f"{a}{b}{a}{b}-{b}{a}{b}{a}" for a in "ABCDEF" for b in "GHJKLM"][: burst * 3]
+    answers = await asyncio.gather(*(get(intake, miss, "parallel_guesser") for miss in misses))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(404) <= burst and statuses.count(429) >= 2 * burst
 
 
 async def test_ops_sees_and_finds_any_receipt_code_without_personal_details(intake) -> None:  # noqa: ANN001

@@ -34,6 +34,17 @@ def test_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
     assert [buckets.take("a") for _ in range(4)][-1] > 0  # refill is capped at the capacity
 
 
+def test_a_token_given_back_is_there_again_up_to_the_capacity() -> None:
+    buckets = TokenBuckets(per_minute=1, capacity=2, clock=Clock())
+    assert [buckets.take("a") for _ in range(2)] == [0.0, 0.0] and buckets.take("a") > 0
+    buckets.give_back("a")
+    assert buckets.take("a") == 0.0 and buckets.take("a") > 0
+    for _ in range(5):
+        buckets.give_back("a")
+    assert [buckets.take("a") for _ in range(3)][-1] > 0  # never more than the capacity
+    buckets.give_back("unknown")  # nothing taken, nothing to give back
+
+
 def test_bucket_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rate_limit, "MAX_BUCKETS", 10)
     clock = Clock()

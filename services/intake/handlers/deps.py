@@ -33,7 +33,7 @@ class Deps:
     mappings: dict[str, InboundMapping]
     clock: Callable[[], datetime] = field(default=utc_now)
     receipt_guesses: TokenBuckets = field(init=False)
-    """Per client: failed receipt-code look-ups (a bucket that is empty answers 429, against guessing)."""
+    """Per client: receipt-code look-ups that failed or are under way (an empty bucket answers 429: guessing)."""
 
     def __post_init__(self) -> None:
         self.receipt_guesses = TokenBuckets(

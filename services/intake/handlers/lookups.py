@@ -23,18 +23,23 @@ async def view_by_receipt_code(deps: Deps, code: str, principal: Principal) -> C
     """The concern with this (normalised) receipt code as the caller may see it, or None (404).
 
     Ops and admins find any code; everyone else only among the concerns they reported themselves, in the same
-    query, so another reporter's code and a code nobody has answer alike. Each failure takes a token from the
-    client's bucket; while it is empty every look-up by code is refused, hits included (TooManyGuesses).
+    query, so another reporter's code and a code nobody has answer alike. Each look-up takes a token from the
+    client's bucket before it starts (so parallel guesses count too) and a hit gives it back: failures use it up.
+    While the bucket is empty every look-up by code is refused, hits included (TooManyGuesses).
     """
     key = principal.client_id
-    wait = deps.receipt_guesses.wait(key)
+    wait = deps.receipt_guesses.take(key)
     if wait > 0:
         raise TooManyGuesses(math.ceil(wait))
-    owner = None if principal.role in PLATFORM_WIDE else principal.client_id
-    concern = await concern_store.find_by_receipt_code(deps.pool, code, owner)
-    view = await view_stored(deps, concern, principal) if concern is not None else None
-    if view is None:
-        deps.receipt_guesses.take(key)
+    try:
+        owner = None if principal.role in PLATFORM_WIDE else principal.client_id
+        concern = await concern_store.find_by_receipt_code(deps.pool, code, owner)
+        view = await view_stored(deps, concern, principal) if concern is not None else None
+    except BaseException:
+        deps.receipt_guesses.give_back(key)  # the database failed, not the guess
+        raise
+    if view is not None:
+        deps.receipt_guesses.give_back(key)
     return view
 
 
