@@ -8,6 +8,7 @@ import pytest
 
 from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
+from services.stats.domain.reference import ReferenceData
 from services.stats.entrypoints import api, dashboard
 from services.stats.entrypoints.deps import StatsContext
 from shared.auth.admin import new_client
@@ -103,3 +104,10 @@ async def test_the_page_is_served_with_a_strict_content_security_policy(edge) ->
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "API-nøgle" in page.text
+
+
+async def test_no_statistics_before_the_reference_directory_arrives(edge) -> None:  # noqa: ANN001
+    client, tokens, pool = edge
+    client._transport.app.state.stats = StatsContext(ReferenceData(), UnitCosts())  # type: ignore[attr-defined]
+    waiting = await client.get("/v1/stats/hotspots", headers=auth(tokens["ops"]))
+    assert waiting.status_code == 503 and waiting.headers["retry-after"] and pool.acquired == 0

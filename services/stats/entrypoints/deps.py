@@ -35,8 +35,11 @@ class StatsContext:
 
 
 def stats_context(request: Request) -> StatsContext:
-    """The context the lifespan attached."""
-    return request.app.state.stats
+    """The context the lifespan attached; 503 until the reference directory has arrived (no rate without it)."""
+    context: StatsContext = request.app.state.stats
+    if not context.reference.version:
+        raise HTTPException(503, "Reference data is still loading; try again shortly.", headers=RETRY)
+    return context
 
 
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
