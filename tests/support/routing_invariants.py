@@ -56,7 +56,8 @@ def violations(referrals: list[Referral], reroutes: list[Reroute]) -> list[str]:
             allowed.add(LegalBasis.STATUTORY_DUTY)  # the municipality's own duty (eviction prevention), by a rule
         if r.legal_basis not in allowed:
             wrong.append(f"{r.recipient_id} has basis {r.legal_basis}, the concern only {r.concern_basis}")
-        if (r.disclosure is Disclosure.FULL) != (r.legal_basis is not LegalBasis.NONE):
+        full = r.disclosure is Disclosure.FULL
+        if r.concern_erased_at is None and full != (r.legal_basis is not LegalBasis.NONE):  # erased: nothing to show
             wrong.append(f"{r.recipient_id} sees {r.disclosure} on basis {r.legal_basis}")
     for step in reroutes:
         wrong += _reroute_violations(step)

@@ -68,6 +68,15 @@ def test_consultant_emails_for_new_reminded_and_escalated_referrals() -> None:
         ("consultant-holbaek", "referral_escalated"),
     ]
     assert consultant_emails(referral_created("holbaek-1"), LINKS) == []  # a municipality's referral
+    # A referral to the escalation contact itself (a re-route's) escalates to the same person: one e-mail, not two.
+    own = referral_created("holbaek-1", target="consultant", recipient_id="escalation-consultant-holbaek")
+    to_itself = escalated(own)
+    to_itself = to_itself.model_copy(
+        update={"data": to_itself.data.model_copy(update={"escalation_contact_id": own.data.recipient_id})}
+    )
+    assert [(p.recipient_id, p.template) for p in consultant_emails(to_itself, LINKS)] == [
+        ("escalation-consultant-holbaek", "referral_escalated"),
+    ]
     context = json.loads(consultant_emails(created, LINKS)[0].body)
     assert "subject_key" not in context and context["categories"] == ["rent_arrears", "eviction_risk"]
 

@@ -104,9 +104,12 @@ def consultant_emails(event: Envelope[Any], links: Links) -> list[PlannedDeliver
     if event.type == "referral.sla_breached.v1":
         return [_email(event, data.recipient_id, "referral_reminder", context, event.id)]
     if event.type == "referral.escalated.v1":
+        to_recipient = _email(event, data.recipient_id, "referral_escalated", context, event.id)
+        if data.escalation_contact_id == data.recipient_id:  # a re-route's referral to the contact itself: one e-mail
+            return [to_recipient]
         return [
             _email(event, data.escalation_contact_id, "referral_escalated_contact", context, event.id),
-            _email(event, data.recipient_id, "referral_escalated", context, event.id),
+            to_recipient,
         ]
     return []
 
