@@ -19,6 +19,19 @@ from shared.auth.tokens import token_hash
 from shared.contracts.clients import ApiClientRecord
 
 DEMO_CLIENTS = Path(__file__).parent / "demo" / "clients.yaml"
+REFERENCE_FILE = REPO / "services" / "intake" / "reference" / "organisations.yaml"
+"""intake's reference directory: who serves which department (the one source; no copy here)."""
+
+
+def departments_served(recipient_id: str, reference_file: Path = REFERENCE_FILE) -> list[str]:
+    """The departments whose consultants or associations include the recipient, in the directory's order."""
+    organisations = yaml.safe_load(reference_file.read_text(encoding="utf-8"))["organisations"]
+    return [
+        d["id"]
+        for o in organisations
+        for d in o["departments"]
+        if recipient_id in (d.get("consultants") or []) + (d.get("associations") or [])
+    ]
 
 
 def database_url(cfg: StackConfig, secrets: dict[str, str], service: str) -> str:
@@ -126,7 +139,8 @@ def _create_args(client: dict) -> list[str]:
         args += ["--municipality", str(client["municipality"])]
     if "organisation" in client:
         args += ["--organisation", client["organisation"]]
-    for department in client.get("departments", []):
+    departments = departments_served(client["serves"]) if "serves" in client else client.get("departments", [])
+    for department in departments:
         args += ["--department", department]
     return args
 

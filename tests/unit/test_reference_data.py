@@ -143,3 +143,19 @@ def test_no_service_keeps_a_second_copy_of_the_reference_data_in_its_files() -> 
         keys = set(data) if isinstance(data, dict) else set()
         assert not keys & ids, f"{path.relative_to(ROOT)} keys reference data by id: {sorted(keys & ids)}"
         assert not keys & {"departments", "recipients", "tenancies", "organisations"}, path.relative_to(ROOT)
+
+
+def test_the_demo_consultant_and_association_are_scoped_to_what_the_directory_says_they_serve() -> None:
+    from deploy.services import DEMO_CLIENTS, _create_args
+
+    clients = {c["role"]: c for c in yaml.safe_load(DEMO_CLIENTS.read_text(encoding="utf-8"))["clients"]}
+    for role in ("consultant", "association"):
+        assert "departments" not in clients[role], f"the demo {role}'s departments are a second copy"
+        args = _create_args(clients[role])
+        scope = [args[i + 1] for i, a in enumerate(args) if a == "--department"]
+        served = [
+            d.id
+            for _, d in owner_directory().departments()
+            if clients[role]["serves"] in d.consultants + d.associations
+        ]
+        assert scope == served and scope
