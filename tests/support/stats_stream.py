@@ -21,16 +21,10 @@ from shared.contracts.notifications import NotificationDelivered, NotificationFa
 from shared.contracts.referrals import ReferralCreated, ReferralEscalated, ReferralSlaBreached, ReferralStatusChanged
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.contracts.vocabulary import Category
+from tests.support.reference import owner_directory
 
-DEPARTMENTS = {
-    "holbaek-1": "0316",
-    "holbaek-2": "0316",
-    "hoeng-1": "0326",
-    "kalundborg-1": "0326",
-    "roskilde-1": "0265",
-    "odense-1": "0461",
-    "aarhus-1": "0751",
-}
+DEPARTMENTS = {d.id: d.municipality_code for _, d in owner_directory().departments()}
+"""Department -> municipality, from intake's reference directory (the one source)."""
 # holbaek-2 (186 tenancies in intake's reference data) reports far more than its size: the hotspot.
 WEIGHTS = {
     "holbaek-1": 5,
