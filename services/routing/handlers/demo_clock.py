@@ -12,6 +12,9 @@ between workers and survives restarts.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
 from services.routing.domain.clock import working_days_span
 from services.routing.domain.lifecycle import OPEN, UNACKNOWLEDGED
 from services.routing.handlers import scheduler
@@ -65,11 +68,20 @@ def falls_due(row: dict, now: datetime) -> tuple[bool, bool]:
 async def advance(deps: Deps, working_days: int) -> Advanced:
     """Move the open referrals' clocks `working_days` Danish working days on, then let the clocks fire."""
     now = deps.clock.now()
-    async with deps.pool.acquire() as conn, conn.transaction():
-        open_referrals = await conn.fetch(_OPEN, sorted(s.value for s in OPEN))
-        # Each referral's clock goes on from where earlier advances left it: its own "now" is now + its shift.
-        spans = [working_days_span(now + r["shifted_by"], working_days) for r in open_referrals]
-        rows = await conn.fetch(_SHIFT, [r["referral_id"] for r in open_referrals], spans)
+    # It locks every open referral; a move locking a concern's referrals meanwhile may deadlock with it (the
+    # database then aborts one of the two): this side tries again.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(asyncpg.DeadlockDetectedError),
+        stop=stop_after_attempt(3),
+        wait=wait_exponential_jitter(initial=0.05, max=1),
+        reraise=True,
+    ):
+        with attempt:
+            async with deps.pool.acquire() as conn, conn.transaction():
+                open_referrals = await conn.fetch(_OPEN, sorted(s.value for s in OPEN))
+                # Each referral's clock goes on from where earlier advances left it: its own "now" is now + its shift.
+                spans = [working_days_span(now + r["shifted_by"], working_days) for r in open_referrals]
+                rows = await conn.fetch(_SHIFT, [r["referral_id"] for r in open_referrals], spans)
     due = [falls_due(dict(r), now) for r in rows]
     # The clocks' normal path: whichever worker claims a referral first sends it, exactly once.
     await scheduler.tick(deps)
