@@ -73,7 +73,7 @@ async def advance(deps: Deps, working_days: int) -> Advanced:
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(asyncpg.DeadlockDetectedError),
         stop=stop_after_attempt(3),
-        wait=wait_exponential_jitter(initial=0.05, max=1),
+        wait=wait_exponential_jitter(multiplier=0.05, max=1),
         reraise=True,
     ):
         with attempt:
