@@ -133,3 +133,26 @@ def test_each_dashboard_has_its_own_title_not_one_of_its_panels() -> None:
         assert all(panel_titles), f"{path.name}: every panel needs a title"
         titles[path.name] = dashboard["title"]
     assert len(set(titles.values())) == len(titles) >= 2, titles
+
+
+def test_codes_in_business_legends_are_shown_in_danish() -> None:
+    from services.routing.metrics import AGE_BUCKETS
+    from shared.contracts.vocabulary import Outcome, ReferralStatus, ReferralTarget
+
+    vocabularies = {
+        "target": [t.value for t in ReferralTarget],
+        "status": [s.value for s in ReferralStatus],
+        "outcome": [o.value for o in Outcome],
+        "age": [code for code, _ in AGE_BUCKETS] + ["gte_30d"],
+    }
+    dashboard = json.loads((DASHBOARDS / "business.json").read_text())
+    missing = {}
+    for panel in panels(dashboard):
+        renamed = {t["options"]["regex"] for t in panel.get("transformations", []) if t.get("id") == "renameByRegex"}
+        for target in panel.get("targets", []):
+            for label in re.findall(r"\{\{(\w+)\}\}", target.get("legendFormat", "")):
+                codes = vocabularies.get(label, [])
+                lacking = [code for code in codes if rf"^(.*)\b{code}\b(.*)$" not in renamed]
+                if lacking:
+                    missing[f"{panel['title']}: {label}"] = lacking
+    assert not missing, missing
