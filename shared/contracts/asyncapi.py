@@ -74,7 +74,9 @@ def _channels() -> dict[str, Any]:
         description = (
             f"Dead letters of `{topic}`: the original key and bytes of a message a consumer could not "
             "decode or apply, with the original headers plus the `dlq-*` headers. Inspect and replay "
-            "with the `crp` CLI."
+            "with the `crp` CLI. A replay appends a marker on the letter's partition: a record without a value "
+            "whose `dlq-replay-of` header names the letter (`partition:offset`) and `dlq-replayed-at` says when "
+            "(ISO 8601, UTC); it is no dead letter."
         )
         channels[dlq(topic)] = _channel(dlq(topic), description)
     for compacted in (API_CLIENTS, REFERENCE_DATA):
