@@ -9,9 +9,9 @@ from shared.contracts.reference import ReferenceDirectory
 from shared.reference.holder import ReferenceHolder
 from shared.web import conditional
 from shared.web.auth import require_roles
-from shared.web.errors import problem_responses
+from shared.web.errors import AUTHENTICATED, problem_responses
 
-router = APIRouter(tags=["reference data"], responses=problem_responses(401, 403, 429, 503))
+router = APIRouter(tags=["reference data"], responses=problem_responses(*AUTHENTICATED))
 
 
 def reference_holder(request: Request) -> ReferenceHolder:

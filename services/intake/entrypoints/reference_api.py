@@ -14,11 +14,11 @@ from shared.auth.principal import Principal, Role
 from shared.contracts.reference import ReferenceContent, ReferenceDirectory
 from shared.logging import get_logger
 from shared.web.auth import require_roles
-from shared.web.errors import problem, problem_responses
+from shared.web.errors import AUTHENTICATED, problem, problem_responses
 from shared.web.reference import TAGGED, IfNoneMatch, tagged
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/v1", tags=["reference data"], responses=problem_responses(401, 403, 429, 503))
+router = APIRouter(prefix="/v1", tags=["reference data"], responses=problem_responses(*AUTHENTICATED))
 
 
 @dataclass(frozen=True)
