@@ -147,6 +147,9 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
                         )
                         assert days == everything["concerns"]["total"]
                         assert await page.locator("#hotspots tbody tr").count() == 7
+                        # Municipalities by name, as everywhere else on the page (not their codes).
+                        places = await page.locator("#hotspots tbody td:nth-child(2)").all_inner_texts()
+                        assert places and not [p for p in places if re.fullmatch(r"\d{4}", p)], places
                         assert "Byars" in await page.inner_text("#hotspot-method")
 
                         await page.select_option("#municipality", "0316")

@@ -148,7 +148,7 @@ function render(overview, times, hotspots) {
     const row = document.createElement("tr");
     if (d.hotspot) row.className = "hot";
     const interval = d.rate_ratio_interval ? ` (${number(d.rate_ratio_interval[0])}–${number(d.rate_ratio_interval[1])})` : "";
-    for (const text of [d.name, d.municipality_code, number(d.concerns), number(d.rate_per_100_tenancies),
+    for (const text of [d.name, municipalityNames[d.municipality_code] || d.municipality_code, number(d.concerns), number(d.rate_per_100_tenancies),
       `${number(d.rate_ratio)}${interval}`, d.hotspot ? "Ja" : "Nej", label("trend", d.trend.direction)]) {
       const cell = document.createElement("td");
       cell.textContent = text;
