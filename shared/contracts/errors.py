@@ -59,9 +59,12 @@ def refusal(error: ValidationError, *, reason: str, what: str, prefix: str = "")
     """A ContractError that names the fields and kinds of problem of a ValidationError, never the input."""
     problems = [(_path(prefix, item["loc"]), _kind(item)) for item in error.errors(include_input=False)]
     fields = tuple(dict.fromkeys(path for path, _ in problems))
-    listed = ", ".join(f"{path} ({kind})" for path, kind in problems[:5])
-    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
-    return ContractError(reason, f"invalid {what}: {listed}{more}", fields=fields)
+    # Every field, grouped by kind of problem so that many fit (it named five and then "and 3 more").
+    by_kind: dict[str, list[str]] = {}
+    for path, kind in problems:
+        by_kind.setdefault(kind, []).append(path)
+    listed = "; ".join(f"{', '.join(dict.fromkeys(paths))} ({kind})" for kind, paths in by_kind.items())
+    return ContractError(reason, f"invalid {what}: {listed}", fields=fields)
 
 
 def _path(prefix: str, loc: tuple[int | str, ...]) -> str:

@@ -50,3 +50,24 @@ async def test_the_dead_letter_reason_names_every_bad_field() -> None:
     for field in ("categories", "severity", "description", "observed_at"):
         assert f"{field}: " in text, text
     assert "Fiktiv" not in text and "HEMMELIG" not in text
+
+
+def test_a_contract_refusal_names_every_field_not_five_and_a_count() -> None:
+    from pydantic import BaseModel
+
+    from shared.contracts.errors import ContractError, validate
+
+    class Data(BaseModel):
+        a: int
+        b: int
+        c: int
+        d: int
+        e: int
+        f: str
+        g: str
+
+    with pytest.raises(ContractError) as refused:
+        validate(Data, {"f": 1, "g": "ok", "h": "Fiktiv"}, reason="invalid_data", what="data")
+    text = str(refused.value)
+    assert text == "invalid data: a, b, c, d, e (missing); f (string_type)"
+    assert refused.value.fields == ("a", "b", "c", "d", "e", "f")
