@@ -22,6 +22,7 @@ from services.routing.handlers.transitions import Move, move_referral
 from services.routing.settings import DEFAULT_RULES
 from shared.auth.principal import Principal, Role
 from shared.contracts.vocabulary import ReferralStatus as S
+from shared.contracts.vocabulary import ReferralTarget
 from tests.support.databases import migrated_database
 from tests.support.reference import owner_holder
 from tests.support.routing_events import concern_event
@@ -141,5 +142,47 @@ async def test_two_rejections_at_once_to_one_recipient_give_one_open_referral(fr
                 after = await _referrals(pool, reported.data.concern_id)
                 assert [r.recipient_id for r in after if r.status in OPEN] == ["consultant-holbaek"]
                 assert not violations(after, [])
+        finally:
+            await pool.close()
+
+
+async def test_a_concern_delivered_again_under_a_new_event_id_and_newer_rules_gets_no_second_set(
+    fresh_database,
+) -> None:
+    """The concern was routed (and re-routed); the same concern under another event id, after the rules changed so
+    that it would go elsewhere too, adds nothing: neither a second referral nor one the unique index would refuse."""
+    async with fresh_database("routing") as url:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            rules = rules_store.load_file(DEFAULT_RULES)
+            await rules_store.seed(pool, rules)
+            deps = Deps(
+                pool,
+                FakeClock(T0),
+                RulesInForce(owner_holder()),
+                "routing-service",
+                "referral-events",
+                "/services/routing",
+            )
+            reported = concern_event(categories=("noise",), reported_at=T0)
+            await apply_concern_events(deps, [reported])
+            (consultant,) = await _referrals(pool, reported.data.concern_id)
+            await move_referral(deps, ADMIN, consultant.referral_id, Move(S.RECEIVED))
+            await move_referral(deps, ADMIN, consultant.referral_id, Move(S.REJECTED, reason="capacity"))
+            # Version 2: noise goes to the consultant (again) and to the municipality.
+            noise = next(r for r in rules.rules if r.id == "neighbour_conflict_noise")
+            wider = noise.model_copy(
+                update={
+                    "refer": (*noise.refer, noise.refer[0].model_copy(update={"target": ReferralTarget.MUNICIPALITY}))
+                }
+            )
+            v2 = rules.model_copy(update={"rules": tuple(wider if r.id == noise.id else r for r in rules.rules)})
+            async with pool.acquire() as conn, conn.transaction():
+                assert await rules_store.store(conn, v2, created_by="test") == 2
+            before = await _referrals(pool, reported.data.concern_id)
+            again = reported.model_copy(update={"id": str(uuid.uuid4())})
+            await apply_concern_events(deps, [again])
+            assert await _referrals(pool, reported.data.concern_id) == before
+            assert not violations(before, [])
         finally:
             await pool.close()

@@ -41,15 +41,17 @@ async def record_and_read(
     concerns: list[tuple[str, str, datetime]],
     subject_keys: list[str],
     after: datetime,
-) -> dict[str, dict[str, datetime]]:
+) -> tuple[dict[str, dict[str, datetime]], set[str]]:
     """Remember the applied concerns (as `record`) and, in the same statement, read the concerns (id ->
-    reported_at) of `subject_keys` reported after `after` as they were before this statement."""
+    reported_at) of `subject_keys` reported after `after` as they were before this statement. Also answers which
+    of `concerns` were recorded before: the same concern delivered under another event id, routed already."""
     keys, ids, times = zip(*concerns, strict=True) if concerns else ((), (), ())
     rows = await conn.fetch(
         "WITH recorded AS (INSERT INTO subject_concerns (subject_key, concern_id, reported_at) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING concern_id) "
         "SELECT subject_key, concern_id, reported_at FROM subject_concerns WHERE subject_key = ANY($4::text[]) "
-        "AND reported_at > $5::timestamptz",
+        "AND reported_at > $5::timestamptz "
+        "UNION ALL SELECT NULL, concern_id, NULL FROM recorded",
         list(keys),
         list(ids),
         list(times),
@@ -57,9 +59,13 @@ async def record_and_read(
         after,
     )
     found: dict[str, dict[str, datetime]] = defaultdict(dict)
+    fresh: set[str] = set()
     for row in rows:
-        found[row["subject_key"]][row["concern_id"]] = row["reported_at"]
-    return found
+        if row["subject_key"] is None:
+            fresh.add(row["concern_id"])
+        else:
+            found[row["subject_key"]][row["concern_id"]] = row["reported_at"]
+    return found, set(ids) - fresh
 
 
 async def forget(conn: asyncpg.Connection, concern_id: str) -> str | None:

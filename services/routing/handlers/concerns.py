@@ -103,12 +103,15 @@ async def _route(
     dropped: set[str],
 ) -> list[Referral]:
     version, document = await deps.rules.get(conn, rules_version or None)
-    await _windows(conn, deps, reported, working, dropped)
+    routed = await _windows(conn, deps, reported, working, dropped)
     for data in reported:  # all of the run first: a concern counts the others of the run reported before it
         working[data.subject_key].concerns[data.concern_id] = data.reported_at
     now = deps.clock.now()
     referrals: list[Referral] = []
     for data in reported:
+        if data.concern_id in routed:  # the same concern under another event id: never a second set of referrals
+            continue
+        routed.add(data.concern_id)
         # A report naming no tenancy carries its department's key: it is no repeat of the department's others.
         tenancy = data.subject_is_tenancy is not False
         facts = facts_of(data, repeated=tenancy and working[data.subject_key].is_repeat(data.reported_at))
@@ -130,11 +133,12 @@ async def _windows(
     reported: list[ConcernReported],
     working: dict[str, Window],
     dropped: set[str],
-) -> None:
+) -> set[str]:
     """Fill `working` with a window reaching 90 days back from each subject's earliest concern of the run.
 
     From the batch so far, else from the repeat-windows table (the fast path), else from PostgreSQL (also for
-    subjects with an erasure earlier in the batch: the table does not know of it yet). Records the run.
+    subjects with an erasure earlier in the batch: the table does not know of it yet). Records the run, and
+    returns the run's concerns that were recorded before (routed already, under another event id).
     """
     since: dict[str, datetime] = {}
     for data in reported:
@@ -148,11 +152,12 @@ async def _windows(
     # The run's concerns are recorded in PostgreSQL (the durable truth) in the same round trip as the misses
     # are read; the read sees the table as before the statement, so the run's own concerns are added after.
     after = min(needed.values(), default=min(since.values())) - REPEAT_WINDOW
-    found = await subjects.record_and_read(
+    found, routed = await subjects.record_and_read(
         conn, [(d.subject_key, d.concern_id, d.reported_at) for d in reported], sorted(needed), after
     )
     for key in needed:
         working[key] = Window(after, found.get(key, {}))
+    return routed
 
 
 def created_envelope(referral: Referral, source: str) -> Envelope:
