@@ -65,7 +65,9 @@ def problem(
     """A problem+json response, its title, detail and fields' problems in the request's language."""
     language = language or current_language()
     body = problem_body(status, title, detail, language=language, **extra)
-    headers = {**(headers or {}), "Content-Language": language}
+    # Its text depends on Accept-Language: caches must keep the languages apart.
+    vary = ", ".join(filter(None, [(headers or {}).get("Vary"), "Accept-Language"]))
+    headers = {**(headers or {}), "Content-Language": language, "Vary": vary}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -209,6 +209,7 @@ def test_accept_language_da_gives_danish_titles_and_details_and_english_field_co
         body = answer.json()
         assert answer.status_code == 422
         assert answer.headers["content-language"] == "da"
+        assert answer.headers["vary"] == "Accept-Language"
         assert body["title"] == "Ugyldig forespørgsel"
         assert {e["field"]: e["problem"] for e in body["errors"]} == {
             "severity": "har ikke den krævede form",
