@@ -113,7 +113,11 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         lifespan=lifespan,
         routers=[api.router, reference_api.router, whoami],
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=settings.max_body_bytes,
+        per_path={"/v1/reference-data": settings.reference_data_max_body_bytes},
+    )
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, api.database_unavailable)
     return app

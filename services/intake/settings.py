@@ -33,6 +33,9 @@ class IntakeSettings(Settings):
     )
     reference_file: Path = SERVICE_DIR / "reference" / "organisations.yaml"
     municipalities_file: Path = SERVICE_DIR / "reference" / "municipalities.csv"
+    reference_data_max_body_bytes: int = Field(
+        768 * 1024, ge=1024, le=900 * 1024, description="Largest PUT /v1/reference-data body (one Kafka record)."
+    )
     reference_sync_interval_s: float = Field(
         5.0, gt=0, description="How often intake checks that the stored reference directory is published and loaded."
     )

@@ -1,6 +1,7 @@
 """intake owns the reference directory: it publishes it at start and on a change, validates a change, keeps it."""
 
 import copy
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -137,3 +138,20 @@ async def test_a_failed_publish_is_retried_until_the_broker_has_it(
             assert attempts == [owner_directory().version] * 3
         finally:
             await pool.close()
+
+
+async def test_a_directory_larger_than_a_concern_body_may_be_put(kafka_bootstrap: str, admin_database_url: str) -> None:
+    """A real organisation has hundreds of departments: more than intake's 64 KiB body limit for concerns."""
+    async with intake_instance(kafka_bootstrap, admin_database_url) as intake:
+        content = _content(owner_directory())
+        content["organisations"][0]["departments"] += [
+            {"id": f"holbaek-x{n}", "name": f"Afdeling {n} (demo), Holbæk", "municipality_code": "0316",
+             "tenancies": 100 + n, "consultants": ["consultant-holbaek"]}
+            for n in range(600)
+        ]  # fmt: skip
+        body = json.dumps(content).encode()
+        assert len(body) > intake.settings.max_body_bytes
+        admin = bearer(intake.tokens["admin"]) | {"Content-Type": "application/json"}
+        answer = await intake.client.put("/v1/reference-data", content=body, headers=admin)
+        assert answer.status_code == 200, answer.text[:500]
+        assert len(answer.json()["organisations"][0]["departments"]) == 607

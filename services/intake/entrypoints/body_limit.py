@@ -12,16 +12,19 @@ from shared.web.i18n import language_of
 class BodySizeLimit:
     """Reads the body up to `limit` bytes (Content-Length is checked first) and answers 413 above it."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, per_path: dict[str, int] | None = None):
         self.app = app
         self.limit = limit
+        self.per_path = per_path or {}
+        """Paths with a limit of their own (the reference directory is larger than any concern)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, send)
             return
         # A body without (or understating) Content-Length is read up to the limit and then replayed to the app.
@@ -32,7 +35,7 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
+            if size > limit:
                 await self._refuse(scope, send)
                 return
             chunks.append(chunk)
@@ -54,7 +57,7 @@ class BodySizeLimit:
             CONCERNS_REFUSED.labels("http", "body_too_large").inc()
         # Outside the language middleware (added after the app's own): the request's header decides here.
         language = language_of(scope)
-        detail = f"The request body exceeds the limit of {self.limit} bytes."
+        detail = f"The request body exceeds the limit of {self.per_path.get(scope['path'], self.limit)} bytes."
         body = json.dumps(problem_body(413, "Content Too Large", detail, language=language)).encode()
         headers = [
             (b"content-type", b"application/problem+json"),
