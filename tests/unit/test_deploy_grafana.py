@@ -132,6 +132,8 @@ def test_each_dashboard_has_its_own_title_not_one_of_its_panels() -> None:
         assert dashboard["title"] not in panel_titles, f"{path.name}: the dashboard is titled like one of its panels"
         assert all(panel_titles), f"{path.name}: every panel needs a title"
         titles[path.name] = dashboard["title"]
+        # Danish time, as the e-mails and the stats page show it, whatever the viewer's browser is set to.
+        assert (dashboard.get("timezone"), dashboard.get("weekStart")) == ("Europe/Copenhagen", "monday"), path.name
     assert len(set(titles.values())) == len(titles) >= 2, titles
 
 
