@@ -65,6 +65,8 @@ EXPECTED = {
         "GET /v1/concerns/{concern_id}/audit",
         "GET /v1/guidance/{category}",
         "GET /v1/departments",
+        "GET /v1/reference-data",
+        "PUT /v1/reference-data",
     },
     "routing": {
         "GET /v1/referrals",
@@ -77,6 +79,7 @@ EXPECTED = {
         "GET /v1/rules/versions/{version}/diff",
         "POST /v1/rules/simulate",
         "POST /v1/demo/clock/advance",  # the platform runs with LOCAL_DEV on
+        "GET /v1/reference-data",
     },
     "notify": {
         "POST /v1/subscriptions",
@@ -87,12 +90,14 @@ EXPECTED = {
         "GET /v1/feed",
         "GET /v1/deliveries",
         "POST /v1/deliveries/{delivery_id}/redeliver",
+        "GET /v1/reference-data",
     },
     "stats": {
         "GET /v1/stats/scope",
         "GET /v1/stats/overview",
         "GET /v1/stats/response-times",
         "GET /v1/stats/hotspots",
+        "GET /v1/reference-data",
     },
 }
 
