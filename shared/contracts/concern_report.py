@@ -79,6 +79,10 @@ class Resident(BaseModel):
         return self
 
 
+EXTERNAL_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""What a source system's id may hold: any printable text (also the pattern of the external_ref_id filter)."""
+
+
 class ExternalRef(BaseModel):
     """The concern's id in the system it came from: with `system` a natural key (a replay is not a new concern)."""
 
@@ -86,8 +90,8 @@ class ExternalRef(BaseModel):
 
     system: SystemId
     """Id of the source system, e.g. ejendomssystem-a."""
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    """The concern's id in that system."""
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)]
+    """The concern's id in that system (no control characters: PostgreSQL refuses NUL)."""
 
 
 class ConcernReport(BaseModel):

@@ -155,6 +155,13 @@ async def test_search_by_external_ref_for_the_integration_and_ops(intake) -> Non
     assert await search("other_reporter") == [] and await search("other_org") == []
     half = await intake.client.get("/v1/concerns", params={"external_ref_id": ref["id"]}, headers=auth(intake, "ops"))
     assert half.status_code == 422 and [e["field"] for e in half.json()["errors"]] == ["query.external_ref_system"]
+    # PostgreSQL refuses NUL in text: a 422 naming the field, in the search and in the report (both were a 500).
+    with_nul = query | {"external_ref_id": "B-\x00"}
+    nul = await intake.client.get("/v1/concerns", params=with_nul, headers=auth(intake, "ops"))
+    assert nul.status_code == 422 and [e["field"] for e in nul.json()["errors"]] == ["query.external_ref_id"]
+    bad = concern_body(external_ref={"system": "beboerapp-b", "id": "B-\x00"})
+    refused = await intake.client.post("/v1/concerns", json=bad, headers=auth(intake, "reporter"))
+    assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["external_ref.id"]
 
 
 async def test_the_organisations_integration_finds_its_inbound_concern_and_its_code(intake) -> None:  # noqa: ANN001

@@ -19,6 +19,7 @@ from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_c
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import CONCERNS_REFUSED
 from shared.auth.principal import Principal, Role
+from shared.contracts.concern_report import EXTERNAL_ID_PATTERN
 from shared.contracts.vocabulary import Category, IntakeChannel
 from shared.web.auth import PrincipalDep, require_roles
 from shared.web.errors import problem, problem_responses
@@ -45,6 +46,7 @@ class RefusalCountingRoute(APIRoute):
 _problems = problem_responses  # refusals are problem+json (shared/web/errors.py)
 AUTH = _problems(401, 403, 429, 503)
 MAX_PAGE = 100
+SYSTEM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # shared/contracts/inbound.py's SystemId
 MAX_OFFSET = 100_000
 router = APIRouter(prefix="/v1", tags=["intake"], route_class=RefusalCountingRoute, responses=AUTH)
 
@@ -136,10 +138,14 @@ async def list_concerns(
     principal: Listing,
     deps: DepsDep,
     external_ref_system: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="With external_ref_id: the reporting system.")
+        str | None,
+        Query(min_length=1, max_length=64, pattern=SYSTEM_ID_PATTERN, description="With external_ref_id: the system."),
     ] = None,
     external_ref_id: Annotated[
-        str | None, Query(min_length=1, max_length=128, description="With external_ref_system: its id there.")
+        str | None,
+        Query(
+            min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN, description="With external_ref_system: its id."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Concerns per page (at most {MAX_PAGE}).")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip (newest first).")] = 0,
