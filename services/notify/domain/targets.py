@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -58,24 +57,61 @@ def check_url(url: str, *, allow_private: bool) -> WebhookTarget:
     return WebhookTarget(url=url, scheme=parts.scheme, host=host, port=port or default_port, literal_address=literal)
 
 
-def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address inside an IPv4-mapped, 6to4 or NAT64 IPv6 address."""
+# RFC 6052 prefixes whose addresses carry an IPv4 address a translator (NAT64) on the path would connect to:
+# the well-known /96 and the /48 for local use (RFC 8215), which a network may split into longer prefixes.
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
+
+# `ipaddress`'s tables are those of this Python's release; the IANA special-purpose registries have moved on.
+# Blocks the registry says are not globally reachable but which `is_global` still calls global:
+_NOT_GLOBALLY_REACHABLE = (
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments (RFC 6890; its two anycast /32s too)
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637)
+)
+# IETF-reserved space (`is_reserved`: ::/8, 4000::/3 ...) is refused, for it holds the deprecated ::a.b.c.d,
+# 64:ff9b:1::/48, 5f00::/16 and 100:0:0:1::/64 that `is_global` misses, but for the one block in it the
+# registry says is globally reachable: NAT64's well-known prefix (its IPv4 address is judged on its own).
+_GLOBAL_IN_RESERVED = (_NAT64_WELL_KNOWN,)
+
+
+def _rfc6052_ipv4(address: ipaddress.IPv6Address, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address at RFC 6052's place for a prefix of this length (bits 64-71 are skipped)."""
+    octets = address.packed
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(octets[12:16])
+    start = prefix_length // 8
+    around_u = octets[start:8] + octets[9 : 9 + 4 - (8 - start)]
+    return ipaddress.IPv4Address(around_u)
+
+
+def embedded_ipv4(address: IpAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address inside an IPv6 address that a tunnel or translator would carry the request to:
+    IPv4-mapped ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, 6to4 2002::/16, Teredo 2001::/32 (server and
+    client), NAT64 64:ff9b::/96 and 64:ff9b:1::/48 (at each RFC 6052 prefix length it may be split into)."""
     if isinstance(address, ipaddress.IPv4Address):
-        return None
+        return []
+    found: list[ipaddress.IPv4Address] = []
     if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+        found.append(address.ipv4_mapped)
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # not :: or ::1, which are IPv6's own
+        found.append(ipaddress.IPv4Address(int(address)))
     if address.sixtofour is not None:
-        return address.sixtofour
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if address in _NAT64_WELL_KNOWN:
+        found.append(_rfc6052_ipv4(address, 96))
+    if address in _NAT64_LOCAL_USE:
+        # The prefix length is the network's choice: each layout is judged, but for the 0.0.0.0 that a layout
+        # which does not apply reads from the zeros (outside local mode the block itself is refused anyway).
+        layouts = (_rfc6052_ipv4(address, length) for length in (48, 56, 64, 96))
+        found.extend(candidate for candidate in layouts if not candidate.is_unspecified)
+    return found
 
 
-def refusal(address: IpAddress, *, allow_private: bool) -> str | None:
-    """Why a webhook may not go to this address (a reason code), or None when it may."""
-    embedded = _embedded_ipv4(address)
-    if embedded is not None:
-        return refusal(embedded, allow_private=allow_private)
+def _own_refusal(address: IpAddress, *, allow_private: bool) -> str | None:
+    """Why this address itself is refused, by `ipaddress`'s own properties (and the registry's newer blocks)."""
     # Link-local covers cloud metadata endpoints (169.254.169.254): refused even in local development.
     if address.is_link_local:
         return "link_local"
@@ -87,9 +123,22 @@ def refusal(address: IpAddress, *, allow_private: bool) -> str | None:
         return "loopback"
     if address.is_private:
         return "private"
-    if not address.is_global:
+    if not address.is_global or any(address in block for block in _NOT_GLOBALLY_REACHABLE):
+        return "reserved"
+    if address.is_reserved and not any(address in block for block in _GLOBAL_IN_RESERVED):
         return "reserved"
     return None
+
+
+_GRAVEST_FIRST = ("link_local", "not_unicast", "loopback", "private", "reserved")
+
+
+def refusal(address: IpAddress, *, allow_private: bool) -> str | None:
+    """Why a webhook may not go to this address (a reason code), or None when it may: the address itself and
+    every IPv4 address embedded in it (the one a tunnel or translator would reach) are judged; the gravest
+    reason is named."""
+    reasons = {_own_refusal(candidate, allow_private=allow_private) for candidate in (address, *embedded_ipv4(address))}
+    return next((reason for reason in _GRAVEST_FIRST if reason in reasons), None)
 
 
 def check_addresses(addresses: list[IpAddress], *, allow_private: bool) -> None:
