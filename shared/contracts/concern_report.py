@@ -8,7 +8,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.events import EntityId
 from shared.contracts.inbound import SystemId
-from shared.contracts.vocabulary import Category, Consent, ReporterRole, Severity
+from shared.contracts.text import FREE_TEXT, ONE_LINE
+from shared.contracts.vocabulary import Category, ChildrenInHousehold, Consent, ReporterRole, Severity
 
 
 def _not_blank(value: str) -> str:
@@ -29,18 +30,20 @@ def _past_date(value: date) -> date:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_not_blank)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_not_blank), FREE_TEXT
 ]
-TenancyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TenancyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^\+?[0-9 ()-]+$")
 ]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    ONE_LINE,
 ]
-Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), ONE_LINE]
 
 
 class Reporter(BaseModel):
@@ -63,7 +66,9 @@ class Resident(BaseModel):
 
     name: Text | None = None
     """The resident's name."""
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    address: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), FREE_TEXT] | None
+    ) = None
     """Address, e.g. street, number, floor and door."""
     phone: Phone | None = None
     """The resident's phone number."""
@@ -121,3 +126,9 @@ class ConcernReport(BaseModel):
     """Another legal basis for sharing, when there is one besides consent."""
     external_ref: ExternalRef | None = None
     """The concern's id in the reporting system, when it has one."""
+    children_in_household: ChildrenInHousehold | None = None
+    """Whether children live in the household (yes, no, unknown): with yes and neglect, violence, substance abuse
+    or mental illness the concern is also an underretning to the municipality's children and youth entry."""
+    danger_confirmed: bool | None = None
+    """The reporter confirms a danger to life or health now: with a danger hint from the text, the municipality
+    gets the personal details on vital interest. Without it, the consultant is asked to call at once."""

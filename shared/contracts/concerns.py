@@ -4,7 +4,9 @@ from shared.contracts.events import EntityId, EventData, MunicipalityCode, Subje
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.contracts.vocabulary import (
     Categories,
+    ChildrenInHousehold,
     Consent,
+    Hints,
     IntakeChannel,
     LegalBasis,
     ReporterRole,
@@ -57,6 +59,13 @@ class ConcernReported(EventData):
     subject_is_tenancy: bool | None = None
     """Whether the report named a tenancy. False: `subject_key` is the department's, so the concern is no repeat
     of others in the department. Absent on events from before the field existed (read as named)."""
+    hints: Hints | None = None
+    """What intake's triage read in the description (codes only; the text never leaves intake), e.g.
+    possible_suicide_risk. Absent when nothing was read, and on events from before the field existed."""
+    children_in_household: ChildrenInHousehold | None = None
+    """Whether children live in the household, when the reporter said."""
+    danger_confirmed: bool | None = None
+    """Whether the reporter confirmed a danger to life or health now; absent when not asked."""
 
 
 class ConcernErased(EventData):

@@ -69,6 +69,8 @@ def example_events(seed: str | None = None) -> list[Envelope[Any]]:
         source_system="lettings-system",
         has_reporter_contact=True,
         has_resident_details=True,
+        hints=("possible_eviction",),
+        children_in_household="no",
     )
     created = ReferralCreated(
         referral_id=referral_id,

@@ -29,6 +29,7 @@ class Category(StrEnum):
     RENT_ARREARS = "rent_arrears"
     EVICTION_RISK = "eviction_risk"  # risiko for udsættelse
     SUBSTANCE_ABUSE = "substance_abuse"
+    CHILD_WELFARE = "child_welfare"  # bekymring for et barn (underretning, barnets lov)
     OTHER = "other"
 
 
@@ -38,6 +39,38 @@ Categories = Annotated[
     AfterValidator(_unique),
 ]
 """One or more categories, each at most once."""
+
+
+class Hint(StrEnum):
+    """What intake's triage read in the reporter's free text (only the code leaves intake, never the text)."""
+
+    POSSIBLE_SUICIDE_RISK = "possible_suicide_risk"
+    POSSIBLE_FALL_OR_HELPLESS = "possible_fall_or_helpless"
+    FIRE_OR_GAS = "fire_or_gas"
+    VIOLENCE_OR_THREATS = "violence_or_threats"
+    CHILD_AT_RISK = "child_at_risk"
+    POSSIBLE_HOARDING = "possible_hoarding"
+    POSSIBLE_DEMENTIA = "possible_dementia"
+    POSSIBLE_MENTAL_HEALTH = "possible_mental_health"
+    POSSIBLE_SUBSTANCE_ABUSE = "possible_substance_abuse"
+    POSSIBLE_EVICTION = "possible_eviction"
+
+
+DANGER_HINTS: Final = frozenset(
+    {Hint.POSSIBLE_SUICIDE_RISK, Hint.FIRE_OR_GAS, Hint.POSSIBLE_FALL_OR_HELPLESS, Hint.VIOLENCE_OR_THREATS}
+)
+"""Hints of danger to life or health now: the concern is urgent."""
+
+Hints = Annotated[tuple[Hint, ...], Field(json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)]
+"""Hint codes, each at most once."""
+
+
+class ChildrenInHousehold(StrEnum):
+    """Whether children live in the household the concern is about."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
 
 
 class Severity(StrEnum):

@@ -17,7 +17,7 @@ TARGETS = frozenset(
     {
         "department_id", "tenancy_id", "categories", "severity", "description", "observed_at", "consent",
         "legal_basis", "reporter.role", "reporter.name", "reporter.contact", "resident.name", "resident.address",
-        "resident.phone", "resident.email", "resident.date_of_birth",
+        "resident.phone", "resident.email", "resident.date_of_birth", "children_in_household", "danger_confirmed",
     }
 )  # fmt: skip
 """Fields of ConcernReport a mapping may fill (external_ref always comes from the inbound message)."""

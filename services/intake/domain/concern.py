@@ -82,6 +82,8 @@ class NewConcern:
     source_system: str | None
     reporter_client_id: str | None
     request_hash: str
+    hints: tuple[str, ...] = ()
+    """What triage read in the description: codes only (the text stays sealed)."""
 
     @property
     def has_reporter_contact(self) -> bool:
@@ -115,6 +117,7 @@ def new_concern(
     request_hash: str,
     source_system: str | None = None,
     reporter_client_id: str | None = None,
+    hints: tuple[str, ...] = (),
 ) -> NewConcern:
     """A fresh concern for a checked report: a new id and receipt code, keyed by its tenancy's pseudonym."""
     return NewConcern(
@@ -133,4 +136,5 @@ def new_concern(
         source_system=source_system,
         reporter_client_id=reporter_client_id,
         request_hash=request_hash,
+        hints=hints,
     )

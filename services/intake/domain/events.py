@@ -28,6 +28,9 @@ def concern_reported(concern: NewConcern, *, source: str) -> Envelope[ConcernRep
         has_reporter_contact=concern.has_reporter_contact,
         has_resident_details=report.resident is not None,
         subject_is_tenancy=bool(report.tenancy_id),  # as subject_key() decides between tenancy and department
+        hints=concern.hints or None,
+        children_in_household=report.children_in_household,
+        danger_confirmed=report.danger_confirmed,
     )
     return make_event(data, source=source, subject=concern.subject_key, time=concern.received_at)
 

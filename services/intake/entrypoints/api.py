@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from services.intake.domain.concern import ConcernRefused
-from services.intake.domain.guidance import Guidance, guidance_for
+from services.intake.domain.guidance import Guidance, guidance_for, hint_guidance_for
 from services.intake.domain.receipts import PATTERN, normalise_receipt_code
 from services.intake.domain.report import ConcernReport
 from services.intake.domain.views import ConcernPage, ConcernView, ContactView
@@ -114,6 +114,7 @@ def _receipt(deps: Deps, receipt: Receipt) -> ConcernReceipt:
         received_at=receipt.received_at,
         receipt_code=receipt.receipt_code,
         guidance=guidance_for(deps.guidance, categories),
+        hints=hint_guidance_for(receipt.hints),
     )
 
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.intake.domain.guidance import Guidance
+from services.intake.domain.guidance import Guidance, HintGuidance
 
 
 class _Body(BaseModel):
@@ -25,6 +25,8 @@ class ConcernReceipt(_Body):
     """A short code to quote when asking about the concern, e.g. K7WX-3MPQ: GET /v1/concerns/{receipt_code}."""
     guidance: list[Guidance]
     """Practical guidance in Danish for the concern's categories."""
+    hints: list[HintGuidance] = []
+    """What the description may point to (danger first), with what to do now, in Danish; empty when nothing."""
 
 
 class ErasureResult(_Body):

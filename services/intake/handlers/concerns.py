@@ -12,6 +12,7 @@ from services.intake.adapters.outbox import add_to_outbox
 from services.intake.domain.concern import NewConcern, check_report, fingerprint, new_concern
 from services.intake.domain.events import concern_erased, concern_reported
 from services.intake.domain.report import ConcernReport
+from services.intake.domain.triage import read_hints
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import ACCEPT_SECONDS, CONCERNS_ACCEPTED, CONCERNS_REPLAYED, ERASURES, source_label
 from shared.auth.principal import Principal
@@ -29,6 +30,7 @@ class Receipt:
     receipt_code: str
     received_at: datetime
     categories: list[str]
+    hints: tuple[str, ...] = ()
     replayed: bool = False
 
 
@@ -58,6 +60,9 @@ async def accept_concern(
     request_hash = fingerprint(report, deps.fingerprint_key)
     source = source_label(channel.value, source_system)
     started = time.perf_counter()
+    # Read once, here: only the codes go on the event. A replay has the same text (same request hash), so the
+    # same hints (under the same lexicon).
+    hints = read_hints(report.description)
     for _ in range(5):  # a receipt code collision (1 in 10^12) just draws another code
         concern = new_concern(
             report,
@@ -68,6 +73,7 @@ async def accept_concern(
             request_hash=request_hash,
             source_system=source_system,
             reporter_client_id=principal.client_id if principal else None,
+            hints=hints,
         )
         try:
             receipt = await _store(deps, concern, principal, idempotency_key)
@@ -85,7 +91,8 @@ async def accept_concern(
 async def _store(deps: Deps, concern: NewConcern, principal: Principal | None, idempotency_key: str | None) -> Receipt:
     sealed = deps.sealer.seal(concern.id, concern.sealed_details())
     event = concern_reported(concern, source=deps.settings.event_source)
-    fresh = Receipt(concern.id, concern.receipt_code, concern.received_at, [c.value for c in concern.report.categories])
+    categories = [c.value for c in concern.report.categories]
+    fresh = Receipt(concern.id, concern.receipt_code, concern.received_at, categories, concern.hints)
     ref = concern.report.external_ref
     if idempotency_key is None and ref is None:
         # Nothing to look up first: one atomic statement is the whole transaction.
@@ -100,7 +107,7 @@ async def _store(deps: Deps, concern: NewConcern, principal: Principal | None, i
                 first_hash, first_id = first
                 if first_hash != concern.request_hash:
                     raise ConcernConflict("Idempotency-Key", "already used for a different request", "idempotency_key")
-                return await _replay(conn, first_id)
+                return await _replay(conn, first_id, concern.hints)
         if await concern_store.insert_concern(conn, concern, sealed, event, CONCERN_EVENTS):
             return fresh
         assert ref is not None  # noqa: S101 - only a taken external ref stores nothing
@@ -113,14 +120,16 @@ async def _store(deps: Deps, concern: NewConcern, principal: Principal | None, i
             raise ConcernConflict("external_ref", "already used for a different concern", "external_ref")
         if idempotency_key is not None and principal is not None:
             await concern_store.repoint_idempotency_key(conn, principal.client_id, idempotency_key, existing.id)
-        return Receipt(existing.id, existing.receipt_code, existing.received_at, existing.categories, replayed=True)
+        return Receipt(
+            existing.id, existing.receipt_code, existing.received_at, existing.categories, concern.hints, replayed=True
+        )
 
 
-async def _replay(conn: asyncpg.Connection, concern_id: str) -> Receipt:
+async def _replay(conn: asyncpg.Connection, concern_id: str, hints: tuple[str, ...]) -> Receipt:
     stored = await concern_store.get_concern(conn, concern_id)
     if stored is None:  # the first request's transaction stored nothing; cannot happen as both share one
         raise RuntimeError("idempotency key without its concern")
-    return Receipt(stored.id, stored.receipt_code, stored.received_at, stored.categories, replayed=True)
+    return Receipt(stored.id, stored.receipt_code, stored.received_at, stored.categories, hints, replayed=True)
 
 
 async def erase_concern(deps: Deps, concern_id: str, principal: Principal) -> datetime | None:

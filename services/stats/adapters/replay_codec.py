@@ -22,8 +22,10 @@ from shared.contracts.envelope import ContractError, decode
 from shared.contracts.vocabulary import (
     ActorRole,
     Category,
+    ChildrenInHousehold,
     Consent,
     Disclosure,
+    Hint,
     IntakeChannel,
     LegalBasis,
     NotificationChannel,
@@ -144,6 +146,15 @@ class ConcernReported(Categorised):
     legal_basis: LegalBasis | None = None
     source_system: EntityId | None = None
     subject_is_tenancy: bool | None = None
+    hints: tuple[Hint, ...] | None = None
+    children_in_household: ChildrenInHousehold | None = None
+    danger_confirmed: bool | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        hints = self.hints
+        if hints is not None and len(hints) > 1 and len(set(map(id, hints))) != len(hints):
+            raise ValueError("items must be unique")
 
 
 class ConcernErased(Data):

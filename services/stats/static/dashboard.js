@@ -7,7 +7,7 @@ const DA = {
     odour_nuisance: "Lugtgener", hoarding: "Samlermani", self_neglect: "Selvforsømmelse",
     neighbour_conflict: "Nabokonflikt", noise: "Støj", threats_or_violence: "Trusler eller vold",
     suspected_abuse: "Mistanke om overgreb", loneliness: "Ensomhed", rent_arrears: "Huslejerestance",
-    eviction_risk: "Risiko for udsættelse", substance_abuse: "Misbrug", other: "Andet",
+    eviction_risk: "Risiko for udsættelse", substance_abuse: "Misbrug", child_welfare: "Bekymring for et barn", other: "Andet",
   },
   severity: { low: "Lav", medium: "Middel", high: "Høj", acute: "Akut" },
   target: { municipality: "Kommune", consultant: "Boligsocial konsulent", association: "Forening" },
