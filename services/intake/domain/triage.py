@@ -1,4 +1,27 @@
-"""Triage of the reporter's Danish free text: hint codes of possible danger (the text never leaves intake)."""
+"""Triage of the reporter's Danish free text: hint codes of possible danger (the text never leaves intake).
+
+The lexicon is data (services/intake/triage/lexicon.yaml, versioned: a version number and the file's sha).
+Each phrase is a sequence of token patterns, stemmed with Snowball's Danish stemmer at load:
+
+- `word`: the token's stem is the word's stem ("faldet", "falder", "faldt" all stem to "fald");
+- `word*`, `*word`, `*word*`: the lower-cased token starts with, ends with, contains `word` (compounds:
+  "selvmord*" is "selvmordstanker", "*lugt" is "gaslugt"); `=word`: the token is exactly `word`;
+- `a|b`: any of them; `..N`: up to N other tokens between two patterns; `$`: the clause ends here.
+
+A phrase matched within a few tokens after a negation cue ("ikke", "ingen", "aldrig", ...) in the same clause,
+or with a cue right after it, does not count ("ikke selvmordstruet", "ingen tegn på vold"), unless the entry
+says `negatable: false` (its own words are the negation: "åbner ikke døren"). A hint's exclusion phrases
+("gaskomfuret er skiftet") void the phrases they overlap. Nothing here logs or raises with the text.
+"""
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import Stemmer
+import yaml
 
 HINT_CODES: tuple[str, ...] = (
     "possible_suicide_risk",
@@ -19,12 +42,268 @@ DANGER_HINTS: frozenset[str] = frozenset(
 )
 """Hints that make a concern urgent (danger to life or health now)."""
 
+LEXICON_FILE = Path(__file__).resolve().parents[1] / "triage" / "lexicon.yaml"
+
+_SENTENCES = re.compile(r"[.!?\n\r]+")
+_TOKENS = re.compile(r"[0-9a-zæøåäöüéèáàíóú]+|[,;:()]")
+_JOINERS = re.compile(r"(?<=[a-zæøå])[-'’](?=[a-zæøå])")
+_BREAKS = frozenset({",", ";", ":", "(", ")"})
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class _Atom:
+    kind: str  # "stem", "prefix", "suffix", "contains", "exact"
+    value: str
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    hint: str
+    elements: tuple[frozenset[int], ...]
+    gaps: tuple[int, ...]  # gaps[k]: most tokens allowed between element k-1 and k (gaps[0] unused)
+    clause_end: bool
+    negatable: bool
+    exclusion: bool
+
+
+@dataclass
+class Lexicon:
+    """A compiled lexicon: atoms indexed for one pass over the tokens, phrases indexed by their first atom."""
+
+    version: str
+    negation_cues: frozenset[str]
+    negation_before: int
+    negation_after: int
+    clause_words: frozenset[str]
+    scope_openers: frozenset[str]
+    stems: dict[str, list[int]] = field(default_factory=dict)
+    exact: dict[str, list[int]] = field(default_factory=dict)
+    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    suffixes: dict[str, list[int]] = field(default_factory=dict)
+    contains: list[tuple[str, int]] = field(default_factory=list)
+    by_first: dict[int, list[_Phrase]] = field(default_factory=dict)
+    _atoms: dict[_Atom, int] = field(default_factory=dict)
+    _token_cache: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def atom(self, atom: _Atom) -> int:
+        """The id of an atom, registered in its index on first use."""
+        if atom in self._atoms:
+            return self._atoms[atom]
+        ident = len(self._atoms)
+        self._atoms[atom] = ident
+        if atom.kind == "contains":
+            self.contains.append((atom.value, ident))
+        else:
+            index = {"stem": self.stems, "exact": self.exact, "prefix": self.prefixes, "suffix": self.suffixes}
+            index[atom.kind].setdefault(atom.value, []).append(ident)
+        return ident
+
+    def atoms_of(self, token: str) -> frozenset[int]:
+        """Every atom a token matches (cached per token: descriptions repeat their words)."""
+        found = self._token_cache.get(token)
+        if found is not None:
+            return found
+        ids: list[int] = []
+        ids += self.exact.get(token, ())
+        ids += self.stems.get(_stem(token), ())
+        for length in range(1, len(token) + 1):
+            ids += self.prefixes.get(token[:length], ())
+            ids += self.suffixes.get(token[-length:], ())
+        ids += [ident for value, ident in self.contains if value in token]
+        found = frozenset(ids)
+        if len(self._token_cache) >= _CACHE_LIMIT:
+            self._token_cache.clear()
+        self._token_cache[token] = found
+        return found
+
+
+_STEMMER = Stemmer.Stemmer("danish")
+_STEM_CACHE: dict[str, str] = {}
+
+
+def _stem(word: str) -> str:
+    stem = _STEM_CACHE.get(word)
+    if stem is None:
+        if len(_STEM_CACHE) >= _CACHE_LIMIT:
+            _STEM_CACHE.clear()
+        stem = _STEM_CACHE[word] = _STEMMER.stemWord(word)
+    return stem
+
+
+def _normal(text: str) -> str:
+    return _JOINERS.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def _compile_pattern(lexicon: Lexicon, pattern: str) -> tuple[tuple[frozenset[int], ...], tuple[int, ...], bool]:
+    elements: list[frozenset[int]] = []
+    gaps: list[int] = []
+    gap = 0
+    clause_end = False
+    for part in pattern.split():
+        if clause_end:
+            raise ValueError(f"lexicon pattern {pattern!r}: '$' must come last")
+        if part.startswith(".."):
+            gap = int(part[2:])
+            continue
+        if part == "$":
+            clause_end = True
+            continue
+        ids = set()
+        for alternative in part.split("|"):
+            alt = _normal(alternative)
+            if not alt.strip("*="):
+                raise ValueError(f"lexicon pattern {pattern!r}: empty alternative")
+            if alt.startswith("="):
+                ids.add(lexicon.atom(_Atom("exact", alt[1:])))
+            elif alt.startswith("*") and alt.endswith("*"):
+                ids.add(lexicon.atom(_Atom("contains", alt[1:-1])))
+            elif alt.endswith("*"):
+                ids.add(lexicon.atom(_Atom("prefix", alt[:-1])))
+            elif alt.startswith("*"):
+                ids.add(lexicon.atom(_Atom("suffix", alt[1:])))
+            else:
+                ids.add(lexicon.atom(_Atom("stem", _stem(alt))))
+        elements.append(frozenset(ids))
+        gaps.append(gap)
+        gap = 0
+    if not elements:
+        raise ValueError(f"lexicon pattern {pattern!r}: no tokens")
+    return tuple(elements), tuple(gaps), clause_end
+
+
+def compile_lexicon(document: dict, version: str) -> Lexicon:
+    """A lexicon from its parsed YAML document; ValueError naming the entry when one does not compile."""
+    negation = document["negation"]
+    lexicon = Lexicon(
+        version=version,
+        negation_cues=frozenset(_normal(w) for w in negation["cues"]),
+        negation_before=int(negation["scope_before"]),
+        negation_after=int(negation["scope_after"]),
+        clause_words=frozenset(_normal(w) for w in negation["clause_words"]),
+        scope_openers=frozenset(_normal(w) for w in negation["scope_continues_after_comma"]),
+    )
+    unknown = set(document["hints"]) - set(HINT_CODES)
+    if unknown:
+        raise ValueError(f"lexicon: unknown hint codes {sorted(unknown)}")
+    for hint, entry in document["hints"].items():
+        for kind in ("phrases", "exclusions"):
+            for item in entry.get(kind) or []:
+                if not str(item.get("note", "")).strip():
+                    raise ValueError(f"lexicon {hint}: {item.get('match')!r} has no note")
+                elements, gaps, clause_end = _compile_pattern(lexicon, item["match"])
+                phrase = _Phrase(
+                    hint, elements, gaps, clause_end, bool(item.get("negatable", True)), kind == "exclusions"
+                )
+                for first in elements[0]:
+                    lexicon.by_first.setdefault(first, []).append(phrase)
+    return lexicon
+
+
+def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    """Read and compile a lexicon file; its version is "<version>+<first 12 hex of the file's sha256>"."""
+    raw = path.read_bytes()
+    document = yaml.safe_load(raw)
+    version = f"{int(document['version'])}+{hashlib.sha256(raw).hexdigest()[:12]}"
+    return compile_lexicon(document, version)
+
+
+def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: list[bool], start: int, k: int = 1) -> int:
+    """The index of the last token of a match of the phrase from `start` (element k-1 at start), or -1.
+
+    Gaps never cross a clause break (a comma, a semicolon); `$` wants the clause to end after the match.
+    """
+    if k == len(phrase.elements):
+        return -1 if phrase.clause_end and not ends[start] else start
+    wanted = phrase.elements[k]
+    for position in range(start + 1, min(start + 2 + phrase.gaps[k], len(atoms))):
+        if atoms[position] is _CLAUSE_BREAK:
+            break
+        if wanted & atoms[position]:
+            end = _match_end(phrase, atoms, ends, position, k + 1)
+            if end >= 0:
+                return end
+    return -1
+
+
+_CLAUSE_BREAK: frozenset[int] = frozenset({-1})
+
+
+def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
+    """Whether a negation cue governs the span: a few tokens before it, or right after it, within its clause."""
+    seen = 0
+    position = start - 1
+    while position >= 0 and seen < lexicon.negation_before:
+        token = tokens[position]
+        if token in _BREAKS:
+            if token != "," or tokens[position + 1] not in lexicon.scope_openers:
+                return _after(lexicon, tokens, end)
+        elif token in lexicon.clause_words:
+            break
+        elif token in lexicon.negation_cues:
+            return True
+        else:
+            seen += 1
+        position -= 1
+    return _after(lexicon, tokens, end)
+
+
+def _after(lexicon: Lexicon, tokens: list[str], end: int) -> bool:
+    for position in range(end + 1, min(end + 1 + lexicon.negation_after, len(tokens))):
+        token = tokens[position]
+        if token in _BREAKS or token in lexicon.clause_words:
+            return False
+        if token in lexicon.negation_cues:
+            return True
+    return False
+
+
+def hints_in(lexicon: Lexicon, *texts: str | None) -> tuple[str, ...]:
+    """The hint codes the texts give under a lexicon (in HINT_CODES order, no duplicates)."""
+    found: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        for sentence in _SENTENCES.split(_normal(text)):
+            tokens = _TOKENS.findall(sentence)
+            if tokens:
+                found |= _sentence_hints(lexicon, tokens)
+    return tuple(code for code in HINT_CODES if code in found)
+
+
+def _sentence_hints(lexicon: Lexicon, tokens: list[str]) -> set[str]:
+    atoms = [_CLAUSE_BREAK if t in _BREAKS else lexicon.atoms_of(t) for t in tokens]
+    last = len(tokens) - 1
+    ends = [i == last or tokens[i + 1] in _BREAKS or tokens[i + 1] in lexicon.clause_words for i in range(len(tokens))]
+    positives: list[tuple[str, int, int]] = []
+    exclusions: list[tuple[str, int, int]] = []
+    for start, token_atoms in enumerate(atoms):
+        if token_atoms is _CLAUSE_BREAK:
+            continue
+        for atom in token_atoms:
+            for phrase in lexicon.by_first.get(atom, ()):
+                end = _match_end(phrase, atoms, ends, start)
+                if end < 0:
+                    continue
+                if phrase.exclusion:
+                    exclusions.append((phrase.hint, start, end))
+                elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
+                    positives.append((phrase.hint, start, end))
+    return {
+        hint
+        for hint, start, end in positives
+        if not any(h == hint and s <= end and start <= e for h, s, e in exclusions)
+    }
+
+
+_LEXICON = load_lexicon()
+
 
 def read_hints(*texts: str | None) -> tuple[str, ...]:
     """The hint codes the texts give (in HINT_CODES order, no duplicates); None and empty texts give none."""
-    return ()
+    return hints_in(_LEXICON, *texts)
 
 
 def lexicon_version() -> str:
     """The version of the lexicon in use ("<version>+<sha>")."""
-    return "0+unset"
+    return _LEXICON.version
