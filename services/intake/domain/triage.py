@@ -234,13 +234,13 @@ def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
     seen = 0
     position = start - 1
     while position >= 0 and seen < lexicon.negation_before:
-        token = tokens[position]
-        if token in _BREAKS:
-            if token != "," or tokens[position + 1] not in lexicon.scope_openers:
+        word = tokens[position]
+        if word in _BREAKS:
+            if word != "," or tokens[position + 1] not in lexicon.scope_openers:
                 return _after(lexicon, tokens, end)
-        elif token in lexicon.clause_words:
+        elif word in lexicon.clause_words:
             break
-        elif token in lexicon.negation_cues:
+        elif word in lexicon.negation_cues:
             return True
         else:
             seen += 1
@@ -250,10 +250,10 @@ def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
 
 def _after(lexicon: Lexicon, tokens: list[str], end: int) -> bool:
     for position in range(end + 1, min(end + 1 + lexicon.negation_after, len(tokens))):
-        token = tokens[position]
-        if token in _BREAKS or token in lexicon.clause_words:
+        word = tokens[position]
+        if word in _BREAKS or word in lexicon.clause_words:
             return False
-        if token in lexicon.negation_cues:
+        if word in lexicon.negation_cues:
             return True
     return False
 
