@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
+from services.stats.domain.disclosure import Disclosure
 from services.stats.domain.reference import ReferenceData
 from services.stats.entrypoints import agents, api, dashboard
 from services.stats.entrypoints.deps import StatsContext
@@ -16,6 +17,7 @@ from services.stats.settings import StatsSettings
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.body_limit import BodyLimits
 from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
@@ -27,7 +29,7 @@ def unit_costs(settings: StatsSettings) -> UnitCosts:
 
 def build_app(settings: StatsSettings) -> FastAPI:
     """The stats service as an ASGI app; its lifespan owns the pool, producer, Faust worker and gauges."""
-    context = StatsContext(ReferenceData(), unit_costs(settings))
+    context = StatsContext(ReferenceData(), unit_costs(settings), Disclosure(settings.min_cell_count))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +48,7 @@ def build_app(settings: StatsSettings) -> FastAPI:
         description="The flow made visible for ops, management and municipal cooperation.",
         lifespan=lifespan,
         routers=[api.router, dashboard.router, reference_data, whoami],
+        body_limits=BodyLimits(settings.max_body_bytes),
     )
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

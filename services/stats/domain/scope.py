@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role
+from shared.contracts.health import HEALTH_CATEGORIES
 
 
 class OutOfScope(Exception):
@@ -22,6 +23,8 @@ class Selection:
     category: str | None = None
     compare_with_other_municipalities: str | None = None
     """A municipality code when the caller is that municipality (it gets anonymous comparisons)."""
+    hidden_categories: frozenset[str] = frozenset()
+    """Categories the caller never sees, not even counted (health categories, for associations)."""
 
     def allows_department(self, department_id: str, municipality_code: str) -> bool:
         """Whether a department's figures are in the selection."""
@@ -43,6 +46,9 @@ def select(
         municipalities, departments, compare = None, frozenset(principal.department_ids), None
     else:
         raise PermissionError(f"Role {principal.role.value} may not read statistics.")
+    hidden = frozenset(HEALTH_CATEGORIES) if principal.role is Role.ASSOCIATION else frozenset()
+    if category is not None and category in hidden:
+        raise OutOfScope("category", "outside the caller's scope")
     if municipality is not None:
         if municipalities is not None and municipality not in municipalities:
             raise OutOfScope("municipality", "outside the caller's scope")
@@ -51,4 +57,4 @@ def select(
         if departments is not None and department not in departments:
             raise OutOfScope("department", "outside the caller's scope")
         departments = frozenset({department})
-    return Selection(municipalities, departments, category, compare)
+    return Selection(municipalities, departments, category, compare, hidden)

@@ -9,10 +9,13 @@ from services.stats.domain import reports
 from services.stats.domain.calendar import Period
 from services.stats.domain.comparison import median_of_others
 from services.stats.domain.costs import estimate
+from services.stats.domain.disclosure import Disclosure, Unprotectable
 from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
+from services.stats.domain.reference import ReferenceData
 from services.stats.domain.scope import Selection, select
 from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
 from services.stats.entrypoints.schemas import HotspotsOut, OverviewOut, ResponseTimesOut, ScopeOut
+from shared.contracts.vocabulary import Category
 from shared.web.errors import AUTHENTICATED, problem_responses
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"], responses=problem_responses(*AUTHENTICATED))
@@ -38,6 +41,8 @@ async def scope(principal: Reader, context: ContextDep) -> dict:
         "role": principal.role.value,
         "municipalities": [{"code": c, "name": context.reference.municipality_name(c)} for c in codes],
         "departments": departments,
+        "categories": [c.value for c in Category if c.value not in visible.hidden_categories],
+        "suppression": context.disclosure.describe(),
     }
 
 
@@ -63,7 +68,7 @@ async def overview(period: PeriodDep, selection: SelectionDep, context: ContextD
         "period": _period(period),
         "filters": _filters(selection),
         "concerns": reports.concern_section(counts, period, context.reference),
-        "categories": [dict(row) for row in categories],
+        "categories": [dict(row) for row in categories if row["category"] not in selection.hidden_categories],
         "repeat_tenancies": {
             "tenancies": repeat["tenancies"],
             "concerns": repeat["concerns"],
@@ -74,11 +79,14 @@ async def overview(period: PeriodDep, selection: SelectionDep, context: ContextD
         "costs_avoided": estimate({r["outcome"]: r["concerns"] for r in outcome_rows}, context.unit_costs),
         "notifications": None if delivery_rows is None else [dict(row) for row in delivery_rows],
     }
+    context.disclosure.overview(body)
     if everyone is not None:
         own = selection.compare_with_other_municipalities
         rates = reports.municipality_rates(everyone, context.reference)
+        own_concerns = sum(row["concerns"] for row in everyone if row["municipality_code"] == own)
+        own_rate = None if context.disclosure.small(own_concerns) else rates.get(own)
         body["comparison"] = {
-            "concerns_per_100_tenancies": {"own": rates.get(own), "other_municipalities": median_of_others(rates, own)}
+            "concerns_per_100_tenancies": {"own": own_rate, "other_municipalities": median_of_others(rates, own)}
         }
     return body
 
@@ -100,6 +108,7 @@ def _filters(selection: Selection) -> dict:
 async def response_times(
     period: PeriodDep,
     selection: SelectionDep,
+    context: ContextDep,
     conn: ConnectionDep,
     group_by: Annotated[
         Literal["municipality", "target"], Query(description="municipality or target")
@@ -122,6 +131,7 @@ async def response_times(
         "rejected or later; system moves do not count) and to completion; referrals created in the period",
         "groups": [{group_by: row[key], **reports.response_row(row)} for row in rows],
     }
+    context.disclosure.response_times(body)
     if others is not None:
         body["comparison"] = others
     return body
@@ -144,29 +154,37 @@ async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextD
         base = baselines.setdefault(department.organisation_id, {"concerns": 0, "tenancies": 0})
         base["concerns"] += now.get(department.id, 0)
         base["tenancies"] += department.tenancies
+    disclosure = context.disclosure
+    hidden, hidden_baselines = _withheld_departments(disclosure, reference, now, baselines, selection)
     departments = []
     for department in reference.departments.values():
         if not selection.allows_department(department.id, department.municipality_code):
             continue
         base = baselines[department.organisation_id]
         result = assess(now.get(department.id, 0), department.tenancies, base["concerns"] / base["tenancies"])
-        departments.append(
-            {
-                "department_id": department.id,
-                "name": department.name,
-                "municipality_code": department.municipality_code,
-                "tenancies": department.tenancies,
-                "concerns": result.observed,
-                "rate_per_100_tenancies": reports.rate_per_100(result.observed, department.tenancies),
-                "expected_concerns": round(result.expected, 3),
-                "rate_ratio": None if result.rate_ratio is None else round(result.rate_ratio, 3),
-                "rate_ratio_interval": None
-                if result.lower is None
-                else [round(result.lower, 3), round(result.upper, 3)],
-                "hotspot": result.hotspot,
-                "trend": trend(result.observed, before.get(department.id, 0)).as_dict(),
-            }
-        )
+        previous_concerns = before.get(department.id, 0)
+        row = {
+            "department_id": department.id,
+            "name": department.name,
+            "municipality_code": department.municipality_code,
+            "tenancies": department.tenancies,
+            "concerns": result.observed,
+            "rate_per_100_tenancies": reports.rate_per_100(result.observed, department.tenancies),
+            "expected_concerns": round(result.expected, 3),
+            "rate_ratio": None if result.rate_ratio is None else round(result.rate_ratio, 3),
+            "rate_ratio_interval": None if result.lower is None else [round(result.lower, 3), round(result.upper, 3)],
+            "hotspot": result.hotspot,
+            "trend": trend(result.observed, previous_concerns).as_dict(),
+        }
+        if department.id in hidden:
+            row.update(concerns=None, rate_per_100_tenancies=None, rate_ratio=None, rate_ratio_interval=None)
+        if department.organisation_id in hidden_baselines:
+            row.update(expected_concerns=None, rate_ratio=None, rate_ratio_interval=None)
+        if row["concerns"] is None or disclosure.small(previous_concerns):
+            # The ratio and the share's interval would give both counts back.
+            row["trend"].update(ratio=None, recent_share_interval=None)
+        row["trend"]["previous_concerns"] = disclosure.count(previous_concerns)
+        departments.append(row)
     departments.sort(key=lambda d: (-(d["rate_ratio"] or 0), d["department_id"]))
     return {
         "period": _period(period),
@@ -178,15 +196,40 @@ async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextD
             {
                 "organisation_id": org,
                 "name": reference.organisations.get(org, org),
-                "concerns": base["concerns"],
+                "concerns": None if org in hidden_baselines else base["concerns"],
                 "tenancies": base["tenancies"],
-                "rate_per_100_tenancies": reports.rate_per_100(base["concerns"], base["tenancies"]),
+                "rate_per_100_tenancies": None
+                if org in hidden_baselines
+                else reports.rate_per_100(base["concerns"], base["tenancies"]),
             }
             for org, base in sorted(baselines.items())
         ],
         "departments": departments,
         "hotspots": [d["department_id"] for d in departments if d["hotspot"]],
+        "suppression": disclosure.describe(),
     }
+
+
+def _withheld_departments(
+    disclosure: Disclosure, reference: ReferenceData, now: dict[str, int], baselines: dict, selection: Selection
+) -> tuple[set[str], set[str]]:
+    """Departments whose counts are withheld, and organisations whose baseline is (with its expected counts).
+
+    An organisation's departments add up to its baseline, which every caller sees: a breakdown of it, in which
+    the departments outside the caller's scope are unknowns the baseline must not give back either.
+    """
+    hidden: set[str] = set()
+    hidden_baselines = {org for org, base in baselines.items() if disclosure.small(base["concerns"])}
+    for org in baselines:
+        members = [d for d in reference.departments.values() if d.organisation_id == org]
+        cells = {d.id: now.get(d.id, 0) for d in members}
+        unseen = {d.id for d in members if not selection.allows_department(d.id, d.municipality_code)}
+        try:
+            hidden |= disclosure.withheld(cells, unseen=unseen)
+        except Unprotectable:
+            hidden |= {key for key, value in cells.items() if value and key not in unseen}
+            hidden_baselines.add(org)
+    return hidden, hidden_baselines
 
 
 def _by_department(rows: list) -> dict[str, int]:

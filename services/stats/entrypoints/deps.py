@@ -1,7 +1,7 @@
 """Dependencies of the stats routes, read as types: the caller's selection, the period, the context."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated
 
@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 
 from services.stats.domain.calendar import Period, PeriodError
 from services.stats.domain.costs import UnitCosts
+from services.stats.domain.disclosure import Disclosure
 from services.stats.domain.reference import ReferenceData
 from services.stats.domain.scope import OutOfScope, Selection, select
 from shared.auth.principal import Principal, Role
@@ -25,13 +26,14 @@ READERS = (Role.OPS, Role.ADMIN, Role.MUNICIPALITY, Role.CONSULTANT, Role.ASSOCI
 
 @dataclass
 class StatsContext:
-    """What the routes need besides the database: reference data and unit costs.
+    """What the routes need besides the database: reference data, unit costs and the small-count rule.
 
     `reference` is replaced whenever a new directory arrives on the reference-data topic.
     """
 
     reference: ReferenceData
     unit_costs: UnitCosts
+    disclosure: Disclosure = field(default_factory=Disclosure)
 
 
 def stats_context(request: Request) -> StatsContext:

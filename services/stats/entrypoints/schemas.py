@@ -1,13 +1,26 @@
 """Response bodies of the stats API, so that its OpenAPI document says what each answer holds."""
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
+
+
+WITHHELD = "null when withheld: fewer than the minimum count, or withheld so that a total cannot give one back."
+Count = Annotated[int | None, Field(description=WITHHELD)]
+"""A count that the small-count rule may withhold (README, "Small counts")."""
+
+
+class SuppressionOut(_Body):
+    """The small-count rule behind every withheld (null) count of the answer."""
+
+    min_count: int
+    shown_as: str = Field(description='How the dashboard shows a withheld count, e.g. "< 5".')
+    rule: str
 
 
 class PeriodOut(_Body):
@@ -44,18 +57,20 @@ class ScopeOut(_Body):
     role: str
     municipalities: list[MunicipalityOut]
     departments: list[DepartmentOut]
+    categories: list[str] = Field(description="The categories the caller may see and filter by.")
+    suppression: SuppressionOut
 
 
 class DayCount(_Body):
     day: date
-    concerns: int
+    concerns: Count
 
 
 class DepartmentCount(_Body):
     department_id: str
     name: str
     municipality_code: str
-    concerns: int
+    concerns: Count
     tenancies: int | None
     rate_per_100_tenancies: float | None
 
@@ -63,16 +78,16 @@ class DepartmentCount(_Body):
 class MunicipalityCount(_Body):
     municipality_code: str
     name: str
-    concerns: int
+    concerns: Count
 
 
 class SeverityCount(_Body):
     severity: str
-    concerns: int
+    concerns: Count
 
 
 class ConcernSection(_Body):
-    total: int
+    total: Count
     by_day: list[DayCount]
     by_department: list[DepartmentCount]
     by_municipality: list[MunicipalityCount]
@@ -81,44 +96,44 @@ class ConcernSection(_Body):
 
 class CategoryCount(_Body):
     category: str
-    concerns: int
+    concerns: Count
 
 
 class RepeatTenancies(_Body):
-    tenancies: int
-    concerns: int
+    tenancies: Count
+    concerns: Count
     definition: str
 
 
 class TargetStatusCount(_Body):
     target: str
     status: str
-    referrals: int
+    referrals: Count
 
 
 class SlaCounts(_Body):
-    breached_referrals: int
-    breaches: int
-    escalations: int
+    breached_referrals: Count
+    breaches: Count
+    escalations: Count
 
 
 class ReferralSection(_Body):
-    total: int
+    total: Count
     by_target_and_status: list[TargetStatusCount]
     sla: SlaCounts
 
 
 class OutcomeCount(_Body):
     outcome: str
-    referrals: int
-    concerns: int
+    referrals: Count
+    concerns: Count
 
 
 class CostItem(_Body):
     outcome: str
-    concerns: int
+    concerns: Count
     unit_cost_dkk: int | float
-    amount_dkk: int | float
+    amount_dkk: int | float | None = Field(description=WITHHELD)
 
 
 class CostsAvoided(_Body):
@@ -127,16 +142,16 @@ class CostsAvoided(_Body):
     estimate: bool
     label: str
     currency: str
-    total_dkk: int | float
+    total_dkk: int | float | None = Field(description=WITHHELD)
     items: list[CostItem]
 
 
 class DeliveryCounts(_Body):
     channel: str
-    delivered: int
-    failed: int
-    retrying: int
-    failed_attempts: int | None
+    delivered: Count
+    failed: Count
+    retrying: Count
+    failed_attempts: Count
     median_latency_ms: float | None
 
 
@@ -153,6 +168,7 @@ class OverviewOut(_Body):
     costs_avoided: CostsAvoided
     notifications: list[DeliveryCounts] | None = Field(description="None when filtered by department or category.")
     comparison: dict[str, Any] | None = Field(None, description="With compare_with_other_municipalities only.")
+    suppression: SuppressionOut
 
 
 class Hours(_Body):
@@ -163,10 +179,10 @@ class Hours(_Body):
 class ResponseGroup(_Body):
     municipality: str | None = Field(None, description="With group_by=municipality.")
     target: str | None = Field(None, description="With group_by=target.")
-    referrals: int
-    acknowledged: int
-    completed: int
-    breached: int
+    referrals: Count
+    acknowledged: Count
+    completed: Count
+    breached: Count
     hours_to_acknowledgement: Hours
     hours_to_completion: Hours
 
@@ -180,13 +196,14 @@ class ResponseTimesOut(_Body):
     definition: str
     groups: list[ResponseGroup]
     comparison: dict[str, Any] | None = Field(None, description="With compare_with_other_municipalities only.")
+    suppression: SuppressionOut
 
 
 class Trend(_Body):
-    previous_concerns: int
+    previous_concerns: Count
     ratio: float | None
     direction: str
-    recent_share_interval: list[float]
+    recent_share_interval: list[float] | None = Field(description="null when either period's count is withheld.")
 
 
 class DepartmentRate(_Body):
@@ -194,9 +211,9 @@ class DepartmentRate(_Body):
     name: str
     municipality_code: str
     tenancies: int
-    concerns: int
+    concerns: Count
     rate_per_100_tenancies: float | None
-    expected_concerns: float
+    expected_concerns: float | None = Field(description="null when the organisation's baseline is withheld.")
     rate_ratio: float | None
     rate_ratio_interval: list[float] | None
     hotspot: bool
@@ -206,7 +223,7 @@ class DepartmentRate(_Body):
 class Baseline(_Body):
     organisation_id: str
     name: str
-    concerns: int
+    concerns: Count
     tenancies: int
     rate_per_100_tenancies: float | None
 
@@ -222,3 +239,4 @@ class HotspotsOut(_Body):
     baselines: list[Baseline]
     departments: list[DepartmentRate]
     hotspots: list[str]
+    suppression: SuppressionOut

@@ -1,0 +1,158 @@
+"""The small-count rule of the stats answers: primary and complementary withholding, health categories.
+
+The property tests play the reader who subtracts: from the shown counts and the totals they add up to, every
+withheld count must still have more than one possible value. The reader knows that zeros are shown, so it takes
+every withheld count to be at least 1 (and at least 0 only when the answer could not be otherwise).
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.stats.domain.calendar import Period
+from services.stats.domain.disclosure import Disclosure, Unprotectable, withheld
+from services.stats.domain.reference import ReferenceData
+from services.stats.domain.reports import concern_section
+from services.stats.domain.scope import OutOfScope, select
+from shared.auth.principal import Principal, Role
+from shared.contracts.health import HEALTH_CATEGORIES
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def possible(hidden_values: list[int], remainder: int) -> list[set[int]]:
+    """Each withheld count's possible values, knowing only that they add up to `remainder` (one equation)."""
+    n = len(hidden_values)
+    lo = 0 if 0 in hidden_values else 1
+    return [set(range(lo, remainder - (n - 1) * lo + 1)) for _ in hidden_values]
+
+
+def test_a_single_small_count_takes_the_next_smallest_with_it() -> None:
+    assert withheld({"a": 1, "b": 5, "c": 20}, 5) == {"a", "b"}
+    assert withheld({"a": 3, "b": 4, "c": 20}, 5) == {"a", "b"}  # two unknowns already
+    assert withheld({"a": 1, "b": 1, "c": 20}, 5) == {"a", "b", "c"}  # 1 + 1 = 2 would give both back
+    assert withheld({"a": 0, "b": 7, "c": 20}, 5) == set()
+    assert withheld({"a": 2, "b": 0, "c": 0}, 5) == {"a"}  # the total (2) is withheld itself: no equation
+    assert withheld({"a": 1, "b": 9}, 5, figure_shown=False) == {"a"}
+    assert withheld({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 0}, 5) == {"a", "b", "c", "d", "e", "f"}
+    with pytest.raises(Unprotectable):
+        withheld({d: 1 for d in "abcde"}, 5)
+
+
+def test_cells_outside_the_scope_are_protected_too() -> None:
+    # The baseline (13) minus the one shown department (10) would give the unseen department's 3 back.
+    assert withheld({"mine": 10, "theirs": 3}, 5, unseen={"theirs"}) == {"mine"}
+    assert withheld({"mine": 10, "theirs": 7}, 5, unseen={"theirs"}) == set()  # 7 is no small count
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=7), st.integers(2, 6))
+def test_no_withheld_count_comes_back_by_subtraction(cells: list[int], min_count: int) -> None:
+    table = dict(enumerate(cells))
+    try:
+        hidden = withheld(table, min_count)
+    except Unprotectable:
+        assert all(v == 1 for v in cells) and len(cells) >= min_count
+        return
+    assert {k for k, v in table.items() if 0 < v < min_count} <= hidden
+    if not hidden or sum(cells) < min_count:
+        return  # nothing withheld, or the total is withheld itself (and then every count in it)
+    values = [table[k] for k in sorted(hidden)]
+    remainder = sum(cells) - sum(v for k, v in table.items() if k not in hidden)
+    for value, options in zip(values, possible(values, remainder), strict=True):
+        assert value in options and len(options) > 1, (cells, hidden)
+
+
+DEPARTMENTS = {"d1": "0316", "d2": "0316", "d3": "0326", "d4": "0326", "d5": "0330"}
+DAYS = 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(DEPARTMENTS)), st.integers(0, DAYS - 1)), max_size=24))
+def test_departments_within_municipalities_give_nothing_back(concerns: list[tuple[str, int]]) -> None:
+    start = date(2026, 3, 2)
+    rows: dict[tuple, int] = defaultdict(int)
+    for department, day in concerns:
+        rows[(start + timedelta(days=day), department)] += 1
+    section = concern_section(
+        [
+            {"day": day, "department_id": d, "municipality_code": DEPARTMENTS[d], "severity": "medium", "concerns": n}
+            for (day, d), n in rows.items()
+        ],
+        Period(start, start + timedelta(days=DAYS - 1)),
+        ReferenceData(),
+    )
+    truth = {row["department_id"]: row["concerns"] for row in section["by_department"]}
+    municipalities = {row["municipality_code"]: row["concerns"] for row in section["by_municipality"]}
+    days = {row["day"]: row["concerns"] for row in section["by_day"]}
+    Disclosure(5)._concerns(section)
+    total = section["total"]
+    assert total == (None if 0 < len(concerns) < 5 else len(concerns)) or total is None
+    shown = {row["department_id"]: row["concerns"] for row in section["by_department"]}
+    shown_municipalities = {row["municipality_code"]: row["concerns"] for row in section["by_municipality"]}
+    for key, value in [*shown.items(), *shown_municipalities.items()]:
+        assert value is None or value == {**truth, **municipalities}[key]
+        assert value is None or not 0 < value < 5
+    if total is None:
+        return  # no figure to subtract from: every non-zero count is withheld (or below 5)
+    by_day = {row["day"]: row["concerns"] for row in section["by_day"]}
+    hidden_days = [days[d] for d, v in by_day.items() if v is None]
+    if hidden_days:
+        remainder = total - sum(v for v in by_day.values() if v is not None)
+        assert all(len(o) > 1 for o in possible(hidden_days, remainder))
+    # Every assignment of the withheld departments that the shown figures allow, by brute force.
+    hidden = sorted(d for d, v in shown.items() if v is None)
+    if not hidden:
+        return
+    lo = 0 if any(truth[d] == 0 for d in hidden) else 1
+    options: dict[str, set[int]] = defaultdict(set)
+    municipality_options: dict[str, set[int]] = defaultdict(set)
+
+    def search(i: int, values: dict[str, int]) -> None:
+        used = sum(values.values())
+        if i == len(hidden):
+            full = {**{d: v for d, v in shown.items() if v is not None}, **values}
+            if sum(full.values()) != total:
+                return
+            sums: dict[str, int] = defaultdict(int)
+            for d, v in full.items():
+                sums[DEPARTMENTS[d]] += v
+            if any(v is not None and sums[m] != v for m, v in shown_municipalities.items()):
+                return
+            for d, v in values.items():
+                options[d].add(v)
+            for m, v in sums.items():
+                municipality_options[m].add(v)
+            return
+        for v in range(lo, total - used + 1):
+            search(i + 1, {**values, hidden[i]: v})
+
+    search(0, {})
+    for d in hidden:
+        assert truth[d] in options[d] and len(options[d]) > 1, f"{concerns} {d} {options[d]} {shown}"
+    for m, v in shown_municipalities.items():
+        if v is None and 0 < municipalities[m] < 5:
+            assert len(municipality_options[m]) > 1, (concerns, m)
+
+
+def test_health_categories_are_one_list_which_routing_keeps_to() -> None:
+    rules = yaml.safe_load((ROOT / "services" / "routing" / "rules" / "default.yaml").read_text())
+    assert set(rules["health_categories"]) == {c.value for c in HEALTH_CATEGORIES}
+
+
+def test_an_association_cannot_ask_for_a_health_category() -> None:
+    association = Principal(client_id="a", role=Role.ASSOCIATION, department_ids=("hoeng-1",))
+    with pytest.raises(OutOfScope) as refused:
+        select(association, municipality=None, department=None, category="mental_health")
+    assert refused.value.field == "category"
+    assert select(association, municipality=None, department=None, category=None).hidden_categories == {
+        c.value for c in HEALTH_CATEGORIES
+    }
+    ops = Principal(client_id="o", role=Role.OPS)
+    assert select(ops, municipality=None, department=None, category="mental_health").hidden_categories == set()
