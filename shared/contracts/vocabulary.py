@@ -181,6 +181,8 @@ class Task(StrEnum):
     INFORM = "inform"
     OBTAIN_CONSENT = "obtain_consent"
     TRIAGE = "triage"
+    CALL = "call"
+    """Call at once: the text points to a danger the reporter did not confirm (assess it, and ask for consent)."""
 
 
 class ClientRole(StrEnum):

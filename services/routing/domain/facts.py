@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts.vocabulary import Category, Consent, LegalBasis, Severity
+from shared.contracts.vocabulary import Category, ChildrenInHousehold, Consent, Hint, LegalBasis, Severity
 
 SEVERITY_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.ACUTE)
 
@@ -29,6 +29,11 @@ class ConcernFacts:
     legal_basis: LegalBasis | None
     reported_at: datetime
     repeated: bool = False
+    hints: frozenset[Hint] = frozenset()
+    """What intake's triage read in the description (codes only)."""
+    children_in_household: ChildrenInHousehold | None = None
+    danger_confirmed: bool = False
+    """The reporter confirmed a danger to life or health now."""
 
     @property
     def effective_severity(self) -> Severity:

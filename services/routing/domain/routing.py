@@ -9,7 +9,8 @@ from shared.contracts.vocabulary import Category, Disclosure, LegalBasis, Referr
 
 # When two rules ask the same recipient for different things, the referral carries the most demanding
 # task: obtaining consent first (it unblocks the municipality), then acting, triage, being informed.
-TASK_RANK = {Task.OBTAIN_CONSENT: 4, Task.ACT: 3, Task.TRIAGE: 2, Task.INFORM: 1}
+# Calling at once about a danger nobody confirmed comes before everything.
+TASK_RANK = {Task.CALL: 5, Task.OBTAIN_CONSENT: 4, Task.ACT: 3, Task.TRIAGE: 2, Task.INFORM: 1}
 BASIS_RANK = {LegalBasis.CONSENT: 3, LegalBasis.STATUTORY_DUTY: 2, LegalBasis.VITAL_INTEREST: 1, LegalBasis.NONE: 0}
 
 
@@ -88,6 +89,8 @@ def _to_municipality(
 ) -> list[ReferralPlan]:
     """The legal-basis gate: personal details only with consent, vital interest or statutory duty."""
     basis = facts.basis_for_personal_details or (LegalBasis.STATUTORY_DUTY if spec.statutory_duty else None)
+    if basis is None and spec.vital_interest_when_confirmed and facts.danger_confirmed:
+        basis = LegalBasis.VITAL_INTEREST
     plan = ReferralPlan(
         target=ReferralTarget.MUNICIPALITY,
         recipient_id=document.municipality_entry(facts.municipality_code) or "",
@@ -101,8 +104,10 @@ def _to_municipality(
     )
     if basis:
         return [plan]
-    # An anonymous consultation for the municipality, and the consultant asks the resident for consent.
-    return [plan, _to_consultant(Task.OBTAIN_CONSENT, spec.urgent, rule.id, facts, document)]
+    # An anonymous consultation for the municipality, and the consultant asks the resident for consent (or, for a
+    # danger the text points to but the reporter did not confirm, calls at once).
+    task = Task.CALL if spec.vital_interest_when_confirmed else Task.OBTAIN_CONSENT
+    return [plan, _to_consultant(task, spec.urgent, rule.id, facts, document)]
 
 
 def _to_association(spec: ReferralSpec, rule: Rule, facts: ConcernFacts, document: RulesDocument) -> list[ReferralPlan]:

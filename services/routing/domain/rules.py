@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.domain.facts import ConcernFacts
-from shared.contracts.vocabulary import Category, ReferralTarget, Severity, Task
+from shared.contracts.vocabulary import Category, ChildrenInHousehold, Hint, ReferralTarget, Severity, Task
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
@@ -27,10 +27,15 @@ class Condition(Strict):
     """The concern's severity (after repeats raised it) is one of these."""
     repeated: bool | None = None
     """The concern is (True) or is not (False) the third or later within 90 days about its tenancy."""
+    hints_any: frozenset[Hint] = frozenset()
+    """intake's triage read at least one of these hints in the description."""
+    children_in_household: frozenset[ChildrenInHousehold] = frozenset()
+    """The reporter's answer to whether children live in the household is one of these."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
-        if not (self.categories_any or self.also_any or self.severities or self.repeated is not None):
+        given = self.categories_any or self.also_any or self.severities or self.hints_any
+        if not (given or self.children_in_household or self.repeated is not None):
             raise ValueError("a rule needs at least one condition")
         return self
 
@@ -41,6 +46,10 @@ class Condition(Strict):
         if self.also_any and not (self.also_any & facts.categories):
             return False
         if self.severities and facts.effective_severity not in self.severities:
+            return False
+        if self.hints_any and not (self.hints_any & facts.hints):
+            return False
+        if self.children_in_household and facts.children_in_household not in self.children_in_household:
             return False
         return self.repeated is None or self.repeated == facts.repeated
 
@@ -58,6 +67,9 @@ class ReferralSpec(Strict):
     """The recipient has a statutory duty here (e.g. eviction prevention): a legal basis of its own."""
     otherwise: ReferralTarget | None = None
     """Where the referral goes when no recipient of `target` serves the department (associations)."""
+    vital_interest_when_confirmed: bool = False
+    """Vital interest is the legal basis when the reporter confirmed the danger (municipality only); without that
+    (and without consent), the consultant is asked to call at once (task `call`)."""
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -65,6 +77,8 @@ class ReferralSpec(Strict):
             raise ValueError("suggested_function is for municipality referrals only")
         if self.statutory_duty and self.target is not ReferralTarget.MUNICIPALITY:
             raise ValueError("statutory_duty applies to municipality referrals only")
+        if self.vital_interest_when_confirmed and self.target is not ReferralTarget.MUNICIPALITY:
+            raise ValueError("vital_interest_when_confirmed applies to municipality referrals only")
         if self.otherwise is not None and self.otherwise is self.target:
             raise ValueError("otherwise must name another target")
         return self

@@ -168,6 +168,9 @@ async def simulate(body: SimulationRequest, _: Steward, request: Request, deps: 
         legal_basis=what.legal_basis,
         reported_at=now,
         repeated=what.prior_concerns_90d + 1 >= REPEAT_THRESHOLD,
+        hints=frozenset(body.hints),
+        children_in_household=body.concern.children_in_household if body.concern else None,
+        danger_confirmed=bool(body.concern and body.concern.danger_confirmed),
     )
     try:
         plans = decide(facts, document)

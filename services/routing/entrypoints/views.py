@@ -14,6 +14,7 @@ from shared.contracts.vocabulary import (
     Category,
     Consent,
     Disclosure,
+    Hints,
     LegalBasis,
     Outcome,
     ReferralStatus,
@@ -165,6 +166,8 @@ class SimulationRequest(BaseModel):
     """Route with this stored version instead of the one in force."""
     rules: dict[str, Any] | None = None
     """Route with this draft document instead (validated like PUT /v1/rules); not with `rules_version`."""
+    hints: Hints = ()
+    """The hints intake's triage would read in the description (routing never sees the text)."""
 
     @model_validator(mode="before")
     @classmethod

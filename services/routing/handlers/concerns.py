@@ -42,6 +42,9 @@ def facts_of(data: ConcernReported, *, repeated: bool) -> ConcernFacts:
         legal_basis=data.legal_basis,
         reported_at=data.reported_at,
         repeated=repeated,
+        hints=frozenset(data.hints or ()),
+        children_in_household=data.children_in_household,
+        danger_confirmed=bool(data.danger_confirmed),
     )
 
 
