@@ -6,9 +6,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from services.routing.domain.referral import Referral
 
-REFERRALS_CREATED = Counter(
-    "routing_referrals_created_total", "Referrals created, by target and category.", ["target", "category"]
-)
+# By target only: a category label on the unauthenticated /metrics would tell an association, watching the
+# counters when its referral arrives, the health categories the same concern was routed elsewhere for.
+REFERRALS_CREATED = Counter("routing_referrals_created_total", "Referrals created, by target.", ["target"])
 TRANSITIONS = Counter(
     "routing_transitions_total", "Referral moves, by target and states.", ["target", "from_status", "to_status"]
 )
@@ -43,8 +43,7 @@ AGE_BUCKETS = (("lt_1h", "1 hour"), ("lt_1d", "1 day"), ("lt_3d", "3 days"), ("l
 def referrals_created(referrals: Iterable[Referral]) -> None:
     """Count created referrals once they are committed."""
     for referral in referrals:
-        for category in referral.categories:
-            REFERRALS_CREATED.labels(referral.target.value, category.value).inc()
+        REFERRALS_CREATED.labels(referral.target.value).inc()
 
 
 REPEAT_WINDOW_LOOKUPS = Counter(

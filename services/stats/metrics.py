@@ -16,7 +16,9 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-CONCERNS = Gauge("stats_concerns", "Concerns reported, all time, by municipality.", ["municipality_code"])
+# No municipality, department or category labels: /metrics is unauthenticated, and figures by municipality or
+# department are the stats API's (scoped, small counts withheld).
+CONCERNS = Gauge("stats_concerns", "Concerns reported, all time (by municipality: the stats API).")
 REFERRALS = Gauge("stats_referrals", "Referrals by recipient type and current state.", ["target", "status"])
 SLA_BREACHED = Gauge("stats_referrals_sla_breached", "Referrals that breached their acknowledgement SLA.", ["target"])
 ESCALATIONS = Gauge("stats_referral_escalations", "Escalations of referrals, all time.", ["target"])
@@ -27,7 +29,7 @@ DELIVERIES = Gauge(
     "stats_deliveries", "Notifications by channel and state (delivered, failed, retrying).", ["channel", "state"]
 )
 ACK_MEDIAN = Gauge(
-    "stats_ack_median_hours", "Median hours to acknowledgement, referrals of the last 90 days.", ["municipality_code"]
+    "stats_ack_median_hours", "Median hours to acknowledgement, last 90 days (by municipality: the stats API)."
 )
 CONSUMER_LAG = Gauge("kafka_consumer_group_lag", "Records not yet consumed by a consumer group.", ["group", "topic"])
 REFRESHED = Gauge("stats_business_metrics_refreshed_timestamp_seconds", "When the business gauges were refreshed.")
@@ -45,7 +47,7 @@ CONSUMERS = {
 async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
     """Set the business gauges from the projections (label sets that disappeared are dropped, not left stale)."""
     async with pool.acquire() as conn:
-        concerns = await conn.fetch("SELECT municipality_code, sum(concerns) n FROM concern_counts GROUP BY 1")
+        concerns = await conn.fetchval("SELECT coalesce(sum(concerns), 0) FROM concern_counts")
         referrals = await conn.fetch("SELECT target, status, count(*) n FROM referrals GROUP BY 1, 2")
         clocks = await conn.fetch(
             "SELECT target, count(*) FILTER (WHERE sla_breaches > 0) b, sum(escalations) e FROM referrals GROUP BY 1"
@@ -59,16 +61,15 @@ async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
             "count(*) FILTER (WHERE delivered_at IS NULL AND final_failed) failed, "
             "count(*) FILTER (WHERE delivered_at IS NULL AND NOT final_failed) retrying FROM deliveries GROUP BY 1"
         )
-        medians = await conn.fetch(
-            "SELECT municipality_code, percentile_cont(0.5) WITHIN GROUP "
-            "(ORDER BY extract(epoch FROM acknowledged_at - created_at) / 3600) m FROM referrals "
-            "WHERE created_at > now() - interval '90 days' AND acknowledged_at IS NOT NULL GROUP BY 1"
+        median = await conn.fetchval(
+            "SELECT percentile_cont(0.5) WITHIN GROUP "
+            "(ORDER BY extract(epoch FROM acknowledged_at - created_at) / 3600) FROM referrals "
+            "WHERE created_at > now() - interval '90 days' AND acknowledged_at IS NOT NULL"
         )
     # No await from here on: a scrape never sees the gauges half cleared.
-    for gauge in (CONCERNS, REFERRALS, SLA_BREACHED, ESCALATIONS, OUTCOMES, DELIVERIES, ACK_MEDIAN):
+    for gauge in (REFERRALS, SLA_BREACHED, ESCALATIONS, OUTCOMES, DELIVERIES):
         gauge.clear()
-    for row in concerns:
-        CONCERNS.labels(row["municipality_code"]).set(row["n"])
+    CONCERNS.set(concerns)
     for row in referrals:
         REFERRALS.labels(row["target"], row["status"]).set(row["n"])
     for row in clocks:
@@ -82,8 +83,7 @@ async def refresh_business(pool: asyncpg.Pool, unit_costs: UnitCosts) -> None:
     for row in deliveries:
         for state in ("delivered", "failed", "retrying"):
             DELIVERIES.labels(row["channel"], state).set(row[state])
-    for row in medians:
-        ACK_MEDIAN.labels(row["municipality_code"]).set(row["m"])
+    ACK_MEDIAN.set(float("nan") if median is None else median)
 
 
 class LagProbe:
