@@ -10,7 +10,7 @@ from functools import partial
 
 from rich.console import Console
 
-from deploy import broker, jars, postgres, services, stack_secrets, strays, supervisor
+from deploy import broker, jars, postgres, private_files, services, stack_secrets, strays, supervisor
 from deploy.config import SERVICES, StackConfig, StackError, write_private
 from deploy.java import find_java
 from deploy.supervisor_conf import Program, write_conf
@@ -122,9 +122,15 @@ def _refuse_other_options(cfg: StackConfig) -> None:
 
 
 def up(cfg: StackConfig, console: Console) -> None:
-    """Start whatever part of the stack is not running, then check that all of it is ready."""
-    for path in (cfg.home, cfg.logs):
-        path.mkdir(parents=True, exist_ok=True)
+    """Start whatever part of the stack is not running, then check that all of it is ready.
+
+    Everything it and supervisord (so every process of the stack) creates is private to the user."""
+    with private_files.private_umask():
+        _up(cfg, console)
+
+
+def _up(cfg: StackConfig, console: Console) -> None:
+    private_files.make_home(cfg)
     _refuse_other_options(cfg)
     secrets = stack_secrets.load_or_create(cfg.secrets_file)
     with console.status("Fetching Kafka jars"):

