@@ -44,7 +44,8 @@ DANGER_HINTS: frozenset[str] = frozenset(
 
 LEXICON_FILE = Path(__file__).resolve().parents[1] / "triage" / "lexicon.yaml"
 
-_SENTENCES = re.compile(r"[.!?\n\r]+")
+# A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
+_SENTENCES = re.compile(r"[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
 _TOKENS = re.compile(r"[0-9a-zæøåäöüéèáàíóú]+|[,;:()]")
 _JOINERS = re.compile(r"(?<=[a-zæøå])[-'’](?=[a-zæøå])")
 _BREAKS = frozenset({",", ";", ":", "(", ")"})
@@ -65,6 +66,8 @@ class _Phrase:
     clause_end: bool
     negatable: bool
     exclusion: bool
+    anywhere: bool  # every element somewhere in the sentence, in any order (a child and a danger)
+    source: str
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Lexicon:
     suffixes: dict[str, list[int]] = field(default_factory=dict)
     contains: list[tuple[str, int]] = field(default_factory=list)
     by_first: dict[int, list[_Phrase]] = field(default_factory=dict)
+    anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
     _token_cache: dict[str, frozenset[int]] = field(default_factory=dict)
 
@@ -192,9 +196,14 @@ def compile_lexicon(document: dict, version: str) -> Lexicon:
                 if not str(item.get("note", "")).strip():
                     raise ValueError(f"lexicon {hint}: {item.get('match')!r} has no note")
                 elements, gaps, clause_end = _compile_pattern(lexicon, item["match"])
+                anywhere = bool(item.get("anywhere", False))
+                negatable = bool(item.get("negatable", True))
                 phrase = _Phrase(
-                    hint, elements, gaps, clause_end, bool(item.get("negatable", True)), kind == "exclusions"
+                    hint, elements, gaps, clause_end, negatable, kind == "exclusions", anywhere, item["match"]
                 )
+                if anywhere:
+                    lexicon.anywhere.append(phrase)
+                    continue
                 for first in elements[0]:
                     lexicon.by_first.setdefault(first, []).append(phrase)
     return lexicon
@@ -230,7 +239,9 @@ _CLAUSE_BREAK: frozenset[int] = frozenset({-1})
 
 
 def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
-    """Whether a negation cue governs the span: a few tokens before it, or right after it, within its clause."""
+    """Whether a negation cue governs the span: in it, a few tokens before it, or right after it, in its clause."""
+    if any(tokens[position] in lexicon.negation_cues for position in range(start + 1, end)):
+        return True
     seen = 0
     position = start - 1
     while position >= 0 and seen < lexicon.negation_before:
@@ -262,20 +273,32 @@ def hints_in(lexicon: Lexicon, *texts: str | None) -> tuple[str, ...]:
     """The hint codes the texts give under a lexicon (in HINT_CODES order, no duplicates)."""
     found: set[str] = set()
     for text in texts:
-        if not text:
-            continue
-        for sentence in _SENTENCES.split(_normal(text)):
-            tokens = _TOKENS.findall(sentence)
-            if tokens:
-                found |= _sentence_hints(lexicon, tokens)
+        for hint, _phrase in _matches(lexicon, text):
+            found.add(hint)
     return tuple(code for code in HINT_CODES if code in found)
 
 
-def _sentence_hints(lexicon: Lexicon, tokens: list[str]) -> set[str]:
+def explain(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
+    """For a developer measuring the lexicon: (hint, phrase) of every phrase that gave a hint in the text."""
+    return sorted(set(_matches(lexicon, text)))
+
+
+def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
+    if not text:
+        return []
+    found: list[tuple[str, str]] = []
+    for sentence in _SENTENCES.split(unicodedata.normalize("NFKC", text)):
+        tokens = _TOKENS.findall(_normal(sentence))
+        if tokens:
+            found += _sentence_matches(lexicon, tokens)
+    return found
+
+
+def _sentence_matches(lexicon: Lexicon, tokens: list[str]) -> list[tuple[str, str]]:
     atoms = [_CLAUSE_BREAK if t in _BREAKS else lexicon.atoms_of(t) for t in tokens]
     last = len(tokens) - 1
     ends = [i == last or tokens[i + 1] in _BREAKS or tokens[i + 1] in lexicon.clause_words for i in range(len(tokens))]
-    positives: list[tuple[str, int, int]] = []
+    positives: list[tuple[_Phrase, int, int]] = []
     exclusions: list[tuple[str, int, int]] = []
     for start, token_atoms in enumerate(atoms):
         if token_atoms is _CLAUSE_BREAK:
@@ -288,12 +311,20 @@ def _sentence_hints(lexicon: Lexicon, tokens: list[str]) -> set[str]:
                 if phrase.exclusion:
                     exclusions.append((phrase.hint, start, end))
                 elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
-                    positives.append((phrase.hint, start, end))
-    return {
-        hint
-        for hint, start, end in positives
-        if not any(h == hint and s <= end and start <= e for h, s, e in exclusions)
-    }
+                    positives.append((phrase, start, end))
+    if lexicon.anywhere:
+        present = frozenset().union(*(a for a in atoms if a is not _CLAUSE_BREAK))
+        for phrase in lexicon.anywhere:
+            if all(element & present for element in phrase.elements):
+                if phrase.exclusion:
+                    exclusions.append((phrase.hint, 0, last))
+                else:
+                    positives.append((phrase, 0, last))
+    return [
+        (phrase.hint, phrase.source)
+        for phrase, start, end in positives
+        if not any(h == phrase.hint and s <= end and start <= e for h, s, e in exclusions)
+    ]
 
 
 _LEXICON = load_lexicon()
