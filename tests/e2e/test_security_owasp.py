@@ -204,6 +204,66 @@ async def test_api3_object_property_level(platform: SimpleNamespace, reported: S
     assert full.json()["disclosure"] == "full" and PLANTED.description in full.text
 
 
+async def test_api3_statistics_withhold_health_categories_and_small_counts(
+    platform: SimpleNamespace, reported: SimpleNamespace
+) -> None:
+    """Excessive data exposure by statistics: an association gets no health category from any figure, and the two
+    concerns of one day in hoeng-1 are withheld (null, "< 5") even to ops; no unauthenticated /metrics names a
+    municipality, department or category (issue 18, point 2)."""
+    import re
+    from zoneinfo import ZoneInfo
+
+    from shared.contracts.health import HEALTH_CATEGORIES
+
+    stats = platform.http["stats"]
+    association = new_client(name="owasp association", role=Role.ASSOCIATION, department_ids=["hoeng-1"])
+    reader = new_client(name="owasp stats reader", role=Role.OPS)
+    for issued in (association, reader):
+        await publish_record(platform.bootstrap, issued.record, topic_prefix=platform.prefix)
+    today = datetime.now(ZoneInfo("Europe/Copenhagen")).date().isoformat()
+    one_day = {"from": today, "to": today, "department": "hoeng-1"}
+    answers: dict[str, dict] = {}
+
+    async def counted() -> bool:
+        await asyncio.sleep(1)  # within stats' small rate limit here
+        answer = await stats.get("/v1/stats/overview", params=one_day, headers=bearer(reader))
+        answers["ops"] = answer.json() if answer.status_code == 200 else {}
+        return answer.status_code == 200 and answers["ops"]["concerns"]["total"] is None
+
+    await eventually(counted, within=60, what="stats counting hoeng-1's two concerns (withheld)")
+    ops = answers["ops"]
+    assert ops["suppression"]["min_count"] == 5 and ops["suppression"]["shown_as"] == "< 5"
+    assert [d["concerns"] for d in ops["concerns"]["by_department"]] == [None]
+    assert [d["concerns"] for d in ops["concerns"]["by_day"]] == [None]
+    categories = {c["category"]: c["concerns"] for c in ops["categories"]}
+    assert categories["mental_health"] is None and all(n is None or n >= 5 for n in categories.values())
+
+    as_association = bearer(association)
+    for path in ("overview", "response-times", "hotspots"):
+        refused = await stats.get(
+            f"/v1/stats/{path}", params={**one_day, "category": "mental_health"}, headers=as_association
+        )
+        assert refused.status_code == 403 and "category" in refused.json()["detail"], (path, refused.text)
+    for path in ("overview", "response-times", "hotspots", "scope"):
+        answer = await stats.get(f"/v1/stats/{path}", params=one_day, headers=as_association)
+        assert answer.status_code == 200, (path, answer.text)
+        assert not [c for c in HEALTH_CATEGORIES if c.value in answer.text], (path, answer.text)
+        if path == "overview":
+            assert answer.json()["concerns"]["total"] is None and "mental_health" not in answer.text
+    # The control: ops may ask for the category (and is shown it withheld, not refused).
+    asked = await stats.get(
+        "/v1/stats/overview", params={**one_day, "category": "mental_health"}, headers=bearer(reader)
+    )
+    assert asked.status_code == 200 and asked.json()["concerns"]["total"] is None
+
+    business = {"municipality", "municipality_code", "department", "department_id", "category", "categories"}
+    for service, http in platform.http.items():
+        metrics = (await http.get("/metrics")).text
+        labels = set(re.findall(r"[{,]([a-zA-Z_]\w*)=\"", metrics))
+        assert labels and not labels & business, (service, labels & business)
+        assert "hoeng-1" not in metrics and '"0326"' not in metrics and "mental_health" not in metrics, service
+
+
 async def test_api4_unrestricted_resource_consumption(platform: SimpleNamespace) -> None:
     """An intake body over the limit is 413 before parsing; past a client's rate, 429 with Retry-After, per client."""
     oversized = concern(consent="given", description="x") | {"padding": "x" * 70_000}
@@ -237,12 +297,18 @@ async def test_api5_function_level_authorisation(platform: SimpleNamespace) -> N
 
 
 async def test_api7_server_side_request_forgery(platform: SimpleNamespace) -> None:
-    """Webhook URLs at the cloud metadata address are refused, even in local mode, without echoing the URL."""
+    """Webhook URLs at the cloud metadata address are refused, even in local mode, without echoing the URL,
+    in whatever IPv6 address a tunnel or translator would carry it to (issue 18: RFC 8215 NAT64, ::a.b.c.d)."""
     notify, kalundborg = platform.http["notify"], bearer(platform.clients.kalundborg)
     for url in (
         "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
         "http://169.254.169.254/latest/meta-data/",
         "https://[::ffff:169.254.169.254]/hook",
+        "https://[::a9fe:a9fe]/hook",  # IPv4-compatible
+        "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64, well-known prefix
+        "https://[64:ff9b:1::a9fe:a9fe]/hook",  # NAT64, RFC 8215 local-use prefix
+        "https://[2002:a9fe:a9fe::1]/hook",  # 6to4
+        "https://[2001:0:4136:e378:8000:63bf:5601:5601]/hook",  # Teredo client
     ):
         refused = await notify.post(
             "/v1/subscriptions", json={"url": url, "event_types": ["referral.created.v1"]}, headers=kalundborg
