@@ -173,5 +173,9 @@ def serve(app: FastAPI, settings: Settings) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        # X-Forwarded-For names the source address (the failed-authentication limit's key) only from the proxies
+        # FORWARDED_ALLOW_IPS lists; uvicorn's default would trust it from any local process.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         timeout_graceful_shutdown=10,
     )

@@ -42,11 +42,27 @@ class Settings(BaseSettings):
     )
     api_clients_load_timeout_s: float = Field(30.0, gt=0)
     rate_limit_per_minute: int = Field(
-        60_000, ge=0, description="Requests per API client per minute on this service (429 above); 0: no limit."
+        1_200,
+        ge=0,
+        description="Requests per API client per minute on this service (429 above); 0: no limit. 20/s sustained: "
+        "far above any real client (an organisation's reports, a dashboard page, a feed polled each second).",
     )
     rate_limit_burst: int | None = Field(
-        None, ge=1, description="Largest burst per client (token bucket size); default: one minute's worth."
+        200, ge=1, description="Largest burst per client (token bucket size); None: one minute's worth."
     )
+    failed_auth_per_minute: int = Field(
+        10,
+        ge=1,
+        description="Failed authentications (a token that is not valid) earned back per minute, per source address "
+        "and per client a revoked or expired token names (429 above): a guesser always meets it.",
+    )
+    failed_auth_burst: int = Field(20, ge=1, description="Failed authentications in a row before 429.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies (comma-separated addresses) whose X-Forwarded-For names the source address; empty: "
+        "none, the peer is the source (else any local process could claim a fresh address per guess).",
+    )
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted (413 above).")
 
     def topic(self, name: str) -> str:
         """The physical name of a logical topic of DESIGN.md (with this deployment's prefix)."""

@@ -18,5 +18,11 @@ def _load_stack_env() -> None:
 
 
 _load_stack_env()
+# A test's one token stands in for a whole population of reporters (1,000 concurrent concerns, 200/s under chaos,
+# schemathesis' thousands of cases): per client, the test services allow what no real client would need. The
+# tests of that limit set their own (tests/unit/test_rate_limit.py, tests/e2e/test_security_owasp.py); the
+# failed-authentication limit keeps its defaults everywhere.
+os.environ.setdefault("RATE_LIMIT_PER_MINUTE", "1000000")
+os.environ.setdefault("RATE_LIMIT_BURST", "100000")
 
 pytest_plugins = ["tests.support.fixtures"]

@@ -29,6 +29,8 @@ from shared.kafka.config import producer_config
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
+RATE_LIMITED_TRIES = 30
+"""How often one call is tried again after a 429 before its answer is the 429."""
 OUTCOMES = (
     ("support_established", 5),
     ("eviction_avoided", 2),
@@ -63,9 +65,15 @@ class Demo:
     async def call(
         self, method: str, url: str, token: str, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """One authenticated call; raises on a 5xx (4xx are answers the caller inspects)."""
+        """One authenticated call; waits out a 429 as its Retry-After says; raises on a 5xx (4xx are answers)."""
         headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         response = await self.http.request(method, url, headers=headers, **kwargs)
+        for _ in range(RATE_LIMITED_TRIES):
+            if response.status_code != 429:
+                break
+            # The demo acts for many people through a few tokens: it may well meet a client's rate limit.
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            response = await self.http.request(method, url, headers=headers, **kwargs)
         if response.status_code >= 500:
             response.raise_for_status()
         return response

@@ -15,10 +15,10 @@ from services.intake.adapters.reference_data import load_reference_data, municip
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
 from services.intake.entrypoints import api, consumers, reference_api
-from services.intake.entrypoints.body_limit import BodySizeLimit
 from services.intake.handlers import bind
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.reference import ReferenceKeeper
+from services.intake.metrics import CONCERNS_REFUSED
 from services.intake.settings import IntakeSettings
 from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
@@ -28,6 +28,7 @@ from shared.logging import get_logger
 from shared.reference.follower import publish_directory
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.body_limit import BodyLimits
 from shared.web.whoami import router as whoami
 
 log = get_logger(__name__)
@@ -112,15 +113,20 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         description="Concerns reported over HTTP and from integrated housing systems: receipt, guidance, nothing lost.",
         lifespan=lifespan,
         routers=[api.router, reference_api.router, whoami],
-    )
-    app.add_middleware(
-        BodySizeLimit,
-        limit=settings.max_body_bytes,
-        per_path={"/v1/reference-data": settings.reference_data_max_body_bytes},
+        body_limits=BodyLimits(
+            settings.max_body_bytes,
+            per_path={"/v1/reference-data": settings.reference_data_max_body_bytes},
+            on_refused=_count_too_large,
+        ),
     )
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, api.database_unavailable)
     return app
+
+
+def _count_too_large(path: str) -> None:
+    if path == "/v1/concerns":
+        CONCERNS_REFUSED.labels("http", "body_too_large").inc()
 
 
 def main() -> None:

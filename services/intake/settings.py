@@ -19,7 +19,6 @@ class IntakeSettings(Settings):
     master_key: SecretStr = Field(
         ..., description="Base64 of 32 random bytes: the key that wraps every concern's data key (AES-256-GCM)."
     )
-    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted (413 above).")
     observed_at_skew_s: float = Field(300.0, ge=0, description="How far in the future observed_at may lie (clocks).")
     outbox_relay_enabled: bool = Field(True, description="Run the outbox relay in this process.")
     outbox_batch_size: int = Field(500, ge=1, le=5000)

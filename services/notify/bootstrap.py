@@ -39,6 +39,7 @@ from shared.contracts.topics import NOTIFICATION_EVENTS
 from shared.logging import get_logger
 from shared.runtime import Runtime, attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.body_limit import BodyLimits
 from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
@@ -192,6 +193,7 @@ def build_app(settings: NotifySettings) -> FastAPI:
         description="Municipalities, consultants and reporters hear what they need: webhooks, feed, e-mail.",
         lifespan=lifespan,
         routers=[*api.routers, reference_data, whoami],
+        body_limits=BodyLimits(settings.max_body_bytes),
     )
 
 

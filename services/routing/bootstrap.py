@@ -19,6 +19,7 @@ from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime, tune_gc
 from shared.web.app import create_app
+from shared.web.body_limit import BodyLimits
 from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
@@ -111,6 +112,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
         description="Every concern reaches someone who can help, and is chased until it is answered.",
         lifespan=lifespan,
         routers=[api.router, rules_api.router, reference_data, whoami, *demo],
+        body_limits=BodyLimits(settings.max_body_bytes),
     )
 
 

@@ -17,6 +17,7 @@ from services.stats.settings import StatsSettings
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
+from shared.web.body_limit import BodyLimits
 from shared.web.reference import router as reference_data
 from shared.web.whoami import router as whoami
 
@@ -47,6 +48,7 @@ def build_app(settings: StatsSettings) -> FastAPI:
         description="The flow made visible for ops, management and municipal cooperation.",
         lifespan=lifespan,
         routers=[api.router, dashboard.router, reference_data, whoami],
+        body_limits=BodyLimits(settings.max_body_bytes),
     )
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

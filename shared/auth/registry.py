@@ -38,6 +38,10 @@ class ClientRegistry:
             department_ids=frozenset(record.department_ids),
         )
 
+    def claimed(self, token: str) -> str | None:
+        """The client a token was issued to, valid or not (revoked, expired); None for a token never issued."""
+        return self._by_hash.get(token_hash(token))
+
     def get(self, client_id: str) -> ApiClientRecord | None:
         """The current record of a client."""
         return self._by_id.get(client_id)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shared.metrics import READY, HttpMetricsMiddleware, metrics_endpoint
-from shared.web.errors import install_error_handlers
+from shared.web.body_limit import BodyLimits, BodySizeLimit
+from shared.web.errors import install_error_handlers, problem_responses
 from shared.web.i18n import LanguageMiddleware
 from shared.web.rate_limit import RateLimit
 
@@ -54,9 +55,16 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
     routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
+    body_limits: BodyLimits | None = None,
 ) -> FastAPI:
-    """A FastAPI app with /healthz, /readyz, /metrics, /docs, /openapi.json and problem+json errors."""
+    """A FastAPI app with /healthz, /readyz, /metrics, /docs, /openapi.json, problem+json errors and the limits.
+
+    Every service's edge holds the same limits: a body over `body_limits` is 413 unread (the service's
+    `max_body_bytes`), requests past the rate of their client or of failed authentications are 429.
+    """
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, redoc_url=None, debug=False)
+    # Innermost: a request refused for its rate is not read at all.
+    app.add_middleware(BodySizeLimit, limits=body_limits or BodyLimits())
     # Inside the metrics middleware, so refusals (429) are counted too; limits come from the runtime's settings.
     app.add_middleware(RateLimit)
     app.add_middleware(HttpMetricsMiddleware)
@@ -67,4 +75,22 @@ def create_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:
         app.include_router(router)
+    _document_body_limit(app)
     return app
+
+
+def _document_body_limit(app: FastAPI) -> None:
+    """Every operation that takes a body documents the 413 the body limit answers."""
+    generate = app.openapi
+    too_large = {k: v for k, v in problem_responses(413)[413].items() if k != "model"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method in ("post", "put", "patch"):
+                        operation.setdefault("responses", {}).setdefault("413", too_large)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign] - FastAPI's documented way to amend the document

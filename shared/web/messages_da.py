@@ -43,6 +43,12 @@ DANISH: dict[str, str] = {
     "Rate limit exceeded for this client; try again in {seconds} s.": (
         "Grænsen for antal forespørgsler er nået for denne klient; prøv igen om {seconds} s."
     ),
+    "Too many failed authentications from this address; try again in {seconds} s.": (
+        "For mange mislykkede login-forsøg fra denne adresse; prøv igen om {seconds} s."
+    ),
+    "Too many failed authentications with this client's token; try again in {seconds} s.": (
+        "For mange mislykkede login-forsøg med denne klients token; prøv igen om {seconds} s."
+    ),
     # intake
     "Reference data is still loading; try again shortly.": "Stamdata indlæses stadig; prøv igen om lidt.",
     "The database is unavailable; try again shortly.": "Databasen er ikke tilgængelig; prøv igen om lidt.",

@@ -1,5 +1,6 @@
-"""A per-client token bucket in front of every service: over the rate, 429 with Retry-After (problem+json)."""
+"""Token buckets in front of every service, per client and per failed authentication: 429 with Retry-After."""
 
+import ipaddress
 import json
 import math
 import time
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.web.errors import problem_body
-from shared.web.i18n import current_language
+from shared.web.i18n import Language, language_of
 
 # Probes and scrapes come from the platform itself, never from an API client.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -65,62 +66,142 @@ class TokenBuckets:
                 del self._buckets[key]
 
 
-class RateLimit:
-    """Pure ASGI middleware: a token bucket per API client (by its token's client, else by the peer address).
+@dataclass
+class Limits:
+    """The buckets of one service: requests per client, and failed authentications per source and claimed client."""
 
-    The limit comes from `per_minute` / `burst`, or else from the settings the service's lifespan attached
-    (`app.state.runtime.settings.rate_limit_per_minute`, 0 disables it), read at the first request.
+    clients: TokenBuckets | None
+    failed: TokenBuckets | None
+
+    @classmethod
+    def of(cls, settings: object) -> "Limits":
+        """From the service's settings (a limit of 0 per client switches that limit off)."""
+        per_minute = getattr(settings, "rate_limit_per_minute", 0)
+        failed = getattr(settings, "failed_auth_per_minute", 0)
+        return cls(
+            TokenBuckets(per_minute, getattr(settings, "rate_limit_burst", None)) if per_minute else None,
+            TokenBuckets(failed, getattr(settings, "failed_auth_burst", None)) if failed else None,
+        )
+
+
+class RateLimit:
+    """Pure ASGI middleware: a token bucket per API client, and a tight one for tokens that fail to authenticate.
+
+    A valid token draws on its client's bucket; a request without a token on its source address's bucket, at the
+    same rate. A token that is not valid (unknown, revoked, expired, not Bearer) draws on the failed-authentication
+    buckets of its source address and, when the registry knows whose token it was, of that client: a guesser meets
+    those within seconds, a client with a valid token never shares them. The limits come from `per_minute` /
+    `burst` / `failed_per_minute` / `failed_burst`, or else from the settings the service's lifespan attached
+    (`app.state.runtime.settings`), read at the first request.
     """
 
-    def __init__(self, app: ASGIApp, *, per_minute: int | None = None, burst: int | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_minute: int | None = None,
+        burst: int | None = None,
+        failed_per_minute: int | None = None,
+        failed_burst: int | None = None,
+    ):
         self.app = app
-        self._buckets: TokenBuckets | None = TokenBuckets(per_minute, burst) if per_minute else None
-        self._configured = per_minute is not None
+        self._limits: Limits | None = None
+        if per_minute is not None or failed_per_minute is not None:
+            self._limits = Limits(
+                TokenBuckets(per_minute, burst) if per_minute else None,
+                TokenBuckets(failed_per_minute, failed_burst) if failed_per_minute else None,
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        buckets = self._buckets if self._configured else self._from_settings(scope)
-        wait = buckets.take(self._key(scope)) if buckets else 0.0
-        if wait > 0:
-            await _refuse(send, math.ceil(wait))
+        limits = self._limits or self._from_settings(scope)
+        refusal = _check(limits, scope) if limits else None
+        if refusal is not None:
+            await _refuse(scope, send, *refusal)
             return
         await self.app(scope, receive, send)
 
-    def _from_settings(self, scope: Scope) -> TokenBuckets | None:
+    def _from_settings(self, scope: Scope) -> Limits | None:
         runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
         settings = getattr(runtime, "settings", None)
         if settings is None:
             return None  # not started yet (no lifespan): nothing to limit by
-        per_minute = getattr(settings, "rate_limit_per_minute", 0)
-        self._buckets = TokenBuckets(per_minute, getattr(settings, "rate_limit_burst", None)) if per_minute else None
-        self._configured = True
-        return self._buckets
-
-    @staticmethod
-    def _key(scope: Scope) -> str:
-        authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = authorization.partition(" ")
-        registry = getattr(getattr(scope.get("app"), "state", None), "clients", None)
-        if scheme.lower() == "bearer" and token and registry is not None:
-            principal = registry.authenticate(token.strip())
-            if principal is not None:
-                return "client:" + principal.client_id
-        # Missing or unknown tokens share their peer's bucket, so forged tokens cannot mint fresh buckets.
-        peer = scope.get("client")
-        return "peer:" + (peer[0] if peer else "unknown")
+        self._limits = Limits.of(settings)
+        return self._limits
 
 
-async def _refuse(send: Send, retry_after: int) -> None:
-    language = current_language()
+def source_of(scope: Scope) -> str:
+    """The request's source address; an IPv6 one by its /64, the block one subscriber holds."""
+    peer = scope.get("client")
+    if not peer:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return peer[0]  # not an IP address (a test transport's name): as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _check(limits: Limits, scope: Scope) -> tuple[int, str] | None:
+    """(seconds to wait, whose limit) when the request is over a limit; None when it may pass."""
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").strip()
+    registry = getattr(getattr(scope.get("app"), "state", None), "clients", None)
+    source = source_of(scope)
+    if not authorization or registry is None or not getattr(registry, "loaded", True):
+        # No token, or none can be checked yet (the registry is loading: the route answers 503).
+        wait = limits.clients.take("peer:" + source) if limits.clients else 0.0
+        return (math.ceil(wait), "client") if wait > 0 else None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        principal = registry.authenticate(token)
+        if principal is not None:
+            wait = limits.clients.take("client:" + principal.client_id) if limits.clients else 0.0
+            return (math.ceil(wait), "client") if wait > 0 else None
+    if limits.failed is None:
+        return None
+    claimed = registry.claimed(token) if scheme.lower() == "bearer" and token else None
+    waits = [(limits.failed.take("source:" + source), "source")]
+    if claimed is not None:
+        waits.append((limits.failed.take("claimed:" + claimed), "claimed"))
+    wait, whose = max(waits)
+    return (math.ceil(wait), whose) if wait > 0 else None
+
+
+def _refusal(retry_after: int, whose: str, language: Language) -> dict[str, object]:
+    if whose == "source":
+        return problem_body(
+            429,
+            "Too Many Requests",
+            f"Too many failed authentications from this address; try again in {retry_after} s.",
+            language=language,
+        )
+    if whose == "claimed":
+        return problem_body(
+            429,
+            "Too Many Requests",
+            f"Too many failed authentications with this client's token; try again in {retry_after} s.",
+            language=language,
+        )
     detail = f"Rate limit exceeded for this client; try again in {retry_after} s."
-    body = json.dumps(problem_body(429, "Too Many Requests", detail, language=language)).encode()
+    return problem_body(429, "Too Many Requests", detail, language=language)
+
+
+async def _refuse(scope: Scope, send: Send, retry_after: int, whose: str) -> None:
+    language = language_of(scope)
+    body = json.dumps(_refusal(retry_after, whose, language)).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-language", language.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
+        (b"vary", b"Accept-Language"),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,19 +1,11 @@
-"""intake's handlers and edges with fakes: inbound refusals, relay order per key, the body size limit."""
+"""intake's handlers and edges with fakes: inbound refusals, relay order per key (the body limit: test_body_limit)."""
 
-from typing import Any
-
-import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from services.intake.adapters.mappings import load_mappings
 from services.intake.adapters.outbox_relay import OutboxRelay, OutboxRow
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Department, Directory
-from services.intake.entrypoints.body_limit import BodySizeLimit
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.inbound import InboundRefused, handle_inbound
 from services.intake.settings import SERVICE_DIR
@@ -71,36 +63,3 @@ async def test_the_relay_publishes_each_keys_rows_in_outbox_order() -> None:
     for k in range(3):
         ids = [e.id for _, key, e in publisher.published if key == f"sk_key{k:04d}"]
         assert ids == sorted(ids) and len(ids) == 10
-
-
-def limited_app(limit: int) -> BodySizeLimit:
-    async def echo(request: Request) -> JSONResponse:
-        return JSONResponse({"size": len(await request.body())})
-
-    return BodySizeLimit(Starlette(routes=[Route("/v1/concerns", echo, methods=["POST"])]), limit=limit)
-
-
-async def post(app: Any, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        return await client.post("/v1/concerns", **kwargs)
-
-
-async def test_a_body_within_the_limit_reaches_the_app_whole() -> None:
-    response = await post(limited_app(1024), content=b"x" * 1024)
-    assert response.json() == {"size": 1024}
-
-
-async def test_a_body_over_the_limit_is_refused_with_413_naming_the_limit() -> None:
-    response = await post(limited_app(1024), content=b"x" * 1025)
-    assert response.status_code == 413
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "1024 bytes" in response.json()["detail"]
-
-
-async def test_a_streamed_body_without_content_length_is_cut_off_at_the_limit() -> None:
-    async def chunks():  # noqa: ANN202
-        for _ in range(10):
-            yield b"y" * 300
-
-    response = await post(limited_app(1024), content=chunks())
-    assert response.status_code == 413
