@@ -18,6 +18,8 @@ from shared.contracts.topics import REFERENCE_DATA
 
 DIRECTORY_KEY: Final = "directory"
 """The Kafka key of the snapshot (the only key of the topic)."""
+MAX_TENANCIES: Final = 1_000_000
+"""More tenancies than all of Danish social housing has (about 600,000): a bound, not a guess at a department."""
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -62,7 +64,7 @@ class Department(_Strict):
     """Display name of the department."""
     municipality_code: MunicipalityCode
     """The municipality the department lies in."""
-    tenancies: Annotated[int, Field(ge=0)]
+    tenancies: Annotated[int, Field(ge=0, le=MAX_TENANCIES)]
     """Number of tenancies (lejemål): the denominator of rates per 100 tenancies."""
     consultants: tuple[EntityId, ...] = ()
     """The consultant serving the department (at most one: routing refers to one consultant)."""

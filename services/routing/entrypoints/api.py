@@ -19,6 +19,8 @@ from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
 router = APIRouter(prefix="/v1", tags=["referrals"], responses=problem_responses(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require_roles(*scope.READERS))]
+MAX_OFFSET = 100_000
+"""The deepest page a list reaches by offset (as intake's): beyond it, narrow the filters."""
 ReferralId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
@@ -41,7 +43,7 @@ async def list_referrals(
     target: ReferralTarget | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"How many to skip (at most {MAX_OFFSET}).")] = 0,
 ) -> ReferralPage:
     """A municipality sees its municipality's referrals, a consultant or association its departments'."""
     wanted = referral_query.ReferralFilter(status, municipality, department, concern_id, target, overdue)
