@@ -283,6 +283,123 @@ async def test_api4_unrestricted_resource_consumption(platform: SimpleNamespace)
     assert 'status="429"' in (await stats.get("/metrics")).text
 
 
+# API4 rows of issue 18: failed authentication throttled per source address, the body limit on every service,
+# huge integers refused. Each test speaks from its own loopback address (127.0.0.x), so the failed attempts of
+# one leave the others' buckets, and the 401s of test_api2, untouched.
+BODY_ROUTES = {
+    "intake": "POST /v1/concerns",
+    "routing": "PUT /v1/rules",
+    "notify": "POST /v1/subscriptions",
+    "stats": "POST /v1/whoami",  # stats takes no body at all: the limit holds before routing to a method
+}
+HUGE = ("99999999999999999999", "-99999999999999999999")
+
+
+def from_address(url: str, address: str) -> httpx.AsyncClient:
+    """A client whose connections leave from `address` (any 127.0.0.x reaches the services on 127.0.0.1)."""
+    return httpx.AsyncClient(base_url=url, timeout=10, transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+def forged_token() -> dict[str, str]:
+    return {"Authorization": f"Bearer crp_{uuid.uuid4().hex}{uuid.uuid4().hex}"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_api4_failed_authentication_is_throttled_per_source_address(
+    platform: SimpleNamespace, service: str
+) -> None:
+    """Past 20 guessed tokens from one address, 429 with Retry-After whatever X-Forwarded-For claims; a valid
+    token from that address, and a guess from another, are answered as before."""
+    url, ops = platform.processes[service].url, bearer(platform.clients.ops)
+    async with from_address(url, "127.0.0.2") as guesser, from_address(url, "127.0.0.3") as neighbour:
+        codes = []
+        for i in range(24):
+            claimed_source = {"X-Forwarded-For": f"203.0.113.{i}"}  # not a proxy the service trusts: ignored
+            codes.append((await guesser.get("/v1/whoami", headers=forged_token() | claimed_source)).status_code)
+        assert codes[:20] == [401] * 20 and codes[20:] == [429] * 4, codes
+        limited = await guesser.get("/v1/whoami", headers=forged_token() | {"Accept-Language": "da"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.headers["content-type"] == "application/problem+json"
+        assert limited.json()["detail"].startswith("For mange mislykkede login-forsøg fra denne adresse")
+        assert (await guesser.get("/v1/whoami", headers=ops)).status_code == 200
+        assert (await neighbour.get("/v1/whoami", headers=forged_token())).status_code == 401
+
+
+async def test_api4_a_stale_token_is_throttled_per_client_it_names_from_any_address(platform: SimpleNamespace) -> None:
+    """An expired token tried from 24 addresses (a botnet replaying a leaked token) meets its client's limit."""
+    url, expired = platform.processes["routing"].url, bearer(platform.clients.expired)
+    codes, details = [], []
+    for i in range(24):
+        async with from_address(url, f"127.0.1.{i + 1}") as http:
+            answer = await http.get("/v1/whoami", headers=expired)
+        codes.append(answer.status_code)
+        details.append(answer.json()["detail"])
+    assert codes[:20] == [401] * 20 and codes[20:] == [429] * 4, codes
+    assert details[-1].startswith("Too many failed authentications with this client's token")
+
+
+async def raw_answer(url: str, head: str, body: bytes = b"", within: float = 15.0) -> int:
+    """The status the service answers `head` (and the start of a body) with, the body never finished."""
+    target = httpx.URL(url)
+    reader, writer = await asyncio.open_connection(target.host, target.port)
+    try:
+        writer.write(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), within)  # a service waiting for the body: timeout
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_api4_every_service_refuses_a_body_over_the_limit_unread(platform: SimpleNamespace, service: str) -> None:
+    """A declared 30 MB body is 413 before a byte of it is sent; a chunked one is cut off at 64 KiB."""
+    method, path = BODY_ROUTES[service].split(" ")
+    url, token = platform.processes[service].url, platform.clients.admin.token
+    head = f"{method} {path} HTTP/1.1\nHost: t\nAuthorization: Bearer {token}\nContent-Type: application/json\n"
+    assert await raw_answer(url, head + f"Content-Length: {30 * 1024 * 1024}\n") == 413
+    chunk = b"x" * 8192
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(9))  # 72 KiB, and no last chunk
+    assert await raw_answer(url, head + "Transfer-Encoding: chunked\n", chunks) == 413
+    refused = await platform.http[service].request(
+        method, path, content=b"{" + b" " * (64 * 1024) + b"}", headers=bearer(platform.clients.admin)
+    )
+    assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == "The request body exceeds the limit of 65536 bytes."
+
+
+def integer_parameters(document: dict) -> list[tuple[str, str, dict]]:
+    """(path, parameter, every path parameter) of each integer query or path parameter of the GET operations."""
+    found = []
+    for path, operations in document["paths"].items():
+        parameters = operations.get("get", {}).get("parameters", [])
+        in_path = {p["name"]: p["schema"] for p in parameters if p["in"] == "path"}
+        for parameter in parameters:
+            types = [parameter["schema"].get("type")] + [s.get("type") for s in parameter["schema"].get("anyOf", [])]
+            if "integer" in types and parameter["in"] in ("query", "path"):
+                found.append((path, f"{parameter['in']}.{parameter['name']}", in_path))
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_api4_huge_integers_are_422_naming_the_parameter(platform: SimpleNamespace, service: str) -> None:
+    """Every integer parameter of every GET, sent 99999999999999999999 and its negative: 422 naming it, never 5xx
+    (routing's offset was a 500 from PostgreSQL)."""
+    http = platform.http[service]
+    callers = [bearer(c) for c in (platform.clients.admin, platform.clients.ops, platform.clients.kalundborg)]
+    found = integer_parameters((await http.get("/openapi.json")).json())
+    assert found or service == "stats", "no integer parameter found: the walk would pass for any document"
+    for path, name, in_path in found:
+        for value in HUGE:
+            filled = {p: value if f"path.{p}" == name else "1" if s.get("type") == "integer" else "x1"
+                      for p, s in in_path.items()}  # fmt: skip
+            params = {name.removeprefix("query."): value} if name.startswith("query.") else {}
+            answers = [await http.get(path.format(**filled), params=params, headers=h) for h in callers]
+            assert all(a.status_code < 500 for a in answers), (path, name, [a.status_code for a in answers])
+            fields = [{e["field"] for e in a.json().get("errors") or []} for a in answers if a.status_code == 422]
+            assert any(name in f for f in fields), (path, name, value, [a.status_code for a in answers])
+
+
 async def test_api5_function_level_authorisation(platform: SimpleNamespace) -> None:
     """A reporter can neither change the routing rules nor redeliver a notification."""
     reporter = bearer(platform.clients.reporter)
