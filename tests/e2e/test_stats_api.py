@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 
 import asyncpg
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.stats.adapters.reference_data import reference_from_directory
 from shared.auth.principal import Role
+from shared.contracts.health import HEALTH_CATEGORIES
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.kafka.config import producer_config
 from tests.support.polling import eventually
@@ -38,6 +40,7 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
         "ops": (await issue_client(Role.OPS)).token,
         "holbaek": (await issue_client(Role.MUNICIPALITY, municipality_code="0316")).token,
         "consultant": (await issue_client(Role.CONSULTANT, department_ids=["hoeng-1"])).token,
+        "association": (await issue_client(Role.ASSOCIATION, department_ids=["hoeng-1"])).token,
         "reporter": (await issue_client(Role.REPORTER, organisation_id="org-demo")).token,
     }
     producer = AIOKafkaProducer(**producer_config(kafka_bootstrap, "stats-e2e"))
@@ -105,6 +108,37 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
                 ).json()
                 assert mine["concerns"]["total"] == stream.truth(departments={"hoeng-1"})["total"]
                 assert mine["notifications"] is None
+
+                # Small counts: withheld for every role (ops too), and never a total that gives one back.
+                by_day = {d["day"]: d["concerns"] for d in overview["concerns"]["by_day"]}
+                for day, n in truth["by_day"].items():
+                    assert by_day[str(day)] in ((None,) if n < 5 else (n, None)), (day, n)
+                assert None in by_day.values()
+                shown = sum(n for n in by_day.values() if n is not None)
+                withheld = [d for d, n in by_day.items() if n is None]
+                assert len(withheld) >= 2 and overview["concerns"]["total"] - shown != len(withheld)
+                cells = Counter((c["day"], c["department_id"]) for c in stream.concern_rows())
+                day, department = next(k for k, n in sorted(cells.items()) if n == 1)
+                one = {"from": str(day), "to": str(day), "department": department}
+                single = (await http.get("/v1/stats/overview", params=one, headers=bearer(tokens["ops"]))).json()
+                assert single["concerns"]["total"] is None and single["suppression"]["shown_as"] == "< 5"
+                assert [d["concerns"] for d in single["concerns"]["by_department"]] == [None]
+                assert all(c["concerns"] is None for c in single["categories"])
+
+                # An association: its departments' figures, never a health category.
+                assert HEALTH_CATEGORIES & set(stream.truth(departments={"hoeng-1"})["by_category"])
+                as_association = bearer(tokens["association"])
+                for path in ("overview", "response-times", "hotspots"):
+                    refused = await http.get(
+                        f"/v1/stats/{path}", params={"category": "mental_health"}, headers=as_association
+                    )
+                    assert refused.status_code == 403 and "category" in refused.json()["detail"]
+                for path in ("overview", "response-times", "hotspots", "scope"):
+                    answer = await http.get(f"/v1/stats/{path}", params=period, headers=as_association)
+                    assert answer.status_code == 200
+                    assert not [c for c in HEALTH_CATEGORIES if c.value in answer.text], path
+                theirs = (await http.get("/v1/stats/overview", params=period, headers=as_association)).json()
+                assert theirs["categories"] and theirs["concerns"]["total"] == mine["concerns"]["total"]
                 assert (await http.get("/v1/stats/overview", headers=bearer(tokens["reporter"]))).status_code == 403
                 assert (await http.get("/v1/stats/overview")).status_code == 401
                 bad = await http.get(
@@ -142,9 +176,12 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
 
                 async def gauges() -> bool:
                     text = (await http.get("/metrics")).text
-                    return f'stats_concerns{{municipality_code="0316"}} {float(holbaek["total"])}' in text
+                    return f"stats_concerns {float(truth['total'])}" in text
 
                 await eventually(gauges, what="the business gauges on /metrics")
+                exposed = (await http.get("/metrics")).text
+                assert "municipality_code=" not in exposed and "department" not in exposed
+                assert "stats_ack_median_hours " in exposed
 
                 # Consumer lag: stats has committed everything; routing (not running here) nothing.
                 concern_records = len(stream.messages[CONCERN_EVENTS])
