@@ -88,7 +88,7 @@ class Lexicon:
     by_first: dict[int, list[_Phrase]] = field(default_factory=dict)
     anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
-    _token_cache: dict[str, frozenset[int]] = field(default_factory=dict)
+    _token_cache: dict[str, tuple[frozenset[int], tuple["_Phrase", ...]]] = field(default_factory=dict)
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -103,11 +103,23 @@ class Lexicon:
             index[atom.kind].setdefault(atom.value, []).append(ident)
         return ident
 
-    def atoms_of(self, token: str) -> frozenset[int]:
-        """Every atom a token matches (cached per token: descriptions repeat their words)."""
+    def read(self, token: str) -> tuple[frozenset[int], tuple["_Phrase", ...]]:
+        """Every atom a token matches, and the phrases that may start at it (cached per token)."""
         found = self._token_cache.get(token)
         if found is not None:
             return found
+        if token in _BREAKS:
+            return _CLAUSE_BREAK, ()
+        atoms = self.atoms_of(token)
+        starts = tuple({id(p): p for atom in atoms for p in self.by_first.get(atom, ())}.values())
+        found = (atoms, starts)
+        if len(self._token_cache) >= _CACHE_LIMIT:
+            self._token_cache.clear()
+        self._token_cache[token] = found
+        return found
+
+    def atoms_of(self, token: str) -> frozenset[int]:
+        """Every atom a token matches."""
         ids: list[int] = []
         ids += self.exact.get(token, ())
         ids += self.stems.get(_stem(token), ())
@@ -115,11 +127,7 @@ class Lexicon:
             ids += self.prefixes.get(token[:length], ())
             ids += self.suffixes.get(token[-length:], ())
         ids += [ident for value, ident in self.contains if value in token]
-        found = frozenset(ids)
-        if len(self._token_cache) >= _CACHE_LIMIT:
-            self._token_cache.clear()
-        self._token_cache[token] = found
-        return found
+        return frozenset(ids)
 
 
 _STEMMER = Stemmer.Stemmer("danish")
@@ -217,13 +225,13 @@ def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
     return compile_lexicon(document, version)
 
 
-def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: list[bool], start: int, k: int = 1) -> int:
+def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: "_Ends", start: int, k: int = 1) -> int:
     """The index of the last token of a match of the phrase from `start` (element k-1 at start), or -1.
 
     Gaps never cross a clause break (a comma, a semicolon); `$` wants the clause to end after the match.
     """
     if k == len(phrase.elements):
-        return -1 if phrase.clause_end and not ends[start] else start
+        return -1 if phrase.clause_end and not ends.at(start) else start
     wanted = phrase.elements[k]
     for position in range(start + 1, min(start + 2 + phrase.gaps[k], len(atoms))):
         if atoms[position] is _CLAUSE_BREAK:
@@ -236,6 +244,19 @@ def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: list[bool], s
 
 
 _CLAUSE_BREAK: frozenset[int] = frozenset({-1})
+
+
+class _Ends:
+    """Whether a clause ends after a token (asked only by phrases ending in `$`)."""
+
+    __slots__ = ("clause_words", "tokens")
+
+    def __init__(self, tokens: list[str], clause_words: frozenset[str]) -> None:
+        self.tokens = tokens
+        self.clause_words = clause_words
+
+    def at(self, i: int) -> bool:
+        return i + 1 >= len(self.tokens) or self.tokens[i + 1] in _BREAKS or self.tokens[i + 1] in self.clause_words
 
 
 def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
@@ -284,36 +305,34 @@ def explain(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
 
 
 def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
-    if not text:
+    if not isinstance(text, str) or not text:
         return []
     found: list[tuple[str, str]] = []
     for sentence in _SENTENCES.split(unicodedata.normalize("NFKC", text)):
-        tokens = _TOKENS.findall(_normal(sentence))
+        tokens = _TOKENS.findall(_JOINERS.sub("", sentence.lower()))
         if tokens:
             found += _sentence_matches(lexicon, tokens)
     return found
 
 
 def _sentence_matches(lexicon: Lexicon, tokens: list[str]) -> list[tuple[str, str]]:
-    atoms = [_CLAUSE_BREAK if t in _BREAKS else lexicon.atoms_of(t) for t in tokens]
+    read = [lexicon.read(t) for t in tokens]
+    atoms = [r[0] for r in read]
     last = len(tokens) - 1
-    ends = [i == last or tokens[i + 1] in _BREAKS or tokens[i + 1] in lexicon.clause_words for i in range(len(tokens))]
+    ends = _Ends(tokens, lexicon.clause_words)
     positives: list[tuple[_Phrase, int, int]] = []
     exclusions: list[tuple[str, int, int]] = []
-    for start, token_atoms in enumerate(atoms):
-        if token_atoms is _CLAUSE_BREAK:
-            continue
-        for atom in token_atoms:
-            for phrase in lexicon.by_first.get(atom, ()):
-                end = _match_end(phrase, atoms, ends, start)
-                if end < 0:
-                    continue
-                if phrase.exclusion:
-                    exclusions.append((phrase.hint, start, end))
-                elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
-                    positives.append((phrase, start, end))
+    for start, (_atoms, starts) in enumerate(read):
+        for phrase in starts:
+            end = _match_end(phrase, atoms, ends, start)
+            if end < 0:
+                continue
+            if phrase.exclusion:
+                exclusions.append((phrase.hint, start, end))
+            elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
+                positives.append((phrase, start, end))
     if lexicon.anywhere:
-        present = frozenset().union(*(a for a in atoms if a is not _CLAUSE_BREAK))
+        present = frozenset().union(*atoms)  # a clause break adds only -1, which no phrase has
         for phrase in lexicon.anywhere:
             if all(element & present for element in phrase.elements):
                 if phrase.exclusion:
