@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.errors import INVALID_DATA, parse_object, validate
 from shared.contracts.events import EntityId, MunicipalityCode, UtcDatetime
+from shared.contracts.text import Line
 from shared.contracts.topics import API_CLIENTS
 from shared.contracts.vocabulary import ClientRole
 
@@ -23,7 +24,7 @@ class ApiClientRecord(BaseModel):
 
     client_id: EntityId
     """Id of the client; the Kafka key."""
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     """Display name of the client, e.g. "Caretakers, Lejerbo Holbæk" or "Holbæk Kommune, single entry"."""
     role: ClientRole
     """What the client may do."""

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.events import EntityId
 from shared.contracts.inbound import SystemId
+from shared.contracts.text import FREE_TEXT, ONE_LINE
 from shared.contracts.vocabulary import Category, ChildrenInHousehold, Consent, ReporterRole, Severity
 
 
@@ -29,18 +30,20 @@ def _past_date(value: date) -> date:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_not_blank)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_not_blank), FREE_TEXT
 ]
-TenancyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TenancyId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40, pattern=r"^\+?[0-9 ()-]+$")
 ]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    ONE_LINE,
 ]
-Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), ONE_LINE]
 
 
 class Reporter(BaseModel):
@@ -63,7 +66,9 @@ class Resident(BaseModel):
 
     name: Text | None = None
     """The resident's name."""
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    address: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), FREE_TEXT] | None
+    ) = None
     """Address, e.g. street, number, floor and door."""
     phone: Phone | None = None
     """The resident's phone number."""

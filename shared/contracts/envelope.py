@@ -19,6 +19,7 @@ from shared.contracts.errors import (
 )
 from shared.contracts.events import EventData, EventType, UtcDatetime
 from shared.contracts.registry import EVENT_TYPES
+from shared.contracts.text import Line
 
 __all__ = ["ContractError", "Envelope", "decode", "encode", "envelope_schema", "make_event", "validate_envelope"]
 
@@ -35,19 +36,19 @@ class Envelope(BaseModel, Generic[DataT]):
 
     specversion: Literal["1.0"]
     """CloudEvents specification version."""
-    id: Annotated[str, Field(min_length=1, max_length=128)]
+    id: Annotated[Line, Field(min_length=1, max_length=128)]
     """Unique id of the event (a UUID); consumers de-duplicate on it, as delivery is at-least-once."""
-    source: Annotated[str, Field(min_length=1, max_length=256)]
+    source: Annotated[Line, Field(min_length=1, max_length=256)]
     """URI reference of the service that emitted the event, e.g. /services/intake."""
     type: EventType
     """Event type with its major version, e.g. concern.reported.v1."""
-    subject: Annotated[str, Field(min_length=1, max_length=128)]
+    subject: Annotated[Line, Field(min_length=1, max_length=128)]
     """The Kafka key: the subject key (a tenancy pseudonym), or the subscription id of notification events."""
     time: UtcDatetime
     """When the event happened, in UTC."""
     datacontenttype: Literal["application/json"] = "application/json"
     """Content type of `data`."""
-    dataschema: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    dataschema: Annotated[Line, Field(min_length=1, max_length=512)] | None = None
     """URI of the schema `data` adheres to, when given."""
     data: DataT
     """The event body; its schema depends on `type`."""

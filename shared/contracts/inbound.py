@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.errors import INVALID_DATA, parse_object, validate
 from shared.contracts.events import UtcDatetime
+from shared.contracts.text import Line
 from shared.contracts.topics import CONCERN_INBOUND, inbound_key
 
 SystemId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -24,7 +25,7 @@ class InboundConcern(BaseModel):
 
     system: SystemId
     """Id of the source system (one mapping per system), e.g. `edora`."""
-    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    external_id: Annotated[Line, Field(min_length=1, max_length=128)]
     """The concern's id in the source system; with `system` it is the natural key and the Kafka key."""
     sent_at: UtcDatetime | None = None
     """When the source system sent the concern."""

@@ -5,11 +5,12 @@ from typing import Annotated
 from pydantic import Field
 
 from shared.contracts.events import Code, EntityId, EventData, EventType, MunicipalityCode, UtcDatetime
+from shared.contracts.text import Line
 from shared.contracts.topics import NOTIFICATION_EVENTS
 from shared.contracts.vocabulary import NotificationChannel
 
 Attempts = Annotated[int, Field(ge=1)]
-EventId = Annotated[str, Field(min_length=1, max_length=128)]
+EventId = Annotated[Line, Field(min_length=1, max_length=128)]
 
 
 class NotificationDelivered(EventData):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.errors import INVALID_DATA, parse_object, validate
 from shared.contracts.events import EntityId, MunicipalityCode
+from shared.contracts.text import ONE_LINE, Line
 from shared.contracts.topics import REFERENCE_DATA
 
 DIRECTORY_KEY: Final = "directory"
@@ -21,8 +22,8 @@ DIRECTORY_KEY: Final = "directory"
 MAX_TENANCIES: Final = 1_000_000
 """More tenancies than all of Danish social housing has (about 600,000): a bound, not a guess at a department."""
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Name = Annotated[Line, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), ONE_LINE]
 
 
 class _Strict(BaseModel):
@@ -86,7 +87,7 @@ class Organisation(_Strict):
 class Municipality(_Strict):
     """A municipality by its official code; the single entry and its escalation contact where known."""
 
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Annotated[Line, Field(max_length=200)] = ""
     """Official name (from the official list of municipality codes)."""
     single_entry: EntityId | None = None
     """The recipient id of the municipality's single entry point."""

@@ -58,6 +58,10 @@ DANISH: dict[str, str] = {
     "no such department in your scope": "ingen sådan afdeling inden for dit område",
     "must not be in the future": "må ikke ligge i fremtiden",
     "must not be blank": "må ikke være tom",
+    "must not hold control characters": "må ikke indeholde kontroltegn",
+    "must not hold control characters other than tab and line breaks": (
+        "må ikke indeholde andre kontroltegn end tabulator og linjeskift"
+    ),
     "each category at most once": "hver kategori højst én gang",
     "give at least one detail, or leave resident out": "angiv mindst én oplysning, eller udelad resident",
     "already used for a different request": "er allerede brugt til en anden forespørgsel",

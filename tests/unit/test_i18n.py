@@ -41,6 +41,7 @@ REQUEST_MODELS = (
     "shared/contracts/concerns.py",
     "shared/contracts/vocabulary.py",
     "shared/contracts/events.py",
+    "shared/contracts/text.py",
     "services/intake/domain/report.py",
     "services/routing/domain/rules.py",
     "services/routing/domain/document.py",

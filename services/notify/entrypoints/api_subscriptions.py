@@ -16,6 +16,7 @@ from services.notify.domain.scope import SUBSCRIBER_ROLES
 from services.notify.domain.targets import TargetRefused
 from services.notify.entrypoints.deps import NotifyParts, PartsDep
 from shared.auth.principal import PLATFORM_WIDE, Principal
+from shared.contracts.text import Line
 from shared.web.auth import PrincipalDep, require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
@@ -33,9 +34,9 @@ class SubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(..., min_length=1, max_length=2048, description="https URL that receives the webhooks.")
+    url: Line = Field(..., min_length=1, max_length=2048, description="https URL that receives the webhooks.")
     event_types: list[ReferralEventType] = Field(..., min_length=1, max_length=4)
-    description: str | None = Field(None, max_length=200, description="Your own label for it.")
+    description: Line | None = Field(None, max_length=200, description="Your own label for it.")
 
 
 class SubscriptionOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from services.routing.domain.rules import Rule, Strict
+from shared.contracts.text import FreeText, Line
 from shared.contracts.vocabulary import Category, ReferralTarget
 
 RecipientId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
@@ -26,7 +27,7 @@ class FallbackStep(StrEnum):
 class Municipality(Strict):
     """A municipality's single entry point (én indgang)."""
 
-    name: str = ""
+    name: Line = ""
     single_entry: RecipientId
     escalation_contact: RecipientId
 
@@ -34,7 +35,7 @@ class Municipality(Strict):
 class Consultant(Strict):
     """A housing-social consultant (boligsocial konsulent) and the departments it covers."""
 
-    name: str = ""
+    name: Line = ""
     departments: Annotated[tuple[RecipientId, ...], Field(min_length=1)]
     escalation_contact: RecipientId
 
@@ -42,7 +43,7 @@ class Consultant(Strict):
 class Association(Strict):
     """An organised volunteer association (frivillig forening) registered for departments."""
 
-    name: str = ""
+    name: Line = ""
     departments: Annotated[tuple[RecipientId, ...], Field(min_length=1)]
     escalation_contact: RecipientId
 
@@ -50,8 +51,8 @@ class Association(Strict):
 class RulesDocument(Strict):
     """A complete, validated rules document; stored as a new version by PUT /v1/rules."""
 
-    name: str = Field(..., min_length=1, max_length=100)
-    description: str = Field("", max_length=1000)
+    name: Line = Field(..., min_length=1, max_length=100)
+    description: FreeText = Field("", max_length=1000)
     health_categories: frozenset[Category]
     rules: Annotated[tuple[Rule, ...], Field(min_length=1)]
     fallback: dict[ReferralTarget, Annotated[tuple[FallbackStep, ...], Field(min_length=1)]]

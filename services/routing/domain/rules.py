@@ -5,6 +5,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.domain.facts import ConcernFacts
+from shared.contracts.text import FreeText
 from shared.contracts.vocabulary import Category, ChildrenInHousehold, Hint, ReferralTarget, Severity, Task
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -88,7 +89,7 @@ class Rule(Strict):
     """A named rule: when its condition holds, it asks for its referrals."""
 
     id: Code
-    description: str = Field("", max_length=500)
+    description: FreeText = Field("", max_length=500)
     when: Condition
     refer: Annotated[tuple[ReferralSpec, ...], Field(min_length=1)]
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.routing.domain.referral import Referral
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
 from shared.contracts.concern_report import ConcernReport
+from shared.contracts.text import FreeText, Line
 from shared.contracts.vocabulary import (
     DISCLOSURE_ERASED,
     Category,
@@ -120,7 +121,7 @@ class TransitionRequest(BaseModel):
         | None
     ) = None
     outcome: Outcome | None = None
-    note: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    note: Annotated[FreeText, Field(min_length=1, max_length=2000)] | None = None
     """Free text for the referral's history; never sent in events or logged."""
 
 
@@ -136,7 +137,7 @@ class SimulatedConcern(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    department_id: Annotated[str, Field(min_length=1, max_length=128)]
+    department_id: Annotated[Line, Field(min_length=1, max_length=128)]
     municipality_code: Annotated[str, Field(pattern=r"^\d{4}$")]
     """Must be the department's municipality."""
     categories: Annotated[list[Category], Field(min_length=1)]

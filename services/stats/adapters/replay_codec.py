@@ -65,7 +65,9 @@ SubjectKey = Annotated[str, Meta(min_length=8, max_length=128), _Pattern("subjec
 MunicipalityCode = Annotated[str, Meta(min_length=4, max_length=4), _Pattern("municipality_code")]
 Code = Annotated[str, Meta(min_length=1, max_length=64), _Pattern("code")]
 EventType = Annotated[str, Meta(min_length=1), _Pattern("event_type")]
-EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+# The contracts' `Line` (shared/contracts/text.py): no control character. \Z, not $: $ matches before a final \n.
+LINE = r"\A[^\x00-\x1f\x7f]*\Z"
+EventId = Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE)]
 Instant = Annotated[datetime, Meta(tz=True)]
 Categories = Annotated[tuple[Category, ...], Meta(min_length=1)]
 
@@ -290,13 +292,13 @@ def _envelope(event_type: str, data: type[Data]) -> type[msgspec.Struct]:
         "Envelope",
         [
             ("specversion", Literal["1.0"]),
-            ("id", Annotated[str, Meta(min_length=1, max_length=128)]),
-            ("source", Annotated[str, Meta(min_length=1, max_length=256)]),
-            ("subject", Annotated[str, Meta(min_length=1, max_length=128)]),
+            ("id", Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE)]),
+            ("source", Annotated[str, Meta(min_length=1, max_length=256, pattern=LINE)]),
+            ("subject", Annotated[str, Meta(min_length=1, max_length=128, pattern=LINE)]),
             ("time", Instant),
             ("data", data),
             ("datacontenttype", Literal["application/json"], "application/json"),
-            ("dataschema", Annotated[str, Meta(min_length=1, max_length=512)] | None, None),
+            ("dataschema", Annotated[str, Meta(min_length=1, max_length=512, pattern=LINE)] | None, None),
         ],
         tag_field="type",
         tag=event_type,
