@@ -62,6 +62,7 @@ def check_url(url: str, *, allow_private: bool) -> WebhookTarget:
 _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 
 # `ipaddress`'s tables are those of this Python's release; the IANA special-purpose registries have moved on.
 # Blocks the registry says are not globally reachable but which `is_global` still calls global:
@@ -103,10 +104,10 @@ def embedded_ipv4(address: IpAddress) -> list[ipaddress.IPv4Address]:
     if address in _NAT64_WELL_KNOWN:
         found.append(_rfc6052_ipv4(address, 96))
     if address in _NAT64_LOCAL_USE:
-        # The prefix length is the network's choice: each layout is judged, but for the 0.0.0.0 that a layout
+        # The prefix length is the network's choice: each layout is judged, but for the 0.x.x.x that a layout
         # which does not apply reads from the zeros (outside local mode the block itself is refused anyway).
         layouts = (_rfc6052_ipv4(address, length) for length in (48, 56, 64, 96))
-        found.extend(candidate for candidate in layouts if not candidate.is_unspecified)
+        found.extend(candidate for candidate in layouts if candidate not in _THIS_NETWORK)
     return found
 
 
