@@ -8,12 +8,15 @@ import pytest
 import yaml
 
 from services.intake.domain import triage
+from services.intake.domain.guidance import hint_guidance_for
 from services.intake.domain.triage import (
     DANGER_HINTS,
     HINT_CODES,
     compile_lexicon,
+    hint_guidance,
     hints_in,
     lexicon_version,
+    load_hint_guidance,
     read_hints,
 )
 from tests.support.triage_scoring import DANGER_PRECISION, DANGER_RECALL, load_labelled, report_lines, score
@@ -207,3 +210,31 @@ def test_triage_neither_logs_nor_raises_with_the_text(caplog: pytest.LogCaptureF
     assert secret not in caplog.text
     source = Path(triage.__file__).read_text(encoding="utf-8")
     assert "logging" not in source and "structlog" not in source and "print(" not in source
+
+
+def test_every_hint_has_danish_guidance_for_the_reporter() -> None:
+    codes = list(reversed(HINT_CODES))
+    guidance = hint_guidance(codes, lang="da")
+    assert [g["code"] for g in guidance] == codes  # in the order asked
+    for g in guidance:
+        assert set(g) == {"code", "title", "text", "call_112"}
+        assert g["title"].startswith("Du skriver noget") and 40 <= len(g["text"]) <= 600, g["code"]
+        assert g["call_112"] is (g["code"] in DANGER_HINTS), g["code"]
+        if g["call_112"]:
+            assert g["text"].startswith("Ring 112 nu, hvis"), g["code"]
+    assert hint_guidance(["possible_suicide_risk"], lang="en") == hint_guidance(["possible_suicide_risk"])
+    assert hint_guidance(["no_such_hint"]) == []
+
+
+def test_the_201_answer_carries_triage_s_guidance() -> None:
+    shown = hint_guidance_for(["possible_eviction", "possible_suicide_risk"])
+    assert [g.code.value for g in shown] == ["possible_suicide_risk", "possible_eviction"]  # danger first
+    assert "70 201 201" in shown[0].text  # Livslinien, from services/intake/triage/guidance_da.yaml
+
+
+def test_a_guidance_file_without_a_hint_is_refused(tmp_path: Path) -> None:
+    document = yaml.safe_load(triage.GUIDANCE_FILES["da"].read_text(encoding="utf-8"))
+    del document["hints"]["fire_or_gas"]
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="no guidance for fire_or_gas"):
+        load_hint_guidance(tmp_path / "g.yaml")

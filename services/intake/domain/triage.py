@@ -17,6 +17,7 @@ says `negatable: false` (its own words are the negation: "åbner ikke døren"). 
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ DANGER_HINTS: frozenset[str] = frozenset(
 """Hints that make a concern urgent (danger to life or health now)."""
 
 LEXICON_FILE = Path(__file__).resolve().parents[1] / "triage" / "lexicon.yaml"
+GUIDANCE_FILES = {"da": Path(__file__).resolve().parents[1] / "triage" / "guidance_da.yaml"}
 
 # A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
 _SENTENCES = re.compile(r"[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
@@ -357,3 +359,35 @@ def read_hints(*texts: str | None) -> tuple[str, ...]:
 def lexicon_version() -> str:
     """The version of the lexicon in use ("<version>+<sha>")."""
     return _LEXICON.version
+
+
+def load_hint_guidance(path: Path) -> dict[str, dict[str, str | bool]]:
+    """The reporter's texts per hint from a guidance file; ValueError naming the hint when one is missing or odd."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    texts: dict[str, dict[str, str | bool]] = {}
+    for code in HINT_CODES:
+        entry = document["hints"].get(code)
+        if entry is None:
+            raise ValueError(f"{path.name}: no guidance for {code}")
+        title, text, call_112 = entry.get("title"), entry.get("text"), entry.get("call_112")
+        if not (isinstance(title, str) and title.strip() and isinstance(text, str) and text.strip()):
+            raise ValueError(f"{path.name}: {code} needs a title and a text")
+        if not isinstance(call_112, bool):
+            raise ValueError(f"{path.name}: {code} needs call_112: true or false")
+        texts[code] = {"code": code, "title": title.strip(), "text": " ".join(text.split()), "call_112": call_112}
+    unknown = set(document["hints"]) - set(HINT_CODES)
+    if unknown:
+        raise ValueError(f"{path.name}: unknown hint codes {sorted(unknown)}")
+    return texts
+
+
+_GUIDANCE = {lang: load_hint_guidance(path) for lang, path in GUIDANCE_FILES.items()}
+
+
+def hint_guidance(codes: Iterable[str], lang: str = "da") -> list[dict[str, str | bool]]:
+    """What the reporter reads about each hint, in the order given: code, title, text, and whether to call 112.
+
+    Unknown codes are skipped; a language without texts falls back to Danish (the only one today).
+    """
+    texts = _GUIDANCE.get(lang, _GUIDANCE["da"])
+    return [dict(texts[code]) for code in codes if code in texts]
