@@ -29,6 +29,9 @@ const charts = {};
 const municipalityNames = {};
 const $ = (id) => document.getElementById(id);
 const number = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("da-DK"));
+// A count the API withheld (null: too few to show, or it would give a small one back) reads "< 5".
+let withheldAs = "< 5";
+const count = (n) => (n === null ? withheldAs : number(n));
 const label = (kind, key) => (DA[kind] && DA[kind][key]) || key;
 // Danish formats: "kl. 21.11" for a time of day, "3. december 2026" for a date, "3. dec." on the day axis.
 const clock = (date) => `kl. ${date.toLocaleTimeString("da-DK", { hour: "2-digit", minute: "2-digit" })}`;
@@ -103,12 +106,14 @@ function draw(id, type, labels, datasets, options) {
 
 function render(overview, times, hotspots) {
   const c = overview.concerns;
-  setKpi("kpi-concerns", c.total);
-  setKpi("kpi-referrals", overview.referrals.total);
-  setKpi("kpi-breaches", overview.referrals.sla.breaches);
-  setKpi("kpi-repeats", overview.repeat_tenancies.tenancies);
+  withheldAs = overview.suppression.shown_as;
+  $("suppression").textContent = `${withheldAs}: færre end ${overview.suppression.min_count}, eller skjult så en total ikke afslører et lille tal.`;
+  setKpi("kpi-concerns", c.total, count(c.total));
+  setKpi("kpi-referrals", overview.referrals.total, count(overview.referrals.total));
+  setKpi("kpi-breaches", overview.referrals.sla.breaches, count(overview.referrals.sla.breaches));
+  setKpi("kpi-repeats", overview.repeat_tenancies.tenancies, count(overview.repeat_tenancies.tenancies));
   const costs = overview.costs_avoided;
-  setKpi("kpi-costs", costs.total_dkk, `${number(costs.total_dkk)} kr.`);
+  setKpi("kpi-costs", costs.total_dkk, costs.total_dkk === null ? "Skjult (små tal)" : `${number(costs.total_dkk)} kr.`);
   $("costs-label").textContent = costs.label;
   const cmp = overview.comparison && overview.comparison.concerns_per_100_tenancies;
   let text = "";
@@ -148,7 +153,7 @@ function render(overview, times, hotspots) {
     const row = document.createElement("tr");
     if (d.hotspot) row.className = "hot";
     const interval = d.rate_ratio_interval ? ` (${number(d.rate_ratio_interval[0])}–${number(d.rate_ratio_interval[1])})` : "";
-    for (const text of [d.name, municipalityNames[d.municipality_code] || d.municipality_code, number(d.concerns), number(d.rate_per_100_tenancies),
+    for (const text of [d.name, municipalityNames[d.municipality_code] || d.municipality_code, count(d.concerns), number(d.rate_per_100_tenancies),
       `${number(d.rate_ratio)}${interval}`, d.hotspot ? "Ja" : "Nej", label("trend", d.trend.direction)]) {
       const cell = document.createElement("td");
       cell.textContent = text;
@@ -197,7 +202,8 @@ async function start() {
     option($("municipality"), m.code, `${m.name} (${m.code})`);
   }
   for (const d of scope.departments) option($("department"), d.id, d.name);
-  for (const [key, text] of Object.entries(DA.category)) option($("category"), key, text);
+  // Only the categories the caller may see (associations never get health categories).
+  for (const key of scope.categories) option($("category"), key, label("category", key));
   $("login").hidden = true;
   $("dashboard").hidden = false;
   await load();
