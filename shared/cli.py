@@ -14,7 +14,7 @@ from shared.auth.follower import load_registry
 from shared.auth.principal import Role
 from shared.console import make_console, table
 from shared.db.migrate import apply_migrations
-from shared.kafka.admin import ensure_topics
+from shared.kafka.admin import DAY_MS, INBOUND_RETENTION_DAYS, ensure_topics
 from shared.kafka.dead_letter_tools import read_dead_letters, replay
 
 app = typer.Typer(help="Operate the concern-referral platform.", no_args_is_help=True)
@@ -41,9 +41,21 @@ def topics_ensure(
     partitions: Annotated[int, typer.Option(envvar="TOPIC_PARTITIONS", min=1)] = 6,
     replication_factor: Annotated[int, typer.Option(min=1)] = 1,
     prefix: Prefix = "",
+    inbound_retention_days: Annotated[
+        float,
+        typer.Option(
+            envvar="CONCERN_INBOUND_RETENTION_DAYS",
+            min=0.01,
+            help="How long concern-inbound and its dead letters keep raw payloads (set on existing topics too).",
+        ),
+    ] = INBOUND_RETENTION_DAYS,
 ) -> None:
-    """Create the topics of DESIGN.md, their .dlq topics, api-clients and reference-data (existing ones are kept)."""
-    created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor, prefix))
+    """Create the topics of DESIGN.md, their .dlq topics, api-clients and reference-data (existing ones are kept).
+
+    With KAFKA_SECURITY_PROTOCOL=SASL_* (as the admin principal) it also grants each service's and housing
+    system's ACLs for the prefix."""
+    retention_ms = round(inbound_retention_days * DAY_MS)
+    created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor, prefix, retention_ms))
     console.print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
 
 

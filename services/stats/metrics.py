@@ -11,7 +11,7 @@ from prometheus_client import Gauge
 
 from services.stats.domain.costs import UnitCosts
 from shared.contracts.topics import CONCERN_EVENTS, CONCERN_INBOUND, NOTIFICATION_EVENTS, REFERRAL_EVENTS
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -104,9 +104,9 @@ class LagProbe:
 
     async def _refresh(self) -> None:
         if self._clients is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="stats-lag")
+            admin = AIOKafkaAdminClient(**client_config(self._bootstrap, client_id="stats-lag"))
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, client_id="stats-lag", enable_auto_commit=False
+                **client_config(self._bootstrap, client_id="stats-lag", enable_auto_commit=False)
             )
             self._clients = (admin, consumer)
             await admin.start()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.contracts.topics import DLQ_SUFFIX
-from shared.kafka.config import partitions_of, producer_config
+from shared.kafka.config import client_config, partitions_of, producer_config
 from shared.kafka.dead_letters import DLQ_HEADER_PREFIX
 
 
@@ -62,7 +62,7 @@ async def read_dead_letters(
     Each carries when it was last replayed; `replayed=False` leaves out the ones that were.
     """
     dlq_topic = _dlq_topic(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, client_id="crp-dlq")
+    consumer = AIOKafkaConsumer(**client_config(bootstrap_servers, enable_auto_commit=False, client_id="crp-dlq"))
     await consumer.start()
     letters: list[DeadLetter] = []
     try:

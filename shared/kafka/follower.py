@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -49,7 +49,7 @@ class CompactedFollower:
     async def _run(self) -> None:
         while True:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, enable_auto_commit=False, client_id=self._client_id
+                **client_config(self._bootstrap, enable_auto_commit=False, client_id=self._client_id)
             )
             try:
                 await consumer.start()

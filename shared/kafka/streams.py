@@ -12,6 +12,7 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode.services import WaitResults
 
+from shared.kafka.config import faust_credentials
 from shared.kafka.dead_letters import RawMessage
 from shared.kafka.processing import EventProcessor
 from shared.settings import Settings
@@ -118,6 +119,7 @@ def make_stream_app(settings: Settings) -> faust.App:
     return _App(
         settings.kafka_group(),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        broker_credentials=faust_credentials(),
         store="memory://",
         # Faust keeps table state and a lock per app id in its data directory; not in the working directory.
         datadir=os.path.join(settings.state_dir, "{conf.id}-data"),

@@ -21,7 +21,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from services.routing import metrics
 from services.routing.adapters.outbox import CHANNEL
-from shared.kafka.config import partitions_of
+from shared.kafka.config import partitions_of, security_config
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -72,6 +72,7 @@ class OutboxRelay:
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         producer = AIOKafkaProducer(
+            **security_config(),
             bootstrap_servers=self._bootstrap,
             client_id="routing-relay",
             transactional_id=self._transactional_id,
@@ -181,6 +182,7 @@ async def _send_in_batches(producer: AIOKafkaProducer, rows: list[asyncpg.Record
 async def _published_ids(bootstrap: str, topics: list[str], *, window: int) -> set[int]:
     """The outbox ids in the last committed `window` records of every partition of `topics`."""
     consumer = AIOKafkaConsumer(
+        **security_config(),
         bootstrap_servers=bootstrap,
         isolation_level="read_committed",
         enable_auto_commit=False,

@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from services.routing import metrics
 from services.routing.handlers import scheduler
 from services.routing.handlers.deps import Deps
+from shared.kafka.config import client_config
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,7 +54,7 @@ class LagProbe:
         except (AttributeError, RuntimeError):  # the consumer is (re)starting
             return
         if self._admin is None:
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="routing-lag")
+            self._admin = AIOKafkaAdminClient(**client_config(self._bootstrap, client_id="routing-lag"))
             await self._admin.start()
         committed = await self._admin.list_consumer_group_offsets(self._app.conf.id)
         metrics.CONSUMER_LAG.clear()

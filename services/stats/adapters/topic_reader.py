@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from shared.kafka.config import partitions_of
+from shared.kafka.config import partitions_of, security_config
 
 Offsets = dict[TopicPartition, int]
 
@@ -17,6 +17,7 @@ class TopicReader:
     ):
         self._topics = list(topics)
         self._consumer = AIOKafkaConsumer(
+            **security_config(),
             bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
             client_id="stats-rebuild",

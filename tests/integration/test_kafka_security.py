@@ -1,0 +1,162 @@
+"""The broker authenticates and authorises: SASL/SCRAM principals and ACLs against a real SASL broker.
+
+The broker is started as `deploy.stack up --kafka-sasl` runs it (same templates, format step, principals and
+ACLs from shared/kafka/security.py), in a home of its own. Before, any local process reached the broker
+without credentials, wrote an admin client onto `api-clients` and read the raw `concern-inbound` payloads.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    TopicAuthorizationFailedError,
+)
+from aiokafka.protocol.metadata import MetadataRequest
+
+from shared.auth.admin import publish_record
+from shared.auth.tokens import new_token, token_hash
+from shared.contracts.clients import ApiClientRecord
+from shared.contracts.topics import (
+    API_CLIENTS,
+    CONCERN_EVENTS,
+    CONCERN_INBOUND,
+    NOTIFICATION_EVENTS,
+    REFERENCE_DATA,
+    REFERRAL_EVENTS,
+    dlq,
+)
+from shared.kafka import security
+from shared.kafka.admin import ensure_topics
+from tests.support.sasl_broker import SaslBroker, sasl_broker
+
+pytestmark = pytest.mark.integration
+
+EVENT_AND_REGISTRY_TOPICS = (CONCERN_INBOUND, CONCERN_EVENTS, REFERRAL_EVENTS, NOTIFICATION_EVENTS, API_CLIENTS)
+HOUSING = security.housing_principal(security.housing_systems()[0])
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    with sasl_broker(tmp_path_factory.mktemp("sasl-broker")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def prefix(broker: SaslBroker) -> str:
+    """This module's topics, created (and their ACLs granted) as the admin principal, as `crp topics ensure` does."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    with broker.acting_as(security.ADMIN_PRINCIPAL):
+        asyncio.run(ensure_topics(broker.bootstrap, partitions=1, prefix=prefix))
+    return prefix
+
+
+async def _produce(broker: SaslBroker, principal: str, topic: str, password: str | None = None) -> None:
+    producer = AIOKafkaProducer(**broker.credentials(principal, password), request_timeout_ms=5000)
+    try:
+        await producer.start()
+        await producer.send_and_wait(topic, b"{}", key=b"k")
+    finally:
+        await producer.stop()
+
+
+async def _metadata_error(broker: SaslBroker, principal: str, topic: str) -> int:
+    """The error code the broker answers `principal`'s metadata request for `topic` with (0: none)."""
+    consumer = AIOKafkaConsumer(**broker.credentials(principal), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        client = consumer._client  # noqa: SLF001 - aiokafka hides the refusal (it just never assigns the topic)
+        request = MetadataRequest([topic], allow_auto_topic_creation=False)
+        response = await client.send(client.get_random_node(), request)
+        return next(t[0] for t in response.topics if t[1] == topic)
+    finally:
+        await consumer.stop()
+
+
+async def _consume(broker: SaslBroker, principal: str, topic: str, group: str) -> list:
+    """Join `group` on `topic` from the beginning and return what one poll brings."""
+    consumer = AIOKafkaConsumer(
+        **broker.credentials(principal), group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        consumer.subscribe([topic])
+        for _ in range(6):
+            batches = await consumer.getmany(timeout_ms=500)
+            if batches:
+                return [r for records in batches.values() for r in records]
+        return []
+    finally:
+        await consumer.stop()
+
+
+async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(
+    broker: SaslBroker, prefix: str
+) -> None:
+    anonymous = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, request_timeout_ms=5000)
+    try:
+        with pytest.raises(KafkaConnectionError):
+            await anonymous.start()
+    finally:
+        await anonymous.stop()
+    with pytest.raises(KafkaConnectionError):
+        await _produce(broker, "routing", prefix + CONCERN_INBOUND, password="not-the-password")
+
+
+async def test_only_the_admin_principal_writes_the_token_registry(broker: SaslBroker, prefix: str) -> None:
+    """`crp clients create --role admin` as any other local process: no broker, no admin token."""
+    now = datetime.now(UTC)
+    record = ApiClientRecord(
+        client_id=f"cli_{uuid.uuid4().hex[:16]}", name="x", role="admin", token_sha256=token_hash(new_token()),
+        created_at=now,
+    )  # fmt: skip
+    with pytest.raises(KafkaConnectionError):  # no credentials at all
+        await publish_record(broker.bootstrap, record, topic_prefix=prefix)
+    for principal in (*security.SERVICE_PRINCIPALS, HOUSING):
+        with broker.acting_as(principal), pytest.raises(TopicAuthorizationFailedError):
+            await publish_record(broker.bootstrap, record, topic_prefix=prefix)
+    with broker.acting_as(security.ADMIN_PRINCIPAL):
+        await publish_record(broker.bootstrap, record, topic_prefix=prefix)
+
+
+@pytest.mark.parametrize("service", security.SERVICE_PRINCIPALS)
+async def test_a_service_writes_only_its_own_topics(broker: SaslBroker, prefix: str, service: str) -> None:
+    own = security.SERVICE_TOPICS[service]["write"]
+    for topic in (t for t in EVENT_AND_REGISTRY_TOPICS if t not in own):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _produce(broker, service, prefix + topic)
+    await _produce(broker, service, prefix + own[0])  # and its own it does write
+
+
+@pytest.mark.parametrize("service", security.SERVICE_PRINCIPALS)
+async def test_a_service_reads_no_other_services_input_and_joins_no_other_group(
+    broker: SaslBroker, prefix: str, service: str
+) -> None:
+    group = f"{prefix}{service}-service"
+    await _produce(broker, HOUSING, prefix + CONCERN_INBOUND)
+    if service == "intake":  # the raw payloads are intake's alone
+        assert await _consume(broker, service, prefix + CONCERN_INBOUND, group)
+    elif service == "stats":  # it sees the topic's offsets (its lag gauge), never a record
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _consume(broker, service, prefix + CONCERN_INBOUND, group)
+    else:  # the broker does not even describe the topic to it, and nothing arrives
+        assert await _metadata_error(broker, service, prefix + CONCERN_INBOUND) == TopicAuthorizationFailedError.errno
+        assert await _consume(broker, service, prefix + CONCERN_INBOUND, group) == []
+    other = next(s for s in security.SERVICE_PRINCIPALS if s != service)
+    readable = security.SERVICE_TOPICS[service]["read"][0]
+    with pytest.raises(GroupAuthorizationFailedError):
+        await _consume(broker, service, prefix + readable, f"{prefix}{other}-service")
+
+
+async def test_a_housing_system_only_writes_concern_inbound(broker: SaslBroker, prefix: str) -> None:
+    await _produce(broker, HOUSING, prefix + CONCERN_INBOUND)
+    for topic in (CONCERN_EVENTS, REFERRAL_EVENTS, API_CLIENTS, REFERENCE_DATA, dlq(CONCERN_INBOUND)):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _produce(broker, HOUSING, prefix + topic)
+    with pytest.raises((TopicAuthorizationFailedError, GroupAuthorizationFailedError)):
+        await _consume(broker, HOUSING, prefix + CONCERN_INBOUND, f"{prefix}{HOUSING}")
