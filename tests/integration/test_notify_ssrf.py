@@ -51,6 +51,12 @@ async def test_private_targets_are_refused_outside_local_mode_and_link_local_alw
                 "https://[3fff::1]/hook": "reserved",  # documentation (RFC 9637)
                 "https://192.0.0.128/hook": "reserved",  # IETF protocol assignments
                 "https://localhost/hook": "loopback",
+                # Other spellings of loopback the system resolver reads as addresses (inet_aton), and a zone id.
+                "https://2130706433/hook": "loopback",
+                "https://0x7f.0.0.1/hook": "loopback",
+                "https://127.1/hook": "loopback",
+                "https://0/hook": "not-unicast",
+                "https://[fe80::1%25eth0]/hook": "link-local",
             }
             for url, why in refused.items():
                 response = await subscribe(url)
