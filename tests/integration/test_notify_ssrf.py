@@ -85,7 +85,16 @@ async def test_private_targets_are_refused_outside_local_mode_and_link_local_alw
                 assert (await subscribe(f"https://{host}/hook")).status_code == 422, host
             assert (await subscribe("http://hooks.kommune.example.dk/hook")).status_code == 422  # https only
             assert (await subscribe("https://user:pw@hooks.kommune.example.dk/hook")).status_code == 422
-            assert (await subscribe("https://hooks.kommune.example.dk/hook")).status_code == 201
+            created = await subscribe("https://hooks.kommune.example.dk/hook")
+            assert created.status_code == 201
+
+            # The name now answers the NAT64 form of the metadata address: enabling checks the URL again.
+            notify.notify_app.state.notify.resolver = StaticResolver(
+                {"hooks.kommune.example.dk": ["93.184.216.34", "64:ff9b::a9fe:a9fe"]}
+            )
+            path = f"/v1/subscriptions/{created.json()['id']}/enable"
+            enabled = await notify.post(path, headers=bearer(municipality.token))
+            assert enabled.status_code == 422 and "link-local" in enabled.json()["errors"][0]["problem"]
 
         local = notify_settings(database_url, kafka_bootstrap, topic_prefix, local_dev=True)
         async with running_notify(local) as notify:
