@@ -20,6 +20,10 @@ OPEN_REFERRALS = Gauge(
 SLA_BREACHES = Counter(
     "routing_sla_breaches_total", "Referrals not acknowledged by their due time.", ["target", "severity"]
 )
+UNDERRETNING_RECEIPT_BREACHES = Counter(
+    "routing_underretning_receipt_breaches_total",
+    "Underretninger whose receipt the municipality did not confirm within 6 working days.",
+)
 ESCALATIONS = Counter(
     "routing_escalations_total", "Referrals escalated at twice their due time.", ["target", "severity"]
 )

@@ -39,6 +39,8 @@ class RecipientKind(StrEnum):
     """An organised volunteer association (frivillig forening) registered for departments."""
     SINGLE_ENTRY = "single_entry"
     """A municipality's single entry point (én indgang)."""
+    CHILDREN_AND_YOUTH = "children_and_youth"
+    """A municipality's children and youth entry (børne- og ungeindgang): where underretninger go."""
     ESCALATION_CONTACT = "escalation_contact"
     """Who is told when a recipient does not answer in time (e.g. a team's manager)."""
 
@@ -91,6 +93,9 @@ class Municipality(_Strict):
     """Official name (from the official list of municipality codes)."""
     single_entry: EntityId | None = None
     """The recipient id of the municipality's single entry point."""
+    children_entry: EntityId | None = None
+    """The recipient id of the municipality's children and youth entry (underretninger), apart from the single
+    entry; its escalation contact is the municipality's."""
     escalation_contact: EntityId | None = None
     """Who is told when the single entry does not answer in time."""
 
@@ -150,6 +155,12 @@ class ReferenceContent(_Strict):
                     found.append((field, "single entry shared by two municipalities"))
                 entries.add(municipality.single_entry)
                 found += self._recipient_problems(field, municipality.single_entry, RecipientKind.SINGLE_ENTRY)
+            if municipality.children_entry is not None:
+                field = f"municipalities.{code}.children_entry"
+                if municipality.children_entry in entries:
+                    found.append((field, "children and youth entry shared with another entry"))
+                entries.add(municipality.children_entry)
+                found += self._recipient_problems(field, municipality.children_entry, RecipientKind.CHILDREN_AND_YOUTH)
             if municipality.escalation_contact is not None:
                 found += self._recipient_problems(
                     f"municipalities.{code}.escalation_contact", municipality.escalation_contact

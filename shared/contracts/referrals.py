@@ -1,6 +1,6 @@
 """Events about referrals, written by routing to the referral-events topic."""
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -68,6 +68,11 @@ class ReferralCreated(EventData):
     """When routing created the referral."""
     replaces_referral_id: EntityId | None = None
     """The rejected referral this one re-routes, along the fallback chain."""
+    underretning: bool | None = None
+    """True: a statutory notification (underretning, barnets lov) to the municipality's children and youth entry,
+    acknowledged within 1 working day (24 hours when acute); absent for any other referral."""
+    receipt_due_at: UtcDatetime | None = None
+    """For an underretning: when the municipality must have confirmed its receipt (6 working days)."""
 
 
 class ReferralStatusChanged(EventData):
@@ -124,7 +129,8 @@ class ReferralStatusChanged(EventData):
 
 
 class ReferralSlaBreached(EventData):
-    """A referral was not acknowledged by its due time; the recipient is reminded."""
+    """A referral was not acknowledged by its due time; the recipient is reminded. For an underretning also: its
+    receipt was not confirmed within 6 working days (`clock` underretning_receipt)."""
 
     event_type = "referral.sla_breached.v1"
     topic = REFERRAL_EVENTS
@@ -144,9 +150,11 @@ class ReferralSlaBreached(EventData):
     severity: Severity
     """Severity that set the clock."""
     ack_due_at: UtcDatetime
-    """When the acknowledgement was due."""
+    """When the acknowledgement was due (for the clock underretning_receipt: when the receipt was to be confirmed)."""
     breached_at: UtcDatetime
     """When the breach was detected."""
+    clock: Literal["acknowledgement", "underretning_receipt"] | None = None
+    """Which clock ran out; absent means acknowledgement (as on events from before the field existed)."""
 
 
 class ReferralEscalated(EventData):

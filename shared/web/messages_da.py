@@ -134,6 +134,7 @@ DANISH: dict[str, str] = {
     "suggested_function is for municipality referrals only": "suggested_function gælder kun henvisninger til kommunen",
     "statutory_duty applies to municipality referrals only": "statutory_duty gælder kun henvisninger til kommunen",
     "otherwise must name another target": "otherwise skal angive en anden modtager",
+    "underretning applies to municipality referrals only": "underretning gælder kun henvisninger til kommunen",
     "vital_interest_when_confirmed applies to municipality referrals only": (
         "vital_interest_when_confirmed gælder kun henvisninger til kommunen"
     ),

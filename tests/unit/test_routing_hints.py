@@ -60,3 +60,71 @@ def test_rules_may_match_on_hints_and_on_the_childrens_answer() -> None:
         ReferralSpec(target="consultant", vital_interest_when_confirmed=True)
     with pytest.raises(ValidationError):
         Condition(hints_any={"not_a_hint"})
+
+
+# ---- children in the household: underretninger to the children and youth entry ----------------------------
+
+CHILDREN_ENTRY = "children-0316"
+
+
+def with_children(categories, answer="yes", *hints, **kw):  # noqa: ANN001, ANN002, ANN003, ANN201
+    return replace(hinted(categories, *hints, **kw), children_in_household=ChildrenInHousehold(answer))
+
+
+@pytest.mark.parametrize(
+    "concern",
+    [
+        with_children(("neglect_of_dwelling",)),
+        with_children(("threats_or_violence",)),
+        with_children(("substance_abuse",)),
+        with_children(("mental_health",)),
+        hinted(("noise",), "child_at_risk"),
+        facts(("child_welfare",)),
+        with_children(("child_welfare",), "no"),
+    ],
+)
+def test_children_at_risk_go_to_the_children_and_youth_entry_as_an_underretning(concern) -> None:  # noqa: ANN001
+    plans = {p.recipient_id: p for p in decide(concern, RULES)}
+    underretning = plans[CHILDREN_ENTRY]
+    assert underretning.underretning and underretning.target.value == "municipality"
+    # Statutory duty whatever the parents (or the resident) consented to: the details go with it.
+    assert (underretning.legal_basis.value, underretning.disclosure.value) == ("statutory_duty", "full")
+    assert C in plans  # the consultant is informed
+    assert not any(p.underretning for rid, p in plans.items() if rid != CHILDREN_ENTRY)
+
+
+@pytest.mark.parametrize("answer", ["no", "unknown"])
+def test_no_underretning_without_children_or_a_child_category(answer: str) -> None:
+    assert CHILDREN_ENTRY not in summary(with_children(("neglect_of_dwelling",), answer))
+    assert CHILDREN_ENTRY not in summary(with_children(("noise", "loneliness")))
+
+
+def test_the_children_entry_is_a_separate_recipient_from_the_single_entry() -> None:
+    plans = summary(with_children(("threats_or_violence",)))
+    assert plans[M][0] == "act" and plans[CHILDREN_ENTRY][0] == "act"
+    assert RULES.escalation_contact(CHILDREN_ENTRY) == RULES.escalation_contact(M)
+
+
+def test_an_underretnings_clocks_one_working_day_24_hours_when_acute_and_receipt_in_six() -> None:
+    from datetime import UTC, datetime
+
+    from services.routing.domain import clock
+    from services.routing.domain.referral import created_event, from_plan, receipt_breached_event
+
+    friday = datetime(2025, 3, 7, 9, tzinfo=UTC)
+    for severity, due, receipt in [
+        ("low", datetime(2025, 3, 10, 9, tzinfo=UTC), datetime(2025, 3, 17, 9, tzinfo=UTC)),
+        ("acute", datetime(2025, 3, 8, 9, tzinfo=UTC), datetime(2025, 3, 17, 9, tzinfo=UTC)),
+    ]:
+        concern = facts(("child_welfare",), severity=severity)
+        (plan,) = [p for p in decide(concern, RULES) if p.recipient_id == CHILDREN_ENTRY]
+        referral = from_plan(plan, concern, rules_version=1, now=friday)
+        assert (referral.ack_due_at, referral.receipt_due_at) == (due, receipt), severity
+        assert referral.escalate_at == clock.escalate_at(friday, concern.severity, underretning=True)
+        event = created_event(referral)
+        assert event.underretning is True and event.receipt_due_at == receipt
+        breach = receipt_breached_event(referral, receipt)
+        assert (breach.clock, breach.ack_due_at) == ("underretning_receipt", receipt)
+    (consultant,) = [p for p in decide(facts(("child_welfare",)), RULES) if p.recipient_id == C]
+    plain = from_plan(consultant, facts(("child_welfare",)), rules_version=1, now=friday)
+    assert created_event(plain).underretning is None and plain.receipt_due_at is None

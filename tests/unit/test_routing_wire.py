@@ -12,7 +12,7 @@ from services.routing.domain.routing import Unroutable, decide
 from services.routing.handlers.concerns import created_envelope
 from shared.contracts.envelope import decode, encode
 from shared.contracts.referrals import ReferralCreated
-from shared.contracts.vocabulary import Category, Consent, LegalBasis, Severity
+from shared.contracts.vocabulary import Category, ChildrenInHousehold, Consent, Hint, LegalBasis, Severity
 from tests.support.reference import default_rules, owner_holder
 
 pytestmark = pytest.mark.unit
@@ -34,7 +34,16 @@ def _facts(n: int, categories, severity, consent, basis, department, repeated) -
         legal_basis=basis,
         reported_at=datetime(2026, 3, 4, 9, tzinfo=UTC),
         repeated=repeated,
+        # Every hint now and then (triage's codes), and each answer about children in the household; the same for
+        # concerns 2k and 2k + 1 (the remembered decisions take those as the same facts).
+        hints=frozenset({HINTS[n // 2 % len(HINTS)]}) if n // 2 % 3 == 0 else frozenset(),
+        children_in_household=CHILDREN[n // 2 % len(CHILDREN)],
+        danger_confirmed=n // 2 % 2 == 0,
     )
+
+
+HINTS = list(Hint)
+CHILDREN = [*ChildrenInHousehold, None]
 
 
 def _referrals() -> list[Referral]:
@@ -69,6 +78,8 @@ def test_the_referrals_cover_every_rule_target_and_optional_field() -> None:
     assert {r.suggested_function is None for r in REFERRALS} == {True, False}
     assert {r.replaces_referral_id is None for r in REFERRALS} == {True, False}
     assert {r.repeated for r in REFERRALS} == {True, False}
+    assert {r.underretning for r in REFERRALS} == {True, False}
+    assert {r.receipt_due_at is None for r in REFERRALS} == {True, False}
 
 
 def test_the_bytes_are_the_contract_s_own_encoding() -> None:

@@ -44,13 +44,13 @@ def build_directory(value: Any, official: dict[str, str]) -> ReferenceDirectory:
         for code in content.municipalities
         if code not in official
     ]
+    given = content.municipalities
     municipalities = {
         code: Municipality(
             name=name,
-            single_entry=content.municipalities[code].single_entry if code in content.municipalities else None,
-            escalation_contact=content.municipalities[code].escalation_contact
-            if code in content.municipalities
-            else None,
+            single_entry=given[code].single_entry if code in given else None,
+            children_entry=given[code].children_entry if code in given else None,
+            escalation_contact=given[code].escalation_contact if code in given else None,
         )
         for code, name in sorted(official.items())
     }

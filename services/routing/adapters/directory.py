@@ -39,6 +39,7 @@ def with_directory(rules: RulesDocument, directory: ReferenceDirectory) -> Rules
             name=name(m.single_entry),
             single_entry=m.single_entry,
             escalation_contact=m.escalation_contact or contact(m.single_entry),
+            children_entry=m.children_entry,
         )
         for code, m in directory.municipalities.items()
         if m.single_entry is not None

@@ -43,10 +43,14 @@ def to_referral(row: asyncpg.Record) -> Referral:
 
 # Column names come from the dataclass; values are bind parameters: one array per column, one statement per
 # batch (unnest), instead of one execution per row. Categories travel comma-joined (unnest flattens nested arrays).
-_TYPES = {"urgent": "boolean", "repeated": "boolean", "rules_version": "integer", "transitions": "integer"} | {
-    name: "timestamptz"
-    for name in ("ack_due_at", "escalate_at", "created_at", "breached_at", "escalated_at", "concern_erased_at")
-}
+_TIMES = ("ack_due_at", "escalate_at", "created_at", "breached_at", "escalated_at", "concern_erased_at")
+_TYPES = {
+    "urgent": "boolean",
+    "repeated": "boolean",
+    "underretning": "boolean",
+    "rules_version": "integer",
+    "transitions": "integer",
+} | {name: "timestamptz" for name in (*_TIMES, "receipt_due_at", "receipt_breached_at")}
 _VALUES = ", ".join("string_to_array(categories, ',')" if name == "categories" else name for name in COLUMNS)
 
 

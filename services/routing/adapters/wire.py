@@ -56,6 +56,10 @@ def created_record(referral: Referral, source: str) -> OutboxRecord:
     data["created_at"] = r.created_at
     if r.replaces_referral_id is not None:
         data["replaces_referral_id"] = r.replaces_referral_id
+    if r.underretning:
+        data["underretning"] = True
+    if r.receipt_due_at is not None:
+        data["receipt_due_at"] = r.receipt_due_at
     event_id = ids.event_id(r.referral_id, "created")
     envelope = {
         "specversion": "1.0",

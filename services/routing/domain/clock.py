@@ -12,6 +12,9 @@ from shared.contracts.vocabulary import Severity
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 ACUTE_DUE = timedelta(hours=1)
+UNDERRETNING_ACUTE_DUE = timedelta(hours=24)
+UNDERRETNING_DUE_WORKING_DAYS = 1
+UNDERRETNING_RECEIPT_WORKING_DAYS = 6
 WORKING_DAYS_DUE = {Severity.HIGH: 1, Severity.MEDIUM: 3, Severity.LOW: 6}
 
 
@@ -81,19 +84,37 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 
 @functools.lru_cache(maxsize=512)  # referrals made together share their creation time: computed once per batch
-def ack_due_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
-    """When the recipient must have acknowledged: acute or urgent 1 hour, else 1/3/6 working days."""
+def ack_due_at(
+    created_at: datetime, severity: Severity, *, urgent: bool = False, underretning: bool = False
+) -> datetime:
+    """When the recipient must have acknowledged: acute or urgent 1 hour, else 1/3/6 working days; an underretning
+    24 hours when acute or urgent, else 1 working day."""
+    if underretning:
+        if urgent or severity is Severity.ACUTE:
+            return created_at + UNDERRETNING_ACUTE_DUE
+        return add_working_days(created_at, UNDERRETNING_DUE_WORKING_DAYS)
     if urgent or severity is Severity.ACUTE:
         return created_at + ACUTE_DUE
     return add_working_days(created_at, WORKING_DAYS_DUE[severity])
 
 
 @functools.lru_cache(maxsize=512)
-def escalate_at(created_at: datetime, severity: Severity, *, urgent: bool = False) -> datetime:
+def escalate_at(
+    created_at: datetime, severity: Severity, *, urgent: bool = False, underretning: bool = False
+) -> datetime:
     """Twice the due time: 2 hours for acute, else twice the working days (never counting weekends)."""
+    if underretning:
+        if urgent or severity is Severity.ACUTE:
+            return created_at + 2 * UNDERRETNING_ACUTE_DUE
+        return add_working_days(created_at, 2 * UNDERRETNING_DUE_WORKING_DAYS)
     if urgent or severity is Severity.ACUTE:
         return created_at + 2 * ACUTE_DUE
     return add_working_days(created_at, 2 * WORKING_DAYS_DUE[severity])
+
+
+def receipt_due_at(created_at: datetime) -> datetime:
+    """When the municipality must have confirmed receipt of an underretning: 6 working days (barnets lov)."""
+    return add_working_days(created_at, UNDERRETNING_RECEIPT_WORKING_DAYS)
 
 
 def working_days_span(start: datetime, days: int) -> timedelta:

@@ -30,6 +30,9 @@ class Municipality(Strict):
     name: Line = ""
     single_entry: RecipientId
     escalation_contact: RecipientId
+    children_entry: RecipientId | None = None
+    """The children and youth entry (børne- og ungeindgang), where underretninger go; escalates as the single
+    entry does."""
 
 
 class Consultant(Strict):
@@ -78,7 +81,9 @@ class RulesDocument(Strict):
             unknown = sorted(set(association.departments) - set(covered))
             if unknown:
                 raise ValueError(f"association {association_id} serves departments no consultant covers: {unknown}")
+        children = [m.children_entry for m in self.municipalities.values() if m.children_entry]
         recipients = [m.single_entry for m in self.municipalities.values()] + [*self.consultants, *self.associations]
+        recipients += children
         clashes = sorted({r for r in recipients if recipients.count(r) > 1})
         if clashes:
             raise ValueError(f"recipient ids must be unique: {', '.join(clashes)}")
@@ -100,11 +105,16 @@ class RulesDocument(Strict):
         municipality = self.municipalities.get(code)
         return municipality.single_entry if municipality else None
 
+    def children_entry(self, code: str) -> str | None:
+        """The children and youth entry of a municipality (underretninger), when the directory names one."""
+        municipality = self.municipalities.get(code)
+        return municipality.children_entry if municipality else None
+
     def escalation_contact(self, recipient_id: str) -> str:
         """The recipient's escalation contact (a contact is its own; `escalation-<id>` when none is named)."""
         entries = [*self.municipalities.values(), *self.consultants.values(), *self.associations.values()]
         for entry in entries:
-            if getattr(entry, "single_entry", None) == recipient_id:
+            if recipient_id in (getattr(entry, "single_entry", None), getattr(entry, "children_entry", None)):
                 return entry.escalation_contact
         entry = self.consultants.get(recipient_id) or self.associations.get(recipient_id)
         if entry:

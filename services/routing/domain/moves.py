@@ -135,6 +135,9 @@ def rerouted(rejected: Referral, recipient: Recipient, *, rules_version: int, no
         breached_at=None,
         escalated_at=None,
         escalation_contact_id=None,
+        underretning=False,  # the next recipient (the consultant) gets a referral, not the statutory notification
+        receipt_due_at=None,
+        receipt_breached_at=None,
     )
 
 

@@ -58,6 +58,12 @@ class Referral:
     escalated_at: datetime | None = None
     escalation_contact_id: str | None = None
     concern_erased_at: datetime | None = None
+    underretning: bool = False
+    """A statutory notification (barnets lov) to the children and youth entry."""
+    receipt_due_at: datetime | None = None
+    """For an underretning: when the municipality must have confirmed receipt (6 working days)."""
+    receipt_breached_at: datetime | None = None
+    """When the clocks found that receipt unconfirmed past its due time."""
 
 
 def from_plan(
@@ -86,10 +92,12 @@ def from_plan(
         rule_id=plan.rule_id,
         concern_basis=facts.basis_for_personal_details or LegalBasis.NONE,
         status=ReferralStatus.REQUESTED,
-        ack_due_at=clock.ack_due_at(now, severity, urgent=plan.urgent),
-        escalate_at=clock.escalate_at(now, severity, urgent=plan.urgent),
+        ack_due_at=clock.ack_due_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
+        escalate_at=clock.escalate_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
         created_at=now,
         replaces_referral_id=replaces,
+        underretning=plan.underretning,
+        receipt_due_at=clock.receipt_due_at(now) if plan.underretning else None,
     )
 
 
@@ -128,6 +136,8 @@ def created_event(r: Referral) -> ReferralCreated:
         ack_due_at=r.ack_due_at,
         created_at=r.created_at,
         replaces_referral_id=r.replaces_referral_id,
+        underretning=True if r.underretning else None,
+        receipt_due_at=r.receipt_due_at,
     )
 
 
@@ -178,6 +188,13 @@ def _clock_fields(r: Referral) -> dict:
 def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
     """referral.sla_breached.v1: the recipient did not acknowledge in time."""
     return ReferralSlaBreached(**_clock_fields(r), breached_at=at)
+
+
+def receipt_breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
+    """referral.sla_breached.v1 on the underretning_receipt clock: receipt not confirmed within 6 working days."""
+    assert r.receipt_due_at is not None  # noqa: S101 - only underretninger have the clock
+    fields = _clock_fields(r) | {"ack_due_at": r.receipt_due_at}
+    return ReferralSlaBreached(**fields, breached_at=at, clock="underretning_receipt")
 
 
 def escalated_event(r: Referral, contact: str, at: datetime) -> ReferralEscalated:

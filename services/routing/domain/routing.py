@@ -35,6 +35,7 @@ class ReferralPlan:
     urgent: bool
     rule_id: str
     suggested_function: str | None = None
+    underretning: bool = False
 
 
 def decide(facts: ConcernFacts, document: RulesDocument) -> list[ReferralPlan]:
@@ -88,6 +89,8 @@ def _to_municipality(
     spec: ReferralSpec, rule: Rule, facts: ConcernFacts, document: RulesDocument
 ) -> list[ReferralPlan]:
     """The legal-basis gate: personal details only with consent, vital interest or statutory duty."""
+    if spec.underretning:
+        return [_underretning(spec, rule, facts, document)]
     basis = facts.basis_for_personal_details or (LegalBasis.STATUTORY_DUTY if spec.statutory_duty else None)
     if basis is None and spec.vital_interest_when_confirmed and facts.danger_confirmed:
         basis = LegalBasis.VITAL_INTEREST
@@ -108,6 +111,24 @@ def _to_municipality(
     # danger the text points to but the reporter did not confirm, calls at once).
     task = Task.CALL if spec.vital_interest_when_confirmed else Task.OBTAIN_CONSENT
     return [plan, _to_consultant(task, spec.urgent, rule.id, facts, document)]
+
+
+def _underretning(spec: ReferralSpec, rule: Rule, facts: ConcernFacts, document: RulesDocument) -> ReferralPlan:
+    """To the children and youth entry (the single entry where the directory names none), on statutory duty: the
+    duty to notify holds whatever the parents consent to."""
+    code = facts.municipality_code
+    return ReferralPlan(
+        target=ReferralTarget.MUNICIPALITY,
+        recipient_id=document.children_entry(code) or document.municipality_entry(code) or "",
+        task=spec.task,
+        legal_basis=LegalBasis.STATUTORY_DUTY,
+        disclosure=Disclosure.FULL,
+        categories=_categories(facts),
+        urgent=spec.urgent,
+        rule_id=rule.id,
+        suggested_function=spec.suggested_function,
+        underretning=True,
+    )
 
 
 def _to_association(spec: ReferralSpec, rule: Rule, facts: ConcernFacts, document: RulesDocument) -> list[ReferralPlan]:
@@ -144,4 +165,5 @@ def _merge(first: ReferralPlan, other: ReferralPlan) -> ReferralPlan:
         disclosure=disclosure,
         urgent=first.urgent or other.urgent,
         suggested_function=first.suggested_function or other.suggested_function,
+        underretning=first.underretning or other.underretning,
     )

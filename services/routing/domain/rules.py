@@ -68,6 +68,9 @@ class ReferralSpec(Strict):
     """The recipient has a statutory duty here (e.g. eviction prevention): a legal basis of its own."""
     otherwise: ReferralTarget | None = None
     """Where the referral goes when no recipient of `target` serves the department (associations)."""
+    underretning: bool = False
+    """An underretning (barnets lov) to the municipality's children and youth entry, on statutory duty, acknowledged
+    within 1 working day (24 hours when acute) and its receipt confirmed within 6 (municipality only)."""
     vital_interest_when_confirmed: bool = False
     """Vital interest is the legal basis when the reporter confirmed the danger (municipality only); without that
     (and without consent), the consultant is asked to call at once (task `call`)."""
@@ -78,6 +81,8 @@ class ReferralSpec(Strict):
             raise ValueError("suggested_function is for municipality referrals only")
         if self.statutory_duty and self.target is not ReferralTarget.MUNICIPALITY:
             raise ValueError("statutory_duty applies to municipality referrals only")
+        if self.underretning and self.target is not ReferralTarget.MUNICIPALITY:
+            raise ValueError("underretning applies to municipality referrals only")
         if self.vital_interest_when_confirmed and self.target is not ReferralTarget.MUNICIPALITY:
             raise ValueError("vital_interest_when_confirmed applies to municipality referrals only")
         if self.otherwise is not None and self.otherwise is self.target:

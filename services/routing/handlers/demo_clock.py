@@ -38,7 +38,8 @@ moved_times AS (
 )
 UPDATE referrals r SET created_at = r.created_at - m.span, ack_due_at = r.ack_due_at - m.span,
     escalate_at = r.escalate_at - m.span, breached_at = r.breached_at - m.span,
-    escalated_at = r.escalated_at - m.span, updated_at = now()
+    escalated_at = r.escalated_at - m.span, receipt_due_at = r.receipt_due_at - m.span,
+    receipt_breached_at = r.receipt_breached_at - m.span, updated_at = now()
 FROM moves m WHERE r.referral_id = m.referral_id
 RETURNING r.status, r.ack_due_at, r.escalate_at, r.breached_at, r.escalated_at
 """

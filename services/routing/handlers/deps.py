@@ -37,7 +37,7 @@ class RulesInForce:
         """`routing.decide` remembered per rules version; raises Unroutable as it does.
 
         The plans depend only on the document and on the facts the rules read (place, categories, severity,
-        consent, legal basis, repeat), not on the concern's id, tenancy or time; a flood of concerns holds a few
+        consent, legal basis, repeat, hints, children in the household, confirmed danger), not on the concern's id, tenancy or time; a flood of concerns holds a few
         hundred such combinations. A version is never changed once stored, and a new directory makes a new
         document, so nothing goes stale.
         """
@@ -52,6 +52,9 @@ class RulesInForce:
             facts.consent,
             facts.legal_basis,
             facts.repeated,
+            facts.hints,
+            facts.children_in_household,
+            facts.danger_confirmed,
         )
         found = self._decisions.get(key)
         if found is None:

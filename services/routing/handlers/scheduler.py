@@ -14,7 +14,7 @@ from services.routing.adapters import outbox
 from services.routing.adapters.referral_store import to_referral
 from services.routing.domain import ids
 from services.routing.domain.lifecycle import OPEN
-from services.routing.domain.referral import breached_event, escalated_event
+from services.routing.domain.referral import breached_event, escalated_event, receipt_breached_event
 from services.routing.handlers.deps import Deps
 from shared.contracts.envelope import make_event
 
@@ -54,6 +54,41 @@ async def send_reminders(deps: Deps) -> int:
             await outbox.enqueue(conn, deps.referral_topic, envelopes)
         for r in referrals:
             metrics.SLA_BREACHES.labels(r.target.value, r.severity.value).inc()
+        total += len(referrals)
+        if len(referrals) < BATCH:
+            return total
+
+
+_CLAIM_RECEIPTS = """
+UPDATE referrals SET receipt_breached_at = $1, updated_at = now()
+WHERE referral_id IN (
+    SELECT referral_id FROM referrals
+    WHERE underretning AND status = 'requested' AND receipt_breached_at IS NULL AND receipt_due_at <= $1
+    ORDER BY receipt_due_at LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+
+async def send_receipt_breaches(deps: Deps) -> int:
+    """Emit referral.sla_breached.v1 (clock underretning_receipt) for underretninger whose receipt the municipality
+    has not confirmed (acknowledged) within 6 working days; returns how many."""
+    now, total = deps.clock.now(), 0
+    while True:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            referrals = [to_referral(row) for row in await conn.fetch(_CLAIM_RECEIPTS, now, BATCH)]
+            envelopes = [
+                make_event(
+                    receipt_breached_event(r, now),
+                    source=deps.source,
+                    subject=r.subject_key,
+                    id=ids.event_id(r.referral_id, "receipt_breached"),
+                    time=now,
+                )
+                for r in referrals
+            ]
+            await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        metrics.UNDERRETNING_RECEIPT_BREACHES.inc(len(referrals))
         total += len(referrals)
         if len(referrals) < BATCH:
             return total
@@ -107,8 +142,10 @@ async def measure_open_referrals(deps: Deps) -> None:
 
 
 async def tick(deps: Deps) -> tuple[int, int]:
-    """One round of the clocks: reminders first, then escalations, then the age gauge."""
+    """One round of the clocks: reminders first (an underretning's unconfirmed receipt is one), then escalations,
+    then the age gauge."""
     reminded = await send_reminders(deps)
     escalated = await send_escalations(deps)
+    reminded += await send_receipt_breaches(deps)
     await measure_open_referrals(deps)
     return reminded, escalated

@@ -186,6 +186,8 @@ class ReferralCreated(Categorised):
     created_at: Instant
     suggested_function: Code | None = None
     replaces_referral_id: EntityId | None = None
+    underretning: bool | None = None
+    receipt_due_at: Instant | None = None
 
 
 _REJECTED, _COMPLETED = ReferralStatus.REJECTED, ReferralStatus.COMPLETED
@@ -230,6 +232,7 @@ class ReferralSlaBreached(Data):
     severity: Severity
     ack_due_at: Instant
     breached_at: Instant
+    clock: Literal["acknowledgement", "underretning_receipt"] | None = None
 
 
 class ReferralEscalated(Data):
