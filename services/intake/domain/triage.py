@@ -47,9 +47,10 @@ LEXICON_FILE = Path(__file__).resolve().parents[1] / "triage" / "lexicon.yaml"
 GUIDANCE_FILES = {"da": Path(__file__).resolve().parents[1] / "triage" / "guidance_da.yaml"}
 
 # A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
-_SENTENCES = re.compile(r"[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
-_TOKENS = re.compile(r"[0-9a-zæøåäöüéèáàíóú]+|[,;:()]")
-_JOINERS = re.compile(r"(?<=[a-zæøå])[-'’](?=[a-zæøå])")
+_LETTERS = "0-9a-zæøåäöüéèáàíóú"
+# One pass over the text: words (with their hyphens and apostrophes: "gas-lugt", "ik'"), clause breaks, and
+# sentence ends. A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
+_TOKENS = re.compile(rf"(?i:[{_LETTERS}]+(?:[-'’][{_LETTERS}]+)*)|[,;:()]|[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
 _BREAKS = frozenset({",", ";", ":", "(", ")"})
 _CACHE_LIMIT = 50_000
 
@@ -70,6 +71,8 @@ class _Phrase:
     exclusion: bool
     anywhere: bool  # every element somewhere in the sentence, in any order (a child and a danger)
     source: str
+    anchor: int = 0  # the element looked up first: its shortest word is the longest (rarer than "er", "ikke")
+    probe: frozenset[int] = frozenset()  # another element: a sentence without any of it cannot match
 
 
 @dataclass
@@ -87,10 +90,10 @@ class Lexicon:
     prefixes: dict[str, list[int]] = field(default_factory=dict)
     suffixes: dict[str, list[int]] = field(default_factory=dict)
     contains: list[tuple[str, int]] = field(default_factory=list)
-    by_first: dict[int, list[_Phrase]] = field(default_factory=dict)
+    by_anchor: dict[int, list[_Phrase]] = field(default_factory=dict)
     anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
-    _token_cache: dict[str, tuple[frozenset[int], tuple["_Phrase", ...]]] = field(default_factory=dict)
+    _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...]]] = field(default_factory=dict)
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -105,19 +108,25 @@ class Lexicon:
             index[atom.kind].setdefault(atom.value, []).append(ident)
         return ident
 
-    def read(self, token: str) -> tuple[frozenset[int], tuple["_Phrase", ...]]:
-        """Every atom a token matches, and the phrases that may start at it (cached per token)."""
-        found = self._token_cache.get(token)
+    def read(self, raw: str) -> tuple[str, frozenset[int], tuple["_Phrase", ...]]:
+        """A token as written: the word, every atom it matches, and the phrases that may start at it (cached)."""
+        found = self._token_cache.get(raw)
         if found is not None:
             return found
-        if token in _BREAKS:
-            return _CLAUSE_BREAK, ()
+        if raw in _BREAKS:
+            return raw, _CLAUSE_BREAK, ()
+        if raw[0] in ".!?\n\r":
+            return raw, _SENTENCE_END, ()
+        token = raw.lower().replace("-", "").replace("'", "").replace("’", "")
         atoms = self.atoms_of(token)
-        starts = tuple({id(p): p for atom in atoms for p in self.by_first.get(atom, ())}.values())
-        found = (atoms, starts)
-        if len(self._token_cache) >= _CACHE_LIMIT:
-            self._token_cache.clear()
-        self._token_cache[token] = found
+        starts = tuple({id(p): p for atom in atoms for p in self.by_anchor.get(atom, ())}.values())
+        found = (token, atoms, starts)
+        # Only words the lexicon knows, and short function words, are kept: not the names and other words of
+        # a reporter's text (they are read again each time, which costs a few dictionary look-ups).
+        if atoms or len(token) <= 3:
+            if len(self._token_cache) >= _CACHE_LIMIT:
+                self._token_cache.clear()
+            self._token_cache[raw] = found
         return found
 
     def atoms_of(self, token: str) -> frozenset[int]:
@@ -146,11 +155,13 @@ def _stem(word: str) -> str:
 
 
 def _normal(text: str) -> str:
-    return _JOINERS.sub("", unicodedata.normalize("NFKC", text).lower())
+    return unicodedata.normalize("NFKC", text).lower().replace("-", "").replace("'", "").replace("’", "")
 
 
-def _compile_pattern(lexicon: Lexicon, pattern: str) -> tuple[tuple[frozenset[int], ...], tuple[int, ...], bool]:
+def _compile_pattern(lexicon: Lexicon, pattern: str) -> tuple[tuple[frozenset[int], ...], tuple[int, ...], bool, int]:
+    """The elements, gaps and clause end of a pattern, and the index of its anchor element."""
     elements: list[frozenset[int]] = []
+    weights: list[int] = []
     gaps: list[int] = []
     gap = 0
     clause_end = False
@@ -179,11 +190,13 @@ def _compile_pattern(lexicon: Lexicon, pattern: str) -> tuple[tuple[frozenset[in
             else:
                 ids.add(lexicon.atom(_Atom("stem", _stem(alt))))
         elements.append(frozenset(ids))
+        weights.append(min(len(a.strip("*=")) for a in part.split("|")))
         gaps.append(gap)
         gap = 0
     if not elements:
         raise ValueError(f"lexicon pattern {pattern!r}: no tokens")
-    return tuple(elements), tuple(gaps), clause_end
+    anchor = max(range(len(elements)), key=lambda k: (weights[k], -k))
+    return tuple(elements), tuple(gaps), clause_end, anchor
 
 
 def compile_lexicon(document: dict, version: str) -> Lexicon:
@@ -205,17 +218,19 @@ def compile_lexicon(document: dict, version: str) -> Lexicon:
             for item in entry.get(kind) or []:
                 if not str(item.get("note", "")).strip():
                     raise ValueError(f"lexicon {hint}: {item.get('match')!r} has no note")
-                elements, gaps, clause_end = _compile_pattern(lexicon, item["match"])
+                elements, gaps, clause_end, anchor = _compile_pattern(lexicon, item["match"])
                 anywhere = bool(item.get("anywhere", False))
                 negatable = bool(item.get("negatable", True))
+                probe = elements[-1] if anchor != len(elements) - 1 else elements[0]
                 phrase = _Phrase(
-                    hint, elements, gaps, clause_end, negatable, kind == "exclusions", anywhere, item["match"]
-                )
+                    hint, elements, gaps, clause_end, negatable, kind == "exclusions", anywhere, item["match"],
+                    anchor, probe,
+                )  # fmt: skip
                 if anywhere:
                     lexicon.anywhere.append(phrase)
                     continue
-                for first in elements[0]:
-                    lexicon.by_first.setdefault(first, []).append(phrase)
+                for atom in elements[anchor]:
+                    lexicon.by_anchor.setdefault(atom, []).append(phrase)
     return lexicon
 
 
@@ -245,7 +260,23 @@ def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: "_Ends", star
     return -1
 
 
+def _match_start(phrase: _Phrase, atoms: list[frozenset[int]], end: int, k: int) -> int:
+    """The index of the first token of a match of elements 0..k-1 before element k (at `end`), or -1."""
+    if k == 0:
+        return end
+    wanted = phrase.elements[k - 1]
+    for position in range(end - 1, max(end - 2 - phrase.gaps[k], -1), -1):
+        if atoms[position] is _CLAUSE_BREAK:
+            break
+        if wanted & atoms[position]:
+            start = _match_start(phrase, atoms, position, k - 1)
+            if start >= 0:
+                return start
+    return -1
+
+
 _CLAUSE_BREAK: frozenset[int] = frozenset({-1})
+_SENTENCE_END: frozenset[int] = frozenset({-2})
 
 
 class _Ends:
@@ -310,31 +341,49 @@ def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
     if not isinstance(text, str) or not text:
         return []
     found: list[tuple[str, str]] = []
-    for sentence in _SENTENCES.split(unicodedata.normalize("NFKC", text)):
-        tokens = _TOKENS.findall(_JOINERS.sub("", sentence.lower()))
-        if tokens:
-            found += _sentence_matches(lexicon, tokens)
+    words: list[str] = []
+    atoms: list[frozenset[int]] = []
+    starts: list[tuple[int, tuple[_Phrase, ...]]] = []  # only the words a phrase may start at
+    read = lexicon.read
+    for raw in _TOKENS.findall(unicodedata.normalize("NFKC", text)):
+        word, token_atoms, token_starts = read(raw)
+        if token_atoms is _SENTENCE_END:
+            if starts or (lexicon.anywhere and words):
+                found += _sentence_matches(lexicon, words, atoms, starts)
+            words, atoms, starts = [], [], []
+            continue
+        if token_starts:
+            starts.append((len(words), token_starts))
+        words.append(word)
+        atoms.append(token_atoms)
+    if starts or (lexicon.anywhere and words):
+        found += _sentence_matches(lexicon, words, atoms, starts)
     return found
 
 
-def _sentence_matches(lexicon: Lexicon, tokens: list[str]) -> list[tuple[str, str]]:
-    read = [lexicon.read(t) for t in tokens]
-    atoms = [r[0] for r in read]
+def _sentence_matches(
+    lexicon: Lexicon, tokens: list[str], atoms: list[frozenset[int]], starts: list[tuple[int, tuple[_Phrase, ...]]]
+) -> list[tuple[str, str]]:
     last = len(tokens) - 1
     ends = _Ends(tokens, lexicon.clause_words)
     positives: list[tuple[_Phrase, int, int]] = []
     exclusions: list[tuple[str, int, int]] = []
-    for start, (_atoms, starts) in enumerate(read):
-        for phrase in starts:
-            end = _match_end(phrase, atoms, ends, start)
+    present = frozenset().union(*atoms)  # a clause break adds only -1, which no phrase has
+    for at, candidates in starts:
+        for phrase in candidates:
+            if present.isdisjoint(phrase.probe):
+                continue  # another word the phrase needs is nowhere in the sentence
+            end = _match_end(phrase, atoms, ends, at, phrase.anchor + 1)
             if end < 0:
+                continue
+            start = _match_start(phrase, atoms, at, phrase.anchor)
+            if start < 0:
                 continue
             if phrase.exclusion:
                 exclusions.append((phrase.hint, start, end))
             elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
                 positives.append((phrase, start, end))
     if lexicon.anywhere:
-        present = frozenset().union(*atoms)  # a clause break adds only -1, which no phrase has
         for phrase in lexicon.anywhere:
             if all(element & present for element in phrase.elements):
                 if phrase.exclusion:
