@@ -15,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.stats.domain.calendar import Period
+from services.stats.domain.costs import UnitCosts, estimate
 from services.stats.domain.disclosure import Disclosure, Unprotectable, withheld
-from services.stats.domain.reference import ReferenceData
+from services.stats.domain.reference import Department, ReferenceData
 from services.stats.domain.reports import concern_section
 from services.stats.domain.scope import OutOfScope, select
+from services.stats.entrypoints.api import _withheld_departments
 from shared.auth.principal import Principal, Role
 from shared.contracts.health import HEALTH_CATEGORIES
 
@@ -156,3 +158,97 @@ def test_an_association_cannot_ask_for_a_health_category() -> None:
     }
     ops = Principal(client_id="o", role=Role.OPS)
     assert select(ops, municipality=None, department=None, category="mental_health").hidden_categories == set()
+
+
+def _overview(outcomes: dict[str, int], referrals: dict[tuple[str, str], int]) -> dict:
+    start = date(2026, 3, 2)
+    rows = [{"day": start, "department_id": "d1", "municipality_code": "0316", "severity": "high", "concerns": 30}]
+    return {
+        "concerns": concern_section(rows, Period(start, start), ReferenceData()),
+        "categories": [{"category": "noise", "concerns": 28}, {"category": "loneliness", "concerns": 2}],
+        "repeat_tenancies": {"tenancies": 1, "concerns": 3, "definition": "..."},
+        "referrals": {
+            "total": sum(referrals.values()),
+            "by_target_and_status": [{"target": t, "status": s, "referrals": n} for (t, s), n in referrals.items()],
+            "sla": {"breached_referrals": 6, "breaches": 2, "escalations": 0},
+        },
+        "outcomes": [{"outcome": o, "referrals": n, "concerns": n} for o, n in outcomes.items()],
+        "costs_avoided": estimate(outcomes, UnitCosts()),
+        "notifications": [
+            {
+                "channel": "email",
+                "delivered": 3,
+                "failed": 0,
+                "retrying": 0,
+                "failed_attempts": 0,
+                "median_latency_ms": 9,
+            }
+        ],
+    }
+
+
+def test_the_overview_withholds_every_small_count_and_what_would_give_it_back() -> None:
+    body = Disclosure(5).overview(
+        _overview(
+            {"eviction_avoided": 2, "dwelling_restored": 9, "support_established": 12},
+            {("municipality", "requested"): 20, ("consultant", "accepted"): 7, ("association", "requested"): 1},
+        )
+    )
+    assert body["suppression"] == Disclosure(5).describe() and body["suppression"]["shown_as"] == "< 5"
+    assert body["concerns"]["total"] == 30 and body["concerns"]["by_severity"][2]["concerns"] == 30
+    assert [c["concerns"] for c in body["categories"]] == [None, None]  # 28 + 2 >= 30 would give the 2 back
+    assert body["repeat_tenancies"]["tenancies"] is None and body["repeat_tenancies"]["concerns"] is None
+    assert body["referrals"]["total"] == 28
+    assert [r["referrals"] for r in body["referrals"]["by_target_and_status"]] == [20, None, None]
+    assert body["referrals"]["sla"] == {"breached_referrals": 6, "breaches": None, "escalations": 0}
+    assert [o["concerns"] for o in body["outcomes"]] == [None, None, 12]
+    costs = body["costs_avoided"]
+    assert [i["amount_dkk"] for i in costs["items"]] == [None, None] and costs["total_dkk"] is None
+    channel = body["notifications"][0]
+    assert channel["delivered"] is None and channel["median_latency_ms"] is None and channel["failed"] == 0
+
+
+def test_costs_stay_when_no_outcome_behind_them_is_small() -> None:
+    body = Disclosure(5).overview(_overview({"eviction_avoided": 6, "dwelling_restored": 9}, {("a", "b"): 15}))
+    assert body["costs_avoided"]["total_dkk"] == 15 * 500_000
+
+
+def test_response_times_withhold_small_groups_and_their_hours() -> None:
+    hours = {"median": 3.0, "p90": 5.0}
+    groups = [
+        {"target": "municipality", "referrals": 9, "acknowledged": 8, "completed": 2, "breached": 0},
+        {"target": "association", "referrals": 2, "acknowledged": 2, "completed": 0, "breached": 0},
+        {"target": "consultant", "referrals": 12, "acknowledged": 10, "completed": 7, "breached": 0},
+    ]
+    body = {
+        "group_by": "target",
+        "groups": [{**g, "hours_to_acknowledgement": dict(hours), "hours_to_completion": dict(hours)} for g in groups],
+    }
+    out = Disclosure(5).response_times(body)["groups"]
+    assert [g["referrals"] for g in out] == [None, None, 12]
+    assert [g["acknowledged"] for g in out] == [None, None, 10]
+    assert [g["hours_to_acknowledgement"]["median"] for g in out] == [3.0, None, 3.0]  # 8 is no small count
+    assert [g["completed"] for g in out] == [None, 0, None]  # zeros are shown; 7 goes with the 2
+    assert [g["hours_to_completion"]["median"] for g in out] == [None, 3.0, 3.0]
+
+
+def test_hotspots_keep_an_unseen_department_from_the_baseline() -> None:
+    reference = ReferenceData(
+        departments={
+            "mine": Department("mine", "Mine", "org", "0316", 100),
+            "theirs": Department("theirs", "Theirs", "org", "0326", 100),
+        }
+    )
+    now = {"mine": 10, "theirs": 3}
+    baselines = {"org": {"concerns": 13, "tenancies": 200}}
+    consultant = select(
+        Principal(client_id="c", role=Role.CONSULTANT, department_ids=frozenset({"mine"})),
+        municipality=None,
+        department=None,
+        category=None,
+    )
+    hidden, hidden_baselines = _withheld_departments(Disclosure(5), reference, now, baselines, consultant)
+    assert hidden == {"mine"} and not hidden_baselines  # 13 - 10 would tell the consultant the other has 3
+    ops = select(Principal(client_id="o", role=Role.OPS), municipality=None, department=None, category=None)
+    assert _withheld_departments(Disclosure(5), reference, now, baselines, ops)[0] == {"mine", "theirs"}
+    assert _withheld_departments(Disclosure(2), reference, now, baselines, ops)[0] == set()

@@ -224,9 +224,10 @@ class Disclosure:
         for name in ("referrals", "acknowledged", "completed", "breached"):
             self.protect(groups, name, key=key)
         for row in groups:
-            if self.small(counts["acknowledged"][row[key]]) or row["acknowledged"] is None:
+            # Hours of fewer than min_count referrals would be those referrals' own times (a complement's stay).
+            if self.small(counts["acknowledged"][row[key]]):
                 row["hours_to_acknowledgement"] = {"median": None, "p90": None}
-            if self.small(counts["completed"][row[key]]) or row["completed"] is None:
+            if self.small(counts["completed"][row[key]]):
                 row["hours_to_completion"] = {"median": None, "p90": None}
         body["suppression"] = self.describe()
         return body
