@@ -16,6 +16,7 @@ says `negatable: false` (its own words are the negation: "åbner ikke døren"). 
 
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class Lexicon:
     anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
     _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...]]] = field(default_factory=dict)
+    _lengths: tuple[list[int], list[int]] | None = None
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -131,27 +133,39 @@ class Lexicon:
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Every atom a token matches."""
+        if self._lengths is None:
+            self._lengths = (sorted({len(k) for k in self.prefixes}), sorted({len(k) for k in self.suffixes}))
+        prefix_lengths, suffix_lengths = self._lengths
         ids: list[int] = []
         ids += self.exact.get(token, ())
-        ids += self.stems.get(_stem(token), ())
-        for length in range(1, len(token) + 1):
+        ids += self.stems.get(_stemmer().stemWord(token), ())
+        size = len(token)
+        for length in prefix_lengths:
+            if length > size:
+                break
             ids += self.prefixes.get(token[:length], ())
+        for length in suffix_lengths:
+            if length > size:
+                break
             ids += self.suffixes.get(token[-length:], ())
         ids += [ident for value, ident in self.contains if value in token]
         return frozenset(ids)
 
 
-_STEMMER = Stemmer.Stemmer("danish")
-_STEM_CACHE: dict[str, str] = {}
+_STEMMERS = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    """This thread's stemmer (a PyStemmer stemmer must not be shared between threads), without a word cache:
+    it would keep the words of reporters' texts."""
+    stemmer = getattr(_STEMMERS, "danish", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.danish = Stemmer.Stemmer("danish", 0)
+    return stemmer
 
 
 def _stem(word: str) -> str:
-    stem = _STEM_CACHE.get(word)
-    if stem is None:
-        if len(_STEM_CACHE) >= _CACHE_LIMIT:
-            _STEM_CACHE.clear()
-        stem = _STEM_CACHE[word] = _STEMMER.stemWord(word)
-    return stem
+    return _stemmer().stemWord(word)
 
 
 def _normal(text: str) -> str:
