@@ -145,5 +145,11 @@ READING = [
     " JSON holds the details (201 latencies, the split at routing, refusals, duplicates).",
     "- **memory**: each service's peak resident set (VmHWM) over the end-to-end run, against an idle process"
     " that imports the same framework stack and serves one route (with a Faust app for routing and stats).",
+    "- **triage**: precision and recall per hint of intake's reading of the free text on the labelled set"
+    " (tests/data/triage_labelled.yaml), against the same lexicon without negation cues and exclusions (plain"
+    " keywords); the JSON lists every miss and wrong find, and the issue's targets for the danger hints (recall"
+    " >= 0.95 at precision >= 0.8). The cost: read_hints' p99 on descriptions of realistic length against the"
+    " 1 ms budget (CPU time, with the wall clock and the 4000-character worst case in the JSON), and a POST's"
+    " CPU work (validate, fingerprint, build, seal, encode the event) with against without triage.",
     "- The machine is shared with other work: figures move from run to run; compare ratios, not values.",
 ]
