@@ -14,13 +14,16 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.stats.adapters import queries
 from services.stats.domain.calendar import Period
 from services.stats.domain.costs import UnitCosts, estimate
 from services.stats.domain.disclosure import Disclosure, Unprotectable, withheld
 from services.stats.domain.reference import Department, ReferenceData
 from services.stats.domain.reports import concern_section
 from services.stats.domain.scope import OutOfScope, select
+from services.stats.entrypoints import api
 from services.stats.entrypoints.api import _withheld_departments
+from services.stats.entrypoints.deps import StatsContext
 from shared.auth.principal import Principal, Role
 from shared.contracts.health import HEALTH_CATEGORIES
 
@@ -252,3 +255,39 @@ def test_hotspots_keep_an_unseen_department_from_the_baseline() -> None:
     ops = select(Principal(client_id="o", role=Role.OPS), municipality=None, department=None, category=None)
     assert _withheld_departments(Disclosure(5), reference, now, baselines, ops)[0] == {"mine", "theirs"}
     assert _withheld_departments(Disclosure(2), reference, now, baselines, ops)[0] == set()
+
+
+async def test_a_municipality_compares_only_with_hours_of_enough_referrals(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [
+        {
+            "municipality_code": code,
+            "target": "municipality",
+            "referrals": n,
+            "acknowledged": n,
+            "completed": 0,
+            "breached": 0,
+            "ack_hours": [h, h],
+            "completion_hours": [None, None],
+        }
+        for code, n, h in [("0316", 9, 1.0), ("0326", 9, 2.0), ("0330", 9, 3.0), ("0340", 1, 99.0)]
+    ]
+
+    async def response_times(conn, period, selection, group_by):  # noqa: ANN001, ANN202
+        return rows if group_by == "both" else rows[:1]
+
+    monkeypatch.setattr(queries, "response_times", response_times)
+    holbaek = select(
+        Principal(client_id="h", role=Role.MUNICIPALITY, municipality_code="0316"),
+        municipality=None,
+        department=None,
+        category=None,
+    )
+    start = date(2026, 3, 2)
+    context = StatsContext(ReferenceData(version="1"), UnitCosts())
+    body = await api.response_times(Period(start, start), holbaek, context, None, "municipality")
+    # 0340's one referral (99 hours) stays out: two others are too few for a median.
+    assert body["comparison"]["all"]["median_hours_to_acknowledgement"] == {
+        "municipalities": 2,
+        "median": None,
+        "withheld": True,
+    }

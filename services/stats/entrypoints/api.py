@@ -119,6 +119,17 @@ async def response_times(
     others = None
     if selection.compare_with_other_municipalities:
         both = await queries.response_times(conn, period, Selection(category=selection.category), "both")
+        # A municipality's hours of fewer than min_count referrals would be their own times (a median of three
+        # municipalities is one of them): such hours do not go into the comparison.
+        small = context.disclosure.small
+        both = [
+            {
+                **dict(row),
+                "ack_hours": None if small(row["acknowledged"]) else row["ack_hours"],
+                "completion_hours": None if small(row["completed"]) else row["completion_hours"],
+            }
+            for row in both
+        ]
         others = reports.response_comparison(
             both, selection.compare_with_other_municipalities, "target" if group_by == "target" else None
         )
