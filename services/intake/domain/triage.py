@@ -94,7 +94,8 @@ class Lexicon:
     by_anchor: dict[int, list[_Phrase]] = field(default_factory=dict)
     anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
-    _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...]]] = field(default_factory=dict)
+    _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]] = field(default_factory=dict)
+    anywhere_triggers: frozenset[int] = frozenset()
     _lengths: tuple[list[int], list[int]] | None = None
 
     def atom(self, atom: _Atom) -> int:
@@ -110,19 +111,20 @@ class Lexicon:
             index[atom.kind].setdefault(atom.value, []).append(ident)
         return ident
 
-    def read(self, raw: str) -> tuple[str, frozenset[int], tuple["_Phrase", ...]]:
-        """A token as written: the word, every atom it matches, and the phrases that may start at it (cached)."""
+    def read(self, raw: str) -> tuple[str, frozenset[int], tuple["_Phrase", ...], bool]:
+        """A token as written: the word, every atom it matches, the phrases anchored at it, and whether a phrase
+        matched anywhere in the sentence may need it (cached for the lexicon's words)."""
         found = self._token_cache.get(raw)
         if found is not None:
             return found
         if raw in _BREAKS:
-            return raw, _CLAUSE_BREAK, ()
+            return raw, _CLAUSE_BREAK, (), False
         if raw[0] in ".!?\n\r":
-            return raw, _SENTENCE_END, ()
+            return raw, _SENTENCE_END, (), False
         token = raw.lower().replace("-", "").replace("'", "").replace("’", "")
         atoms = self.atoms_of(token)
         starts = tuple({id(p): p for atom in atoms for p in self.by_anchor.get(atom, ())}.values())
-        found = (token, atoms, starts)
+        found = (token, atoms, starts, not atoms.isdisjoint(self.anywhere_triggers))
         # Only words the lexicon knows, and short function words, are kept: not the names and other words of
         # a reporter's text (they are read again each time, which costs a few dictionary look-ups).
         if atoms or len(token) <= 3:
@@ -242,6 +244,7 @@ def compile_lexicon(document: dict, version: str) -> Lexicon:
                 )  # fmt: skip
                 if anywhere:
                     lexicon.anywhere.append(phrase)
+                    lexicon.anywhere_triggers |= elements[0]
                     continue
                 for atom in elements[anchor]:
                     lexicon.by_anchor.setdefault(atom, []).append(phrase)
@@ -359,18 +362,20 @@ def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
     atoms: list[frozenset[int]] = []
     starts: list[tuple[int, tuple[_Phrase, ...]]] = []  # only the words a phrase may start at
     read = lexicon.read
+    triggered = False  # a phrase matched anywhere in the sentence may apply
     for raw in _TOKENS.findall(unicodedata.normalize("NFKC", text)):
-        word, token_atoms, token_starts = read(raw)
+        word, token_atoms, token_starts, trigger = read(raw)
         if token_atoms is _SENTENCE_END:
-            if starts or (lexicon.anywhere and words):
+            if starts or triggered:
                 found += _sentence_matches(lexicon, words, atoms, starts)
-            words, atoms, starts = [], [], []
+            words, atoms, starts, triggered = [], [], [], False
             continue
         if token_starts:
             starts.append((len(words), token_starts))
+        triggered = triggered or trigger
         words.append(word)
         atoms.append(token_atoms)
-    if starts or (lexicon.anywhere and words):
+    if starts or triggered:
         found += _sentence_matches(lexicon, words, atoms, starts)
     return found
 
