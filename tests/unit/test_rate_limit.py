@@ -168,3 +168,33 @@ async def test_limit_is_read_from_the_runtime_settings_and_zero_disables_it() ->
     app = app_with()
     app.state.runtime = SimpleNamespace(settings=SimpleNamespace(rate_limit_per_minute=0, rate_limit_burst=None))
     assert await statuses(app, 5, token="alice") == [200] * 5
+
+
+@pytest.mark.parametrize(
+    ("trusted", "source"), [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9"), ("10.0.0.1", "127.0.0.1")]
+)
+async def test_x_forwarded_for_names_the_source_only_from_a_trusted_proxy(
+    monkeypatch: pytest.MonkeyPatch, trusted: str, source: str
+) -> None:
+    """uvicorn would trust X-Forwarded-For from any local process: a guesser would name a fresh address per try."""
+    import uvicorn
+
+    from shared import runtime
+    from shared.settings import Settings
+
+    started: dict = {}
+    monkeypatch.setattr(runtime, "configure_logging", lambda *_: None)
+    monkeypatch.setattr(runtime.uvicorn, "run", lambda app, **options: started.update(app=app, options=options))
+    seen: list = []
+
+    async def service(scope, receive, send) -> None:  # noqa: ANN001
+        seen.append(scope["client"][0])
+
+    settings = Settings(database_url="postgresql://x@h/x", subject_key_secret="s" * 32, forwarded_allow_ips=trusted)
+    runtime.serve(service, settings)  # type: ignore[arg-type] - any ASGI app
+    config = uvicorn.Config(started["app"], **started["options"])
+    config.load()
+    headers = [(b"x-forwarded-for", b"203.0.113.9")]
+    scope = {"type": "http", "client": ("127.0.0.1", 5000), "headers": headers, "scheme": "http"}
+    await config.loaded_app(scope, None, None)
+    assert seen == [source]
