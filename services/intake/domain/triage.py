@@ -361,10 +361,10 @@ def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
     words: list[str] = []
     atoms: list[frozenset[int]] = []
     starts: list[tuple[int, tuple[_Phrase, ...]]] = []  # only the words a phrase may start at
-    read = lexicon.read
+    read, cached = lexicon.read, lexicon._token_cache.get
     triggered = False  # a phrase matched anywhere in the sentence may apply
     for raw in _TOKENS.findall(unicodedata.normalize("NFKC", text)):
-        word, token_atoms, token_starts, trigger = read(raw)
+        word, token_atoms, token_starts, trigger = cached(raw) or read(raw)
         if token_atoms is _SENTENCE_END:
             if starts or triggered:
                 found += _sentence_matches(lexicon, words, atoms, starts)
