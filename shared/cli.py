@@ -15,7 +15,9 @@ from shared.auth.principal import Role
 from shared.console import make_console, table
 from shared.db.migrate import apply_migrations
 from shared.kafka.admin import DAY_MS, INBOUND_RETENTION_DAYS, ensure_topics
+from shared.kafka.config import security_config
 from shared.kafka.dead_letter_tools import read_dead_letters, replay
+from shared.kafka.security import grant
 
 app = typer.Typer(help="Operate the concern-referral platform.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -56,6 +58,9 @@ def topics_ensure(
     system's ACLs for the prefix."""
     retention_ms = round(inbound_retention_days * DAY_MS)
     created = asyncio.run(ensure_topics(bootstrap, partitions, replication_factor, prefix, retention_ms))
+    if security_config():
+        asyncio.run(grant(bootstrap, prefix))
+        console.print(f"ACLs granted for prefix '{prefix}'" if prefix else "ACLs granted")
     console.print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
 
 

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     database_pool_min: int = Field(0, ge=0, description="0: the service starts even while PostgreSQL is away.")
     database_pool_max: int = Field(10, ge=1)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Read by every Kafka client from the environment (shared/kafka/config.py, security_config); here so that
+    # they are documented and checked like the rest.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_username: str | None = Field(None, description="This service's Kafka principal (with SASL).")
+    kafka_password: SecretStr | None = Field(None, description="Its SCRAM password (with SASL).")
     topic_partitions: int = Field(6, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
     topic_prefix: str = Field(

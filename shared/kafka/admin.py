@@ -16,8 +16,7 @@ from shared.contracts.topics import (
     REFERRAL_EVENTS,
     dlq,
 )
-from shared.kafka.config import client_config, security_config
-from shared.kafka.security import grant
+from shared.kafka.config import client_config
 
 DAY_MS = 24 * 60 * 60 * 1000
 INBOUND_RETENTION_DAYS = 7
@@ -73,8 +72,8 @@ async def ensure_topics(
     """Create the missing topics; returns the names created. Existing topics are left as they are, except that
     `concern-inbound` and its dead letters always get `inbound_retention_ms` (a shorter setting takes effect).
 
-    With SASL configured (KAFKA_SECURITY_PROTOCOL) this runs as the admin principal and also grants the
-    services' and housing systems' ACLs for `prefix` (shared/kafka/security.py).
+    With SASL configured (KAFKA_SECURITY_PROTOCOL) this runs as the admin principal; `crp topics ensure` then
+    grants the services' and housing systems' ACLs for the prefix (shared/kafka/security.py).
     """
     planned = planned_topics(partitions, replication_factor, prefix, inbound_retention_ms)
     admin = AIOKafkaAdminClient(**client_config(bootstrap_servers, client_id="crp-admin"))
@@ -92,6 +91,4 @@ async def ensure_topics(
             await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t.name, t.topic_configs) for t in kept])
     finally:
         await admin.close()
-    if security_config():
-        await grant(bootstrap_servers, prefix)
     return [t.name for t in missing]

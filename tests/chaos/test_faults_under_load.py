@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from shared.kafka.config import client_config
 from tests.support.load import LoadResult, open_loop
 from tests.support.platform import Platform, assert_ground_truth, report, running_platform
 from tests.support.polling import eventually
@@ -126,7 +127,7 @@ async def test_each_service_sigkilled_in_turn_loses_and_doubles_nothing(platform
 
 async def ensure_topic(bootstrap: str, topic: str) -> None:
     """A one-partition topic for the broker check."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 1, 1)])
@@ -136,7 +137,7 @@ async def ensure_topic(bootstrap: str, topic: str) -> None:
 
 async def broker_usable(bootstrap: str, topic: str) -> bool:
     """The broker answers metadata and takes a write again (after an unclean stop it first recovers its logs)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    producer = AIOKafkaProducer(**client_config(bootstrap), request_timeout_ms=5000)
     try:
         await producer.start()
         await producer.send_and_wait(topic, b"ping")

@@ -32,7 +32,7 @@ from shared.contracts.envelope import decode, encode
 from shared.contracts.examples import example_events
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.topics import CONCERN_EVENTS, CONCERN_INBOUND, NOTIFICATION_EVENTS, REFERRAL_EVENTS, dlq
-from shared.kafka.config import partitions_of, producer_config
+from shared.kafka.config import client_config, partitions_of, producer_config
 from tests.support.notify_helpers import LateSecretReceiver, serving
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess
@@ -204,7 +204,7 @@ class DeadLetterTally:
 async def follow_dead_letters(bootstrap: str, prefix: str, tally: DeadLetterTally, done: asyncio.Event) -> None:
     """Read every .dlq topic from the start into `tally` until `done` is set."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4_000_000
+        **client_config(bootstrap), enable_auto_commit=False, max_partition_fetch_bytes=4_000_000
     )
     await consumer.start()
     try:
@@ -229,7 +229,7 @@ async def follow_dead_letters(bootstrap: str, prefix: str, tally: DeadLetterTall
 async def read_events(bootstrap: str, topic: str) -> list[tuple[int, object]]:
     """The decodable events of `topic` so far, with their broker timestamps (the flood is skipped)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4_000_000
+        **client_config(bootstrap), enable_auto_commit=False, max_partition_fetch_bytes=4_000_000
     )
     await consumer.start()
     events = []

@@ -8,18 +8,25 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
+from shared.contracts.topics import CONCERN_INBOUND, dlq
+from shared.kafka import security
 from shared.kafka.admin import ensure_topics
+from shared.kafka.config import client_config
 from tests.support.databases import migrated_database
 from tests.support.polling import eventually
+from tests.support.sasl_broker import SaslBroker, sasl_broker
 from tests.support.scenarios import everything_on
 from tests.support.services import ServiceProcess
 
@@ -486,3 +493,46 @@ async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamesp
     # The control: the services did log this run (so an empty log cannot pass) and the events name the concerns.
     assert all(process.log_path.stat().st_size > 0 for process in platform.processes.values())
     assert any(reported.without_basis.encode() in r for r in records)
+
+
+# -- the broker behind the APIs: the token registry and the raw inbound concerns are on Kafka -----------------
+
+
+HOUSING = security.housing_systems()
+
+
+@pytest.fixture(scope="module")
+def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    """A broker as `deploy.stack up --kafka-sasl` runs it, with the platform's topics, principals and ACLs."""
+    with sasl_broker(tmp_path_factory.mktemp("owasp-sasl")) as running:
+        with running.acting_as(security.ADMIN_PRINCIPAL):
+            asyncio.run(ensure_topics(running.bootstrap, partitions=1))
+        yield running
+
+
+async def test_api2_kafka_refuses_a_client_without_credentials(sasl: SaslBroker) -> None:
+    """`crp clients create --role admin` from any local process put an admin token on `api-clients`."""
+    intruder = new_client(name="owasp intruder", role=Role.ADMIN)
+    with pytest.raises(KafkaConnectionError):
+        await publish_record(sasl.bootstrap, intruder.record)
+
+
+@pytest.mark.parametrize("principal", [*security.SERVICE_PRINCIPALS, *map(security.housing_principal, HOUSING)])
+async def test_api5_only_the_admin_principal_writes_the_token_registry(sasl: SaslBroker, principal: str) -> None:
+    intruder = new_client(name="owasp intruder", role=Role.ADMIN)
+    with sasl.acting_as(principal), pytest.raises(TopicAuthorizationFailedError):
+        await publish_record(sasl.bootstrap, intruder.record)
+    with sasl.acting_as(security.ADMIN_PRINCIPAL):  # the operator's own principal does
+        await publish_record(sasl.bootstrap, intruder.record)
+
+
+async def test_api8_raw_inbound_payloads_stay_on_the_broker_a_week_at_most(platform: SimpleNamespace) -> None:
+    topics = [platform.prefix + CONCERN_INBOUND, platform.prefix + dlq(CONCERN_INBOUND)]
+    admin = AIOKafkaAdminClient(**client_config(platform.bootstrap))
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+    finally:
+        await admin.close()
+    kept = {r[3]: {e[0]: e[1] for e in r[4]}["retention.ms"] for response in responses for r in response.resources}
+    assert kept == dict.fromkeys(topics, str(7 * 24 * 3600 * 1000))

@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.auth.principal import Role
 from shared.contracts.topics import CONCERN_EVENTS, CONCERN_INBOUND, REFERRAL_EVENTS
+from shared.kafka.config import client_config
 from shared.kafka.dead_letter_tools import read_dead_letters
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess
@@ -43,7 +44,7 @@ async def test_service_process_serves_its_edge_and_dead_letters_garbage(
                 await eventually(known, what="the ops client reaching the service")
 
                 topic = topic_prefix + CONSUMED[service]
-                producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+                producer = AIOKafkaProducer(**client_config(kafka_bootstrap))
                 await producer.start()
                 await producer.send_and_wait(topic, b"{not json", key=b"k")
                 await producer.stop()

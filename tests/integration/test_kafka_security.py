@@ -53,6 +53,7 @@ def prefix(broker: SaslBroker) -> str:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     with broker.acting_as(security.ADMIN_PRINCIPAL):
         asyncio.run(ensure_topics(broker.bootstrap, partitions=1, prefix=prefix))
+        asyncio.run(security.grant(broker.bootstrap, prefix))
     return prefix
 
 

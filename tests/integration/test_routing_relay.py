@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from services.routing.adapters import outbox
 from services.routing.adapters.relay import OUTBOX_ID, OutboxRelay
 from shared.contracts.topics import REFERRAL_EVENTS
+from shared.kafka.config import client_config
 from tests.support.polling import eventually
 from tests.support.routing_events import concern_event, read_committed
 
@@ -31,7 +32,7 @@ async def test_relay_publishes_each_outbox_event_exactly_once_after_a_leader_die
 
             # The previous leader: committed rows 1-3 to Kafka but died before marking them,
             # and had row 4 in a transaction it never finished.
-            previous = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=transactional_id)
+            previous = AIOKafkaProducer(**client_config(kafka_bootstrap), transactional_id=transactional_id)
             await previous.start()
             async with previous.transaction():
                 for row in rows[:3]:

@@ -17,7 +17,7 @@ from shared.contracts.topics import (
     dlq,
 )
 from shared.kafka.admin import ensure_topics
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ async def test_topics_are_created_once_with_partitions_retention_and_compaction(
     assert set(created) == expected
     assert await ensure_topics(kafka_bootstrap, partitions=4, prefix=prefix) == []  # running twice is harmless
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_config(kafka_bootstrap))
     await admin.start()
     try:
         described = {
@@ -59,7 +59,7 @@ async def test_partitions_of_several_topics_in_one_request_in_the_order_asked_le
 ) -> None:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(kafka_bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         asked = (prefix + REFERRAL_EVENTS, prefix + "no-such-topic", prefix + API_CLIENTS)

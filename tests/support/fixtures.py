@@ -12,6 +12,7 @@ from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.contracts.topics import dlq
 from shared.kafka.admin import ensure_topics
+from shared.kafka.config import client_config
 from tests.support.databases import migrated_database
 from tests.support.reference import publish_owner_directory
 
@@ -95,7 +96,7 @@ def service_env(kafka_bootstrap: str, topic_prefix: str) -> dict[str, str]:
 async def topic(kafka_bootstrap: str) -> str:
     """A fresh topic with 3 partitions and its .dlq topic."""
     name = "t-" + uuid.uuid4().hex[:12]
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_config(kafka_bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 3, 1), NewTopic(dlq(name), 3, 1)])

@@ -15,7 +15,7 @@ from services.intake.settings import IntakeSettings
 from shared.auth.admin import IssuedClient, new_client, publish_record
 from shared.auth.principal import Role
 from shared.kafka.admin import ensure_topics
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 from tests.support.databases import migrated_database
 from tests.support.polling import eventually
 
@@ -142,7 +142,7 @@ async def intake_instance(
 
 async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
     """Every record on `topic` up to its current end offsets (so late duplicates are seen too)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
     await consumer.start()
     records: list[Any] = []
     try:

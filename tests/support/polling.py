@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 30.0, what: str = "condition") -> None:
@@ -20,7 +20,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 30
 
 async def read_all(bootstrap: str, topic: str, *, expected: int, within: float = 30.0) -> list[ConsumerRecord]:
     """Every record of `topic` from the beginning, waiting until at least `expected` have arrived."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:

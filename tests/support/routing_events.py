@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, decode, encode, make_event
-from shared.kafka.config import partitions_of, producer_config
+from shared.kafka.config import client_config, partitions_of, producer_config
 
 INTAKE = "/services/intake"
 HOLBAEK = {"department_id": "holbaek-1", "municipality_code": "0316"}
@@ -76,7 +76,7 @@ async def publish(bootstrap: str, topic: str, events: list[Envelope]) -> None:
 
 async def read_committed(bootstrap: str, topic: str, *, expected: int, within: float = 60.0) -> list[Envelope]:
     """Every committed event of `topic` from the start, once at least `expected` arrived (then a short settle)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed")
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     events: list[Envelope] = []
     try:

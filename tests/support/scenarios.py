@@ -30,7 +30,7 @@ from shared.auth.principal import Role
 from shared.contracts.envelope import Envelope, decode
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.kafka.admin import ensure_topics
-from shared.kafka.config import partitions_of
+from shared.kafka.config import client_config, partitions_of
 from tests.support.databases import migrated_database
 from tests.support.notify_helpers import serving
 from tests.support.polling import eventually
@@ -131,7 +131,7 @@ class EventLog:
 
     def __init__(self, bootstrap: str, prefix: str):
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+            **client_config(bootstrap), enable_auto_commit=False, isolation_level="read_committed"
         )
         self._topics = [prefix + t for t in (CONCERN_EVENTS, REFERRAL_EVENTS, NOTIFICATION_EVENTS)]
         self._task: asyncio.Task[None] | None = None
@@ -166,13 +166,13 @@ class EventLog:
 
 async def everything_on(bootstrap: str, prefix: str) -> list[tuple[str, bytes]]:
     """(topic, bytes) of the key, value and headers of every record on every topic of the prefix (dead letters too)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
     await admin.start()
     try:
         topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_config(bootstrap), enable_auto_commit=False)
     await consumer.start()
     found: list[tuple[str, bytes]] = []
     try:

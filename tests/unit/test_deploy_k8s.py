@@ -14,6 +14,7 @@ from services.notify.settings import NotifySettings
 from services.routing.settings import RoutingSettings
 from services.stats.settings import StatsSettings
 from shared.contracts.topics import CONCERN_EVENTS, CONCERN_INBOUND, NOTIFICATION_EVENTS, REFERRAL_EVENTS
+from shared.kafka import security
 from shared.kafka.admin import planned_topics
 from tests.support.deploy_files import K8S, ROOT, SERVICES, render, schema_validator
 
@@ -28,6 +29,7 @@ CONSUMED = {
 }
 OVERLAYS = {"base": K8S / "base", "production": K8S / "overlays" / "production"}
 CRD_SCHEMAS = {"KafkaTopic": "strimzi-kafkatopic.schema.json", "ScaledObject": "keda-scaledobject.schema.json"}
+NO_SCHEMA = {"KafkaUser"}  # held to shared/kafka/security.py below instead of a CRD schema
 IMAGE_ENV = {"F_DATADIR", "PYTHONUNBUFFERED", "BROKER_SESSION_TIMEOUT"}  # read by the image and by Faust
 DUMMY_SECRETS = {
     "DATABASE_URL": "postgresql://svc:pw@db:5432/svc",
@@ -36,6 +38,7 @@ DUMMY_SECRETS = {
     "INTAKE_TOKEN": "token",
     "SMTP_USERNAME": "user",
     "SMTP_PASSWORD": "password",
+    "KAFKA_PASSWORD": "kafka-password",
 }
 
 
@@ -65,7 +68,7 @@ def production_group(service: str) -> str:
 @pytest.mark.parametrize("version", ["1.30", "1.37"])
 def test_every_builtin_resource_validates_strictly_against_kubernetes(rendered, version: str) -> None:
     _, resources = rendered
-    builtin = [r for r in resources if r["kind"] not in CRD_SCHEMAS]
+    builtin = [r for r in resources if r["kind"] not in CRD_SCHEMAS and r["kind"] not in NO_SCHEMA]
     assert {r["kind"] for r in builtin} >= {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget"}
     for resource in builtin:
         kubernetes_validate.validate(resource, version, strict=True)
@@ -194,8 +197,11 @@ def test_each_deployments_environment_is_valid_for_its_settings(
     for source in main["envFrom"]:
         environment |= configs[source["configMapRef"]["name"]]["data"]
     for variable in main["env"]:
+        if "value" in variable:  # not a secret (its Kafka username)
+            environment[variable["name"]] = variable["value"]
+            continue
         reference = variable["valueFrom"]["secretKeyRef"]
-        assert reference["name"] in ("platform-secrets", f"{service}-db", f"{service}-secrets")
+        assert reference["name"] in ("platform-secrets", f"{service}-db", f"{service}-secrets", service)
         environment[variable["name"]] = DUMMY_SECRETS[variable["name"]]
     fields = {name.upper() for name in SETTINGS[service].model_fields}
     assert set(environment) - fields - IMAGE_ENV == set(), "variables the service does not read (typos?)"
@@ -253,3 +259,40 @@ def test_stats_faust_worker_takes_its_session_timeout_from_the_manifest(
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", timeout)
     settings = StatsSettings(database_url=DUMMY_SECRETS["DATABASE_URL"], subject_key_secret="s" * 16)
     assert make_stream_app(settings).conf.broker_session_timeout == float(timeout) < 60
+
+
+STRIMZI_RESOURCES = {"topic": 2, "group": 3, "cluster": 4, "transactionalId": 5}
+STRIMZI_OPERATIONS = {"Read": 3, "Write": 4, "Create": 5, "Describe": 8, "DescribeConfigs": 10}
+
+
+def test_each_service_and_housing_system_has_a_kafka_user_with_the_acls_the_local_broker_enforces(rendered) -> None:
+    _, resources = rendered
+    users = by_kind(resources, "KafkaUser")
+    assert set(users) == set(security.principals())
+    for name, user in users.items():
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == "concern-platform"
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+        acls = {
+            security.Acl(
+                name,
+                security.Resource(STRIMZI_RESOURCES[acl["resource"]["type"]]),
+                acl["resource"]["name"],
+                security.Pattern[acl["resource"]["patternType"].upper()],
+                security.Operation(STRIMZI_OPERATIONS[operation]),
+            )
+            for acl in user["spec"].get("authorization", {}).get("acls", [])
+            for operation in acl["operations"]
+        }
+        assert acls == {acl for acl in security.planned_acls() if acl.principal == name}, name
+    assert "authorization" not in users[security.ADMIN_PRINCIPAL]["spec"]  # a super user of the Kafka resource
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_authenticates_to_kafka_as_its_own_principal(rendered, service: str) -> None:
+    _, resources = rendered
+    config = by_kind(resources, "ConfigMap")["platform-config"]["data"]
+    assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and config["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    main = next(c for c in by_kind(resources, "Deployment")[service]["spec"]["template"]["spec"]["containers"])
+    env = {e["name"]: e for e in main["env"]}
+    assert env["KAFKA_USERNAME"]["value"] == service
+    assert env["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": service, "key": "password"}

@@ -1,0 +1,67 @@
+"""Every Kafka client's credentials come from one place, and a SASL setting without them is refused, not ignored."""
+
+import pytest
+
+from deploy import broker
+from deploy.config import StackConfig
+from shared.kafka import security
+from shared.kafka.config import client_config, security_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_without_a_security_protocol_clients_connect_in_plaintext() -> None:
+    assert security_config({}) == {}
+    assert security_config({"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT", "KAFKA_USERNAME": "intake"}) == {}
+
+
+def test_sasl_gives_every_client_the_principal_of_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "KAFKA_USERNAME": "routing", "KAFKA_PASSWORD": "pw"}
+    assert security_config(env) == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "routing",
+        "sasl_plain_password": "pw",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert client_config("b:9092", client_id="x")["sasl_plain_username"] == "routing"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"},
+        {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_USERNAME": "intake"},
+        {"KAFKA_SECURITY_PROTOCOL": "SSL-ISH", "KAFKA_USERNAME": "intake", "KAFKA_PASSWORD": "pw"},
+    ],
+)
+def test_a_sasl_setting_without_credentials_or_an_unknown_protocol_is_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="KAFKA_"):
+        security_config(env)
+
+
+def test_one_principal_per_service_and_per_housing_system_with_a_password_each(tmp_path) -> None:  # noqa: ANN001
+    assert security.principals() == ["admin", "intake", "routing", "notify", "stats"] + [
+        f"housing-{system}" for system in security.housing_systems()
+    ]
+    assert security.housing_systems() == ["beboerapp-b", "ejendomssystem-a"]
+    from deploy import stack_secrets
+
+    secrets = stack_secrets.load_or_create(tmp_path / "secrets.json")
+    cfg = StackConfig(home=tmp_path, kafka_sasl=True)
+    env = broker.client_env(cfg, secrets, "housing-beboerapp-b")
+    assert env["KAFKA_USERNAME"] == "housing-beboerapp-b" and env["KAFKA_PASSWORD"]
+    assert broker.client_env(StackConfig(home=tmp_path), secrets, "intake") == {}  # no SASL: no credentials
+
+
+def test_no_service_but_intake_reads_concern_inbound_and_none_writes_the_token_registry() -> None:
+    acls = security.planned_acls("p.")
+    readers = {a.principal for a in acls if a.name == "p.concern-inbound" and a.operation is security.Operation.READ}
+    assert readers == {"intake"}
+    assert not [a for a in acls if a.name == "p.api-clients" and a.operation is security.Operation.WRITE]
+    housing = {a for a in acls if a.principal.startswith(security.HOUSING_PREFIX)}
+    assert {(a.name, a.operation) for a in housing} == {
+        ("p.concern-inbound", security.Operation.WRITE),
+        ("p.concern-inbound", security.Operation.DESCRIBE),
+    }
