@@ -18,7 +18,7 @@ import hashlib
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +96,7 @@ class Lexicon:
     _atoms: dict[_Atom, int] = field(default_factory=dict)
     _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]] = field(default_factory=dict)
     anywhere_triggers: frozenset[int] = frozenset()
-    _lengths: tuple[list[int], list[int]] | None = None
+    _buckets: tuple[dict[str, list[tuple[str, list[int]]]], dict[str, list[tuple[str, list[int]]]]] | None = None
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -135,23 +135,28 @@ class Lexicon:
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Every atom a token matches."""
-        if self._lengths is None:
-            self._lengths = (sorted({len(k) for k in self.prefixes}), sorted({len(k) for k in self.suffixes}))
-        prefix_lengths, suffix_lengths = self._lengths
+        if self._buckets is None:
+            self._buckets = (_buckets(self.prefixes, lambda k: k[:2]), _buckets(self.suffixes, lambda k: k[-2:]))
+        by_start, by_end = self._buckets
         ids: list[int] = []
         ids += self.exact.get(token, ())
         ids += self.stems.get(_stemmer().stemWord(token), ())
-        size = len(token)
-        for length in prefix_lengths:
-            if length > size:
-                break
-            ids += self.prefixes.get(token[:length], ())
-        for length in suffix_lengths:
-            if length > size:
-                break
-            ids += self.suffixes.get(token[-length:], ())
+        for prefix, prefix_ids in by_start.get(token[:2], ()):
+            if token.startswith(prefix):
+                ids += prefix_ids
+        for suffix, suffix_ids in by_end.get(token[-2:], ()):
+            if token.endswith(suffix):
+                ids += suffix_ids
         ids += [ident for value, ident in self.contains if value in token]
         return frozenset(ids)
+
+
+def _buckets(index: dict[str, list[int]], key: Callable[[str], str]) -> dict[str, list[tuple[str, list[int]]]]:
+    """Prefixes (or suffixes) grouped by their first (last) two letters, so a word is checked against few."""
+    buckets: dict[str, list[tuple[str, list[int]]]] = {}
+    for value, ids in index.items():
+        buckets.setdefault(key(value), []).append((value, ids))
+    return buckets
 
 
 _STEMMERS = threading.local()
