@@ -160,6 +160,7 @@ DANISH: dict[str, str] = {
     # stats
     "must not be after `to`": "må ikke ligge efter `to`",
     "the period may cover at most {days} days": "perioden må højst dække {days} dage",
+    "must lie between {earliest} and {latest}": "skal ligge mellem {earliest} og {latest}",
     "outside the caller's scope": "uden for dit område",
     "The statistics database is not reachable; try again shortly.": (
         "Statistikkens database kan ikke nås; prøv igen om lidt."

@@ -423,6 +423,16 @@ async def test_api4_huge_integers_are_422_naming_the_parameter(platform: SimpleN
             assert any(name in f for f in fields), (path, name, value, [a.status_code for a in answers])
 
 
+async def test_api4_days_no_statistic_can_have_are_422_naming_the_parameter(platform: SimpleNamespace) -> None:
+    """Statistics for 0001-01-01 or 9999-12-31: 422 naming `from` or `to` (90 days before year 1 was a 500)."""
+    stats, admin = platform.http["stats"], bearer(platform.clients.admin)
+    cases = [({"to": "0001-01-01"}, "query.to"), ({"from": "0001-01-01", "to": "0001-01-02"}, "query.from")]
+    for params, field in [*cases, ({"to": "9999-12-31"}, "query.to")]:
+        refused = await stats.get("/v1/stats/overview", params=params, headers=admin)
+        assert refused.status_code == 422, (params, refused.status_code)
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+
+
 async def test_api5_function_level_authorisation(platform: SimpleNamespace) -> None:
     """A reporter can neither change the routing rules nor redeliver a notification."""
     reporter = bearer(platform.clients.reporter)

@@ -68,6 +68,11 @@ def test_periods_default_to_90_days_and_name_the_field_at_fault() -> None:
     assert refused.value.field == "from"
     with pytest.raises(PeriodError):
         Period.of(date(2015, 1, 1), date(2025, 1, 1))
+    for start, end, field in ((date(1, 1, 1), None, "from"), (None, date(1, 1, 1), "to"), (None, date.max, "to")):
+        with pytest.raises(PeriodError) as refused:
+            Period.of(start, end, now=date(2025, 3, 31))  # a date of no statistic: 422, not an overflow's 500
+        assert refused.value.field == field
+    assert Period.of(date(2000, 1, 1), date(2000, 1, 1)).previous() == Period(date(1999, 12, 31), date(1999, 12, 31))
 
 
 def test_scope_of_each_role_and_filters_beyond_it() -> None:

@@ -9,6 +9,10 @@ DEFAULT_DAYS = 90
 """A period without `from` covers the 90 days up to and including `to`."""
 MAX_DAYS = 3 * 366
 """Longest period one request may ask for."""
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+"""The days a period may name: around them, its defaults, its previous period and the day after it stay dates
+(`to=0001-01-01` was a 500: 90 days before it is not a date)."""
 
 
 def local_day(moment: datetime) -> date:
@@ -48,6 +52,9 @@ class Period:
     @classmethod
     def of(cls, start: date | None, end: date | None, *, now: date | None = None) -> "Period":
         """The period a request asks for, with defaults; raises PeriodError naming the field."""
+        for field, day in (("from", start), ("to", end)):
+            if day is not None and not EARLIEST <= day <= LATEST:
+                raise PeriodError(field, f"must lie between {EARLIEST} and {LATEST}")
         end = end or now or today()
         start = start or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
