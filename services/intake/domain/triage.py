@@ -117,10 +117,11 @@ class Lexicon:
         found = self._token_cache.get(raw)
         if found is not None:
             return found
-        if raw in _BREAKS:
-            return raw, _CLAUSE_BREAK, (), False
-        if raw[0] in ".!?\n\r":
-            return raw, _SENTENCE_END, (), False
+        if raw in _BREAKS or raw[0] in ".!?\n\r":
+            found = (raw, _CLAUSE_BREAK if raw in _BREAKS else _SENTENCE_END, (), False)
+            if len(raw) <= 3:  # punctuation keeps nothing of the text
+                self._token_cache[raw] = found
+            return found
         token = raw.lower().replace("-", "").replace("'", "").replace("’", "")
         atoms = self.atoms_of(token)
         starts = tuple({id(p): p for atom in atoms for p in self.by_anchor.get(atom, ())}.values())
@@ -407,7 +408,7 @@ def _sentence_matches(
                 exclusions.append((phrase.hint, start, end))
             elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
                 positives.append((phrase, start, end))
-    if lexicon.anywhere:
+    if not present.isdisjoint(lexicon.anywhere_triggers):
         for phrase in lexicon.anywhere:
             if all(element & present for element in phrase.elements):
                 if phrase.exclusion:
