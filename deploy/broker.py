@@ -6,9 +6,12 @@ import logging
 import os
 import shlex
 import subprocess
+import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from string import Template
+from unittest import mock
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -112,10 +115,9 @@ def format_storage(cfg: StackConfig, java: str, libs: Path, secrets: dict[str, s
     marker = data_dir(cfg) / SASL_MARKER
     if (data_dir(cfg) / "meta.properties").exists():
         if cfg.kafka_sasl and not marker.exists():
-            raise StackError(
-                f"the broker in {kafka_dir(cfg)} was formatted without SASL credentials; run `down`, move "
-                f"{data_dir(cfg)} away (its topics are lost; the databases stay) and `up` again, or set KAFKA_SASL=0"
-            )
+            assert secrets is not None  # noqa: S101
+            _add_admin_credentials(cfg, java, libs, secrets)
+            marker.write_text("SCRAM-SHA-512 credentials of the admin principal added to a plaintext broker\n")
         return False
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     config = str(kafka_dir(cfg) / "server.properties")
@@ -131,6 +133,58 @@ def format_storage(cfg: StackConfig, java: str, libs: Path, secrets: dict[str, s
     if cfg.kafka_sasl:
         marker.write_text("SCRAM-SHA-512 credentials of the admin principal added at format time\n")
     return True
+
+
+MIGRATION_TIMEOUT_S = 90
+
+
+def _add_admin_credentials(cfg: StackConfig, java: str, libs: Path, secrets: dict[str, str]) -> None:
+    """A broker formatted without SASL: start it once as it was (plaintext, no authorizer, only on this
+    machine, for the seconds this takes), give the admin principal its SCRAM credentials, stop it. Its topics
+    stay; from now on it starts with SASL and ACLs."""
+    plaintext = replace(cfg, kafka_sasl=False)
+    config = kafka_dir(cfg) / "server-plaintext-once.properties"
+    listeners = _render("listeners-plaintext.template", kafka_port=cfg.kafka_port, controller_port=cfg.controller_port)
+    properties = _render(
+        "server.properties.template",
+        listeners=listeners.strip(),
+        data_dir=data_dir(cfg),
+        partitions=cfg.partitions,
+        kafka_port=cfg.kafka_port,
+        controller_port=cfg.controller_port,
+    )
+    write_private(config, properties)
+    cmd = _java_command(cfg, java, libs, "-Xmx384m -Xms384m", MAIN_CLASS, str(config))
+    with cfg.log("kafka-console").open("ab") as console:
+        process = subprocess.Popen(cmd, stdout=console, stderr=console)  # noqa: S603
+    plain_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_USER"))
+    }
+    try:
+        with mock.patch.dict(os.environ, plain_env, clear=True):
+            deadline = time.monotonic() + MIGRATION_TIMEOUT_S
+            while True:
+                if process.poll() is not None:
+                    raise StackError(f"the broker exited while its credentials were added; see {cfg.log('kafka')}")
+                try:
+                    if is_ready(plaintext):
+                        break
+                except Exception:  # noqa: BLE001 - still starting
+                    if time.monotonic() > deadline:
+                        raise StackError(
+                            f"the broker did not start to add credentials; see {cfg.log('kafka')}"
+                        ) from None
+                    time.sleep(1.0)
+            admin = security.ADMIN_PRINCIPAL
+            asyncio.run(security.set_passwords(cfg.bootstrap_servers, {admin: secrets[password_key(admin)]}))
+    finally:
+        process.terminate()
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        config.unlink(missing_ok=True)
 
 
 def ensure_principals(cfg: StackConfig, secrets: dict[str, str]) -> None:

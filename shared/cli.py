@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,23 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(demo_app, name="demo")
 console = make_console()
 ROOT = Path(__file__).resolve().parents[1]
+
+LOCAL_STACK_ENV = ROOT / ".local" / "stack.env"
+
+
+@app.callback()
+def _local_stack_credentials() -> None:
+    """Operate on the local stack: its broker requires the admin principal's credentials, which it keeps in
+    .local/stack.env. Taken from there only when the environment names no broker and no credentials at all."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get("KAFKA_SECURITY_PROTOCOL"):
+        return
+    if not LOCAL_STACK_ENV.exists():
+        return
+    for line in LOCAL_STACK_ENV.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name in ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD"):
+            os.environ.setdefault(name, value)
+
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")]
 Prefix = Annotated[str, typer.Option(envvar="TOPIC_PREFIX", help="Prefix of every topic name (isolated deployments).")]

@@ -25,7 +25,8 @@ from deploy.demo.cases import concern_body, inbound_payload
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.topics import CONCERN_INBOUND
 from shared.demo_clock import DemoClockRefused, LocalStack, advance, new_mails, summary
-from shared.kafka.config import producer_config
+from shared.kafka.config import producer_config, security_config
+from shared.kafka.security import housing_principal
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
@@ -132,22 +133,36 @@ async def report_over_http(demo: Demo, rng: random.Random, count: int, repeats: 
 
 
 async def report_inbound(demo: Demo, rng: random.Random, count: int) -> None:
-    """Send raw concerns in the two demo systems' own formats to concern-inbound."""
+    """Send raw concerns in the two demo systems' own formats to concern-inbound, each as its own principal."""
     topic = demo.env.get("TOPIC_PREFIX", "") + CONCERN_INBOUND
-    producer = AIOKafkaProducer(**producer_config(demo.env["KAFKA_BOOTSTRAP_SERVERS"], "demo-feed"))
-    await producer.start()
+    systems = ("ejendomssystem-a", "beboerapp-b")
+    producers = {system: AIOKafkaProducer(**housing_producer_config(demo.env, system)) for system in systems}
     try:
+        for producer in producers.values():
+            await producer.start()
         for i in range(count):
-            system = ("ejendomssystem-a", "beboerapp-b")[i % 2]
+            system = systems[i % 2]
             external_id = f"demo-{uuid.uuid4().hex[:12]}"
             message = InboundConcern(
                 system=system,
                 external_id=external_id,
                 payload=inbound_payload(rng, system, external_id, datetime.now(UTC)),
             )
-            await producer.send_and_wait(topic, encode_inbound(message), key=message.key.encode())
+            await producers[system].send_and_wait(topic, encode_inbound(message), key=message.key.encode())
     finally:
-        await producer.stop()
+        for producer in producers.values():
+            await producer.stop()
+
+
+def housing_producer_config(env: dict[str, str], system: str) -> dict[str, Any]:
+    """A producer for `system` on the stack of `env`: as its own principal when the broker wants SASL."""
+    config = producer_config(env["KAFKA_BOOTSTRAP_SERVERS"], f"demo-{system}")
+    if env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") == "PLAINTEXT":
+        return {k: v for k, v in config.items() if not k.startswith(("security_", "sasl_"))}
+    principal = housing_principal(system)
+    password = env[f"KAFKA_PASSWORD_{principal.upper().replace('-', '_')}"]
+    credentials = {"KAFKA_SECURITY_PROTOCOL": env["KAFKA_SECURITY_PROTOCOL"], "KAFKA_USERNAME": principal}
+    return config | security_config(credentials | {"KAFKA_PASSWORD": password})
 
 
 async def referrals_of(demo: Demo, concern_ids: list[str], within: float = 90.0) -> list[dict[str, Any]]:

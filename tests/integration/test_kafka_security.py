@@ -6,12 +6,16 @@ without credentials, wrote an admin client onto `api-clients` and read the raw `
 """
 
 import asyncio
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     GroupAuthorizationFailedError,
     KafkaConnectionError,
@@ -19,6 +23,10 @@ from aiokafka.errors import (
 )
 from aiokafka.protocol.metadata import MetadataRequest
 
+from deploy import broker as broker_files
+from deploy import jars
+from deploy.config import StackConfig
+from deploy.java import find_java
 from shared.auth.admin import publish_record
 from shared.auth.tokens import new_token, token_hash
 from shared.contracts.clients import ApiClientRecord
@@ -33,7 +41,9 @@ from shared.contracts.topics import (
 )
 from shared.kafka import security
 from shared.kafka.admin import ensure_topics
+from shared.kafka.config import client_config
 from tests.support.sasl_broker import SaslBroker, sasl_broker
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +171,42 @@ async def test_a_housing_system_only_writes_concern_inbound(broker: SaslBroker, 
             await _produce(broker, HOUSING, prefix + topic)
     with pytest.raises((TopicAuthorizationFailedError, GroupAuthorizationFailedError)):
         await _consume(broker, HOUSING, prefix + CONCERN_INBOUND, f"{prefix}{HOUSING}")
+
+
+def test_a_broker_formatted_without_sasl_gets_its_credentials_and_keeps_its_topics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`up --kafka-sasl` on a home whose broker ran in plaintext (every stack before): no new storage needed."""
+    monkeypatch.setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms256m")
+    plain = StackConfig(home=tmp_path, kafka_port=free_port(), partitions=1)
+    plain.logs.mkdir(parents=True)
+    java, libs = find_java(), jars.fetch()
+    broker_files.write_config(plain)
+    broker_files.format_storage(plain, java, libs)
+    process = subprocess.Popen(
+        broker_files.command(plain, java, libs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )  # noqa: S603
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                asyncio.run(ensure_topics(plain.bootstrap_servers, partitions=1, prefix="before."))
+                break
+            except Exception:  # noqa: BLE001 - still starting
+                assert time.monotonic() < deadline, "the plaintext broker did not start"
+                time.sleep(1)
+    finally:
+        process.terminate()
+        process.wait(60)
+    with sasl_broker(tmp_path) as running, running.acting_as(security.ADMIN_PRINCIPAL):
+        assert "before.concern-inbound" in asyncio.run(_topics(running.bootstrap))
+    assert (broker_files.data_dir(plain) / broker_files.SASL_MARKER).exists()
+
+
+async def _topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(**client_config(bootstrap))
+    await admin.start()
+    try:
+        return await admin.list_topics()
+    finally:
+        await admin.close()
