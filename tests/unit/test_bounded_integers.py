@@ -99,3 +99,17 @@ def test_the_walk_finds_an_unbounded_number_in_a_body_and_in_a_query() -> None:
         "components": {"schemas": {"B": {"properties": {"n": {"anyOf": [{"type": "number"}, {"type": "null"}]}}}}},
     }
     assert [where for where, _ in inputs(document)] == ["GET /x query offset", "PUT /x body (application/json)<B>.n"]
+
+
+@pytest.mark.parametrize("instant", ["9999-12-30T23:00:00Z", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00"])
+def test_a_simulated_arrival_no_due_time_can_follow_is_a_field_error(instant: str) -> None:
+    """Routing counts due times in working days after `reported_at`: 9999-12-30 was an overflow and a 500."""
+    from pydantic import ValidationError
+
+    from services.routing.entrypoints.views import SimulationRequest
+
+    with pytest.raises(ValidationError) as refused:
+        SimulationRequest(reported_at=instant)
+    assert [e["loc"] for e in refused.value.errors()] == [("reported_at",)]
+    assert "must lie between 2000-01-01 and 3000-01-01" in str(refused.value)
+    assert SimulationRequest(reported_at="2026-12-03T10:00:00Z").reported_at is not None

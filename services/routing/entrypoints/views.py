@@ -1,10 +1,10 @@
 """What the HTTP API answers and accepts (pydantic models; the OpenAPI document shows them)."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.domain.referral import Referral
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
@@ -24,6 +24,20 @@ from shared.contracts.vocabulary import (
     Severity,
     Task,
 )
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime) -> datetime:
+    # Due times lie working days after it: 9999-12-31 was an overflow, and a 500.
+    if not EARLIEST <= (value if value.tzinfo else value.replace(tzinfo=UTC)) < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return value
+
+
+ReportedAt = Annotated[datetime, AfterValidator(_plausible)]
+"""When a simulated concern arrives: a moment from which due times can still be counted."""
 
 
 class HistoryEntry(BaseModel):
@@ -145,7 +159,7 @@ class SimulatedConcern(BaseModel):
     consent: Consent
     legal_basis: LegalBasis | None = None
     prior_concerns_90d: Annotated[int, Field(ge=0, le=1000)] = 0
-    reported_at: datetime | None = None
+    reported_at: ReportedAt | None = None
 
 
 class SimulationRequest(BaseModel):
@@ -161,7 +175,7 @@ class SimulationRequest(BaseModel):
     """Optional: the municipality the caller expects; a 422 naming this field when it is not the department's."""
     prior_concerns_90d: Annotated[int, Field(ge=0, le=1000)] = 0
     """How many other concerns about the tenancy arrived in the last 90 days (2 or more make this a repeat)."""
-    reported_at: datetime | None = None
+    reported_at: ReportedAt | None = None
     """When the concern arrives (default: now); sets the due times."""
     rules_version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
     """Route with this stored version instead of the one in force."""
