@@ -23,7 +23,15 @@ from shared.kafka.config import producer_config
 from shared.subject_key import subject_key
 from tests.support.polling import eventually
 from tests.support.reference import owner_directory
-from tests.support.scenario_table import INBOUND_A_PERSON, SCENARIOS, Move, Referral, Report, Scenario
+from tests.support.scenario_table import (
+    INBOUND_A_PERSON,
+    SCENARIOS,
+    TRIAGE_PHRASES,
+    Move,
+    Referral,
+    Report,
+    Scenario,
+)
 from tests.support.scenarios import (
     SERVICES,
     SUBJECT_KEY_SECRET,
@@ -47,7 +55,13 @@ WEBHOOK_CREATED_FIELDS = {
 }  # fmt: skip
 ACK_DUE = {"acute": timedelta(hours=1)}  # the others count Danish working days
 TAKEN_OVER = "Henvisning lagt sammen med din"  # the subject of the e-mail to a referral that took another over
-TASK_LABELS = {"inform": "til orientering", "act": "handle på henvisningen", "obtain_consent": "indhente samtykke"}
+TASK_LABELS = {
+    "inform": "til orientering",
+    "act": "handle på henvisningen",
+    "obtain_consent": "indhente samtykke",
+    "triage": "vurdere og visitere",
+    "call": "ringe op med det samme",
+}
 
 
 # ---- the platform -----------------------------------------------------------------------------------
@@ -76,6 +90,9 @@ async def _report(platform: SimpleNamespace, report: Report, idempotency_key: st
         assert receipt["status"] == "received" and len(receipt["receipt_code"]) == 9
         assert sorted(g["category"] for g in receipt["guidance"]) == sorted(report.categories)
         assert all(g["language"] == "da" and g["call_112"] for g in receipt["guidance"])
+        # What triage read, in Danish at once (danger first, with 112); only the codes go on the event.
+        assert sorted(h["code"] for h in receipt["hints"]) == sorted(report.hints)
+        assert all(h["title"] and h["text"] for h in receipt["hints"])
         return receipt["id"]
     observed = (datetime.now(UTC) - timedelta(hours=5)).isoformat()
     payload = dict(report.payload or {})
@@ -106,6 +123,8 @@ async def _report(platform: SimpleNamespace, report: Report, idempotency_key: st
         MUNICIPALITY_OF[report.department],
     )
     assert sorted(event.categories) == sorted(report.categories) and event.severity == report.severity
+    assert sorted(event.hints or ()) == sorted(report.hints)
+    assert event.children_in_household == report.children
     return event.concern_id
 
 
@@ -127,10 +146,16 @@ def _check_created(data: Any, expect: Referral, report: Report, concern_id: str)
     assert data.severity == (expect.severity or report.severity)
     assert (data.urgent, data.repeated) == (expect.urgent, expect.repeated)
     assert (data.department_id, data.municipality_code) == (report.department, MUNICIPALITY_OF[report.department])
-    if data.severity in ACK_DUE:
-        assert data.ack_due_at - data.created_at == ACK_DUE[data.severity]
+    assert bool(data.underretning) == expect.underretning
+    if expect.underretning:  # 1 working day (24 hours when acute); its receipt confirmed within 6 working days
+        assert data.receipt_due_at - data.created_at >= timedelta(days=6)
+        assert timedelta(days=1) <= data.ack_due_at - data.created_at <= timedelta(days=5)
+    elif data.severity in ACK_DUE or data.urgent:
+        assert data.ack_due_at - data.created_at == ACK_DUE.get(data.severity, timedelta(hours=1))
+        assert data.receipt_due_at is None
     else:
         assert data.ack_due_at - data.created_at >= timedelta(days=1)
+        assert data.receipt_due_at is None
 
 
 async def _referrals(
@@ -189,9 +214,13 @@ async def _webhooks(platform: SimpleNamespace, referral: Any, statuses: list[str
         facts = event.data.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=hidden)
         assert {k: v for k, v in data.items() if k not in ("event_id", "links")} == facts
         if event.type == "referral.created.v1":
-            optional = {k for k in ("suggested_function", "replaces_referral_id") if k in data}
+            optional = {
+                k for k in ("suggested_function", "replaces_referral_id", "underretning", "receipt_due_at") if k in data
+            }
             assert set(data) - optional == WEBHOOK_CREATED_FIELDS, sorted(set(data) ^ WEBHOOK_CREATED_FIELDS)
-            assert data["recipient_id"] == f"municipality-{code}"
+            # An underretning goes to the children and youth entry, a recipient apart from the single entry.
+            entry = "children" if data.get("underretning") else "municipality"
+            assert data["recipient_id"] == f"{entry}-{code}"
     others = [d for d in platform.webhooks.deliveries if d.municipality != code]
     assert not [d for d in others if d.payload and d.payload["data"].get("referral_id") == referral_id]
 
@@ -529,7 +558,7 @@ async def test_stats_names_and_counts_the_departments_as_intake_gives_them(platf
 async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamespace) -> None:
     """No name, phone number, address, contact or description of any scenario in a log, on a topic, in a webhook or
     in an e-mail."""
-    planted = sorted({p for s in SCENARIOS for r in s.reports for p in r.person.planted()})
+    planted = sorted({p for s in SCENARIOS for r in s.reports for p in r.person.planted()} | set(TRIAGE_PHRASES))
     records = await everything_on(platform.bootstrap, platform.prefix)
     # concern-inbound itself carries the housing systems' raw reports (read by intake only); every other topic,
     # dead letters included, must be clean.

@@ -40,6 +40,9 @@ class Report:
     legal_basis: str | None = None
     system: str | None = None
     payload: dict[str, Any] | None = None  # the housing system's own format
+    children: str | None = None  # children_in_household
+    danger_confirmed: bool | None = None
+    hints: tuple[str, ...] = ()  # what intake's triage must read in the description (codes only leave intake)
 
     def body(self) -> dict[str, Any]:
         """The POST /v1/concerns body."""
@@ -55,6 +58,10 @@ class Report:
             "resident": {"name": p.resident, "phone": p.phone, "address": p.address},
             "consent": self.consent,
         }
+        if self.children is not None:
+            body["children_in_household"] = self.children
+        if self.danger_confirmed is not None:
+            body["danger_confirmed"] = self.danger_confirmed
         return body | ({"legal_basis": self.legal_basis} if self.legal_basis else {})
 
 
@@ -75,6 +82,7 @@ class Referral:
     repeated: bool = False
     replaces: str | None = None  # the recipient whose rejection re-routed it here
     report: int = -1
+    underretning: bool = False  # to the children and youth entry, its receipt due in 6 working days
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,7 @@ HTTP_LONELINESS = Report(
     "holbaek-2", "9-0007", ("loneliness", "mental_health"), "low", "given", "caretaker",
     person(4, "Else Digtet Ensom", "Birkevej 9, 3. tv., 4300 Holbæk", "Poul Varmemester Vb",
            "S4-markør: Else sidder hver dag alene i gården og siger, at hun er nedtrykt og ikke ser nogen."),
+    hints=("possible_mental_health",),
 )  # fmt: skip
 INBOUND_A_PERSON = person(
     5,
@@ -147,7 +156,7 @@ INBOUND_A_PERSON = person(
 )
 INBOUND_A = Report(
     "hoeng-1", "201-0415", ("rent_arrears", "eviction_risk"), "high", "not_asked", "administration", INBOUND_A_PERSON,
-    system="ejendomssystem-a",
+    system="ejendomssystem-a", hints=("possible_eviction",),
     payload={
         "afdelingsnr": "HO-201", "lejemaalsnr": "201-0415", "sagstyper": ["RESTANCE", "UDSAET"], "alvor": "3",
         "beskrivelse": INBOUND_A_PERSON.description, "samtykke": "U",
@@ -161,11 +170,11 @@ INBOUND_B_PERSON = person(
     "Arne Fingeret Skovly",
     "Skovlyvej 14, 4400 Kalundborg",
     "Afdelingsbestyrelsen Hx",
-    "S6-markør: Arne har glemt at slukke komfuret to gange og kender ikke længere naboerne.",
+    "S6-markør: Arne har glemt at låse sin hoveddør to gange og kender ikke længere naboerne.",
 )
 INBOUND_B = Report(
     "kalundborg-1", "2202-14", ("dementia_signs",), "medium", "given", "resident_representative", INBOUND_B_PERSON,
-    system="beboerapp-b",
+    system="beboerapp-b", hints=("possible_dementia",),
     payload={
         "report": {"estateNo": 2202, "unit": "14", "concernTypes": [{"code": "2"}], "urgency": 1,
                    "details": INBOUND_B_PERSON.description, "residentConsent": True},
@@ -178,6 +187,7 @@ HTTP_GRETHE = Report(
     "hoeng-1", "HO-3-0102", ("mental_health",), "medium", "given", "caretaker",
     person(7, "Grethe Opfundet Høng", "Bygaden 3, 4270 Høng", "Kim Lokalinspektør Jd",
            "S7-markør: Grethe har ikke været ude i ugevis og taler om, at naboerne overvåger hende."),
+    hints=("possible_mental_health",),
 )  # fmt: skip
 REPEAT_PERSON = person(
     8,
@@ -190,7 +200,7 @@ HTTP_THREAT = Report(
     "holbaek-2", "11-0120", ("threats_or_violence",), "acute", "refused", "caretaker",
     person(9, "Ronni Usand Kniv", "Birkevej 11, kld., 4300 Holbæk", "Bo Viceværtsen Gf",
            "S9-markør: Beboeren truede viceværten med en kniv i kælderen; politiet er tilkaldt."),
-    legal_basis="vital_interest",
+    legal_basis="vital_interest", hints=("violence_or_threats",),
 )  # fmt: skip
 HTTP_SELF_NEGLECT = Report(
     "holbaek-1", "12-0311", ("self_neglect",), "medium", "given", "caretaker",
@@ -201,7 +211,7 @@ HTTP_SELF_NEGLECT = Report(
 HTTP_NO_CONSENT_REJECTED = Report(
     "holbaek-2", "7-0142", ("mental_health",), "high", "not_asked", "caretaker",
     person(11, "Karl Udtænkt Afvist", "Birkevej 7, 1. tv., 4300 Holbæk", "Anne Viceværtsen Np",
-           "S11-markør: Karl har låst sig inde og svarer kun gennem døren, at nogen vil ham ondt."),
+           "S11-markør: Karl har trukket sig helt og siger, at nogen holder øje med ham."),
 )  # fmt: skip
 HTTP_NO_CONSENT_MUNICIPALITY_FIRST = Report(
     "holbaek-1", "16-0203", ("mental_health",), "high", "not_asked", "resident_representative",
@@ -217,9 +227,48 @@ _ESCALATION_OBTAINS_CONSENT = Referral("escalation-consultant-holbaek", "consult
                                        "no_personal_details", "fallback_consultant",
                                        replaces="consultant-holbaek")  # fmt: skip
 
+# Issue 16: what the reporter wrote is read for danger; children in the household are never overlooked.
+HTTP_SUICIDE_HINT = Report(
+    "holbaek-1", "12-0207", ("loneliness",), "low", "not_asked", "caretaker",
+    person(13, "Ruth Opdigtet Mørk", "Ahornvej 12, 2. tv., 4300 Holbæk", "Finn Viceværtsen Rb",
+           "S13-markør: Hun siger, hun vil tage sit eget liv; hun orker ikke mere og sidder alene hver dag."),
+    hints=("possible_suicide_risk",),
+)  # fmt: skip
+HTTP_GAS_CONFIRMED = Report(
+    "holbaek-2", "4-0109", ("other",), "medium", "not_asked", "caretaker",
+    person(15, "Egon Påfundet Gas", "Birkevej 4, st. th., 4300 Holbæk", "Tina Viceværtsen Hm",
+           "S15-markør: Der lugter kraftigt af gas i opgangen, og beboeren åbner ikke døren."),
+    danger_confirmed=True,
+    hints=("possible_fall_or_helpless", "fire_or_gas"),
+)  # fmt: skip
+INBOUND_CHILDREN_PERSON = person(
+    14,
+    "Sanne Konstrueret Familie",
+    "Ahornvej 18, 1. th., 4300 Holbæk",
+    "Driften Holbæk Wk",
+    "S14-markør: Lejligheden flyder med affald og madrester; familien har tre børn.",
+)
+INBOUND_CHILDREN = Report(
+    "holbaek-1", "18-0101", ("neglect_of_dwelling",), "medium", "refused", "caretaker", INBOUND_CHILDREN_PERSON,
+    system="ejendomssystem-a", children="yes",
+    payload={
+        "afdelingsnr": "HB-101", "lejemaalsnr": "18-0101", "sagstyper": ["MISL"], "alvor": "2",
+        "beskrivelse": INBOUND_CHILDREN_PERSON.description, "samtykke": "N", "boern_i_husstanden": "J",
+        "indberetter": {"funktion": "VICEVAERT", "navn": INBOUND_CHILDREN_PERSON.reporter,
+                        "email": INBOUND_CHILDREN_PERSON.contact},
+        "beboer": {"navn": INBOUND_CHILDREN_PERSON.resident, "adresse": INBOUND_CHILDREN_PERSON.address,
+                   "telefon": INBOUND_CHILDREN_PERSON.phone},
+    },
+)  # fmt: skip
+
+TRIAGE_PHRASES = ("sit eget liv", "orker ikke mere", "lugter kraftigt af gas", "åbner ikke døren", "har tre børn")
+"""The words triage reads in those descriptions: not even these fragments (a matched phrase) may leave intake."""
+
 
 def _repeat(categories: tuple[str, ...]) -> Report:
-    return Report("holbaek-2", "5-0063", categories, "low", "given", "caretaker", REPEAT_PERSON)
+    return Report(
+        "holbaek-2", "5-0063", categories, "low", "given", "caretaker", REPEAT_PERSON, hints=("possible_hoarding",)
+    )
 
 
 SCENARIOS = (
@@ -424,5 +473,55 @@ SCENARIOS = (
         (Referral("consultant-holbaek", "consultant", "act", "consent", "full", "ability_to_live"),),
         (Move("consultant-holbaek", "consultant", "received"),),
         erase=True,
+    ),
+    Scenario(
+        "suicide_hint_in_a_loneliness_report",
+        "A caretaker ticks loneliness and writes that the resident wants to take her own life: the text is read at "
+        "once, the municipality gets it urgently (anonymous: nobody confirmed the danger or consented), the consultant "
+        "an urgent task to call; the association still gets the loneliness.",
+        (HTTP_SUICIDE_HINT,),
+        (
+            Referral("association-holbaek-naboskab", "association", "act", "none", "no_personal_details",
+                     "loneliness", categories=("loneliness",)),
+            Referral("municipality-0316", "municipality", "act", "none", "anonymous", "danger_hints",
+                     function="acute_social_services", urgent=True),
+            Referral("consultant-holbaek", "consultant", "call", "none", "no_personal_details", "danger_hints",
+                     urgent=True),
+        ),
+        (
+            Move("municipality-0316", "holbaek", "received"),
+            Move("consultant-holbaek", "consultant", "received"),
+            Move("consultant-holbaek", "consultant", "accepted"),
+        ),
+    ),
+    Scenario(
+        "gas_confirmed_by_the_reporter",
+        "Gas in the stairwell and nobody opens: the reporter confirms the danger, so the municipality gets the details "
+        "on vital interest at once; the consultant triages, urgently.",
+        (HTTP_GAS_CONFIRMED,),
+        (
+            Referral("municipality-0316", "municipality", "act", "vital_interest", "full", "danger_hints",
+                     function="acute_social_services", urgent=True),
+            Referral("consultant-holbaek", "consultant", "triage", "none", "no_personal_details", "other",
+                     urgent=True),
+        ),
+        (Move("municipality-0316", "holbaek", "received"),),
+    ),
+    Scenario(
+        "underretning_children_in_a_neglected_home",
+        "The estate system reports a neglected home where three children live, consent refused: besides the "
+        "consultant's task, Holbæk's children and youth entry (not the single entry) gets an underretning with the "
+        "details on statutory duty, and confirms its receipt.",
+        (INBOUND_CHILDREN,),
+        (
+            Referral("consultant-holbaek", "consultant", "act", "none", "no_personal_details", "ability_to_live"),
+            Referral("children-0316", "municipality", "act", "statutory_duty", "full", "children_in_household",
+                     underretning=True),
+        ),
+        (
+            Move("children-0316", "holbaek", "received"),
+            Move("children-0316", "holbaek", "accepted"),
+            Move("consultant-holbaek", "consultant", "received"),
+        ),
     ),
 )  # fmt: skip
