@@ -76,6 +76,8 @@ def test_no_withheld_count_comes_back_by_subtraction(cells: list[int], min_count
 
 DEPARTMENTS = {"d1": "0316", "d2": "0316", "d3": "0326", "d4": "0326", "d5": "0330"}
 DAYS = 3
+ORGANISATIONS = {"org-a": ("d1", "d3"), "org-b": ("d2", "d4", "d5")}
+"""Two organisations across the municipalities: their baselines (hotspots) are breakdowns of the departments too."""
 
 
 @settings(max_examples=300, deadline=None)
@@ -96,7 +98,13 @@ def test_departments_within_municipalities_give_nothing_back(concerns: list[tupl
     truth = {row["department_id"]: row["concerns"] for row in section["by_department"]}
     municipalities = {row["municipality_code"]: row["concerns"] for row in section["by_municipality"]}
     days = {row["day"]: row["concerns"] for row in section["by_day"]}
-    Disclosure(5)._concerns(section)
+    organisations = {org: {d: truth.get(d, 0) for d in members} for org, members in ORGANISATIONS.items()}
+    scoped = {d: (code, truth.get(d, 0)) for d, code in DEPARTMENTS.items()}
+    try:
+        baselines_withheld = Disclosure(5).departments(scoped, organisations)[2]
+    except Unprotectable:
+        baselines_withheld = set()
+    Disclosure(5)._concerns(section, organisations, DEPARTMENTS)
     total = section["total"]
     assert total == (None if 0 < len(concerns) < 5 else len(concerns)) or total is None
     shown = {row["department_id"]: row["concerns"] for row in section["by_department"]}
@@ -130,6 +138,10 @@ def test_departments_within_municipalities_give_nothing_back(concerns: list[tupl
                 sums[DEPARTMENTS[d]] += v
             if any(v is not None and sums[m] != v for m, v in shown_municipalities.items()):
                 return
+            for org, members in organisations.items():
+                baseline = sum(members.values())
+                if org not in baselines_withheld and baseline >= 5 and sum(full.get(d, 0) for d in members) != baseline:
+                    return
             for d, v in values.items():
                 options[d].add(v)
             for m, v in sums.items():
@@ -242,19 +254,22 @@ def test_hotspots_keep_an_unseen_department_from_the_baseline() -> None:
             "theirs": Department("theirs", "Theirs", "org", "0326", 100),
         }
     )
-    now = {"mine": 10, "theirs": 3}
-    baselines = {"org": {"concerns": 13, "tenancies": 200}}
+    day = date(2026, 3, 2)
+    rows = [
+        {"day": day, "department_id": "mine", "municipality_code": "0316", "severity": "low", "concerns": 10},
+        {"day": day, "department_id": "theirs", "municipality_code": "0326", "severity": "low", "concerns": 3},
+    ]
     consultant = select(
         Principal(client_id="c", role=Role.CONSULTANT, department_ids=frozenset({"mine"})),
         municipality=None,
         department=None,
         category=None,
     )
-    hidden, hidden_baselines = _withheld_departments(Disclosure(5), reference, now, baselines, consultant)
-    assert hidden == {"mine"} and not hidden_baselines  # 13 - 10 would tell the consultant the other has 3
+    # The baseline (13) minus the consultant's 10 would tell it the other department has 3: the baseline goes.
+    assert _withheld_departments(Disclosure(5), reference, rows, consultant) == (set(), {"org"})
     ops = select(Principal(client_id="o", role=Role.OPS), municipality=None, department=None, category=None)
-    assert _withheld_departments(Disclosure(5), reference, now, baselines, ops)[0] == {"mine", "theirs"}
-    assert _withheld_departments(Disclosure(2), reference, now, baselines, ops)[0] == set()
+    assert _withheld_departments(Disclosure(5), reference, rows, ops) == ({"mine", "theirs"}, {"org"})
+    assert _withheld_departments(Disclosure(2), reference, rows, ops) == (set(), set())
 
 
 async def test_a_municipality_compares_only_with_hours_of_enough_referrals(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -138,9 +138,14 @@ class Disclosure:
                         row[name] = None
             return {"*"}
 
-    def overview(self, body: dict) -> dict:
+    def overview(
+        self,
+        body: dict,
+        organisations: Mapping[str, Mapping[str, int]] | None = None,
+        in_scope: Mapping[str, str] | None = None,
+    ) -> dict:
         """The overview's figures with small counts withheld (in place; the body returned)."""
-        self._concerns(body["concerns"])
+        self._concerns(body["concerns"], organisations, in_scope)
         self.protect(body["categories"], "concerns", key="category")
         repeat = body["repeat_tenancies"]
         repeat["tenancies"], repeat["concerns"] = self.count(repeat["tenancies"]), self.count(repeat["concerns"])
@@ -169,40 +174,32 @@ class Disclosure:
         body["suppression"] = self.describe()
         return body
 
-    def _concerns(self, section: dict) -> None:
-        """Total, by day, municipality, department (within its municipality) and severity: one total, four ways."""
-        municipalities = {row["municipality_code"]: row["concerns"] for row in section["by_municipality"]}
-        departments = {row["department_id"]: row["concerns"] for row in section["by_department"]}
-        breakdowns = (
-            (section["by_day"], "day", ()),
-            (section["by_severity"], "severity", ()),
-            (section["by_municipality"], "municipality_code", ()),
-        )
+    def _concerns(
+        self,
+        section: dict,
+        organisations: Mapping[str, Mapping[str, int]] | None = None,
+        in_scope: Mapping[str, str] | None = None,
+    ) -> None:
+        """Total, by day, municipality, department and severity: one total, four ways.
+
+        `organisations`: every department's count by organisation (the hotspots' baselines), so that a
+        department withheld here is withheld there too and neither answer gives it back; `in_scope`: the
+        caller's departments (id to municipality), which the hotspots show even without concerns.
+        """
+        breakdowns = ((section["by_day"], "day"), (section["by_severity"], "severity"))
         try:
-            hidden_municipalities = set()
-            for rows, key, derived in breakdowns:
-                hidden = self.rows(rows, "concerns", key=key, derived=derived)
-                if key == "municipality_code":
-                    hidden_municipalities = {k[0] for k in hidden}
-            for code, figure in municipalities.items():
-                # A municipality's departments add up to its count: a breakdown of it.
-                group = [row for row in section["by_department"] if row["municipality_code"] == code]
-                hidden = self.rows(group, "concerns", key="department_id", derived=("rate_per_100_tenancies",))
-                if code in hidden_municipalities and not hidden and not self.small(figure):
-                    # Its count is withheld as a complement: the departments must not give it back either.
-                    smallest = min((row for row in group if row["concerns"]), key=lambda row: row["concerns"])
-                    smallest["concerns"] = smallest["rate_per_100_tenancies"] = None
-            # The departments of the withheld municipalities add up to the total minus the shown municipalities.
-            rest = {row["department_id"]: row for row in section["by_department"]}
-            rest = {k: row for k, row in rest.items() if row["municipality_code"] in hidden_municipalities}
-            more = withheld(
-                {k: departments[k] for k in rest},
-                self.min_count,
-                unseen={k for k, row in rest.items() if row["concerns"] is None},
-                figure_derived=section["total"] >= self.min_count,
-            )
-            for k in more:
-                rest[k]["concerns"] = rest[k]["rate_per_100_tenancies"] = None
+            for rows, key in breakdowns:
+                self.rows(rows, "concerns", key=key)
+            scoped = {d: (code, 0) for d, code in (in_scope or {}).items()}
+            for row in section["by_department"]:
+                scoped[row["department_id"]] = (row["municipality_code"], row["concerns"])
+            hidden_municipalities, hidden, _ = self.departments(scoped, organisations or {})
+            for row in section["by_municipality"]:
+                if row["municipality_code"] in hidden_municipalities:
+                    row["concerns"] = None
+            for row in section["by_department"]:
+                if row["department_id"] in hidden:
+                    row["concerns"] = row["rate_per_100_tenancies"] = None
             section["total"] = self.count(section["total"])
         except Unprotectable:
             # Nothing left to withhold in one breakdown: the total goes, and every count that would give it back.
@@ -214,6 +211,80 @@ class Disclosure:
                         row["concerns"] = None
                         if "rate_per_100_tenancies" in row:
                             row["rate_per_100_tenancies"] = None
+
+    def departments(
+        self, scoped: Mapping[str, tuple[str, int]], organisations: Mapping[str, Mapping[str, int]]
+    ) -> tuple[set[str], set[str], set[str]]:
+        """Withheld municipalities, departments and organisation baselines, one rule for every answer.
+
+        `scoped`: the caller's departments with their municipality and count; `organisations`: every
+        department's count by organisation (out-of-scope ones are unknowns to the reader). The breakdowns of
+        the departments: the caller's total, each shown municipality's count, the withheld municipalities
+        together (the total minus the shown ones) and each withheld municipality (which its departments must not
+        give back). Withheld counts grow until no breakdown has a single unknown or only 1s (raises Unprotectable
+        when nothing is left to withhold). Baselines: see the end.
+        """
+        m = self.min_count
+        counts = {d: n for d, (_, n) in scoped.items()}
+        for members in organisations.values():
+            for d, n in members.items():
+                counts.setdefault(d, n)
+        unseen = set(counts) - set(scoped)
+        total = sum(counts[d] for d in scoped)
+        by_municipality: dict[str, set[str]] = {}
+        for d, (code, _) in scoped.items():
+            by_municipality.setdefault(code, set()).add(d)
+        figures = {code: sum(counts[d] for d in members) for code, members in by_municipality.items()}
+        hidden_municipalities = withheld(figures, m) if total >= m else {c for c, n in figures.items() if 0 < n < m}
+        groups: list[set[str]] = []
+        if total >= m:
+            groups.append(set(scoped))
+            rest = {d for code in hidden_municipalities for d in by_municipality[code]}
+            if rest:
+                groups.append(rest)
+            groups += [by_municipality[c] for c in figures if c not in hidden_municipalities]
+        hidden = {d for d in scoped if 0 < counts[d] < m}
+        order = {d: i for i, d in enumerate(sorted(counts))}
+
+        def recoverable(members: set[str]) -> bool:
+            unknown = (hidden | unseen) & members
+            if len(unknown) == 1:
+                (only,) = unknown
+                return only in hidden or 0 < counts[only] < m
+            return bool(unknown) and all(counts[d] == 1 for d in unknown)
+
+        changed = True
+        while changed:
+            changed = False
+            for code in hidden_municipalities:
+                # A withheld municipality: its departments must not add up to it in the open.
+                members = by_municipality[code]
+                if figures[code] and not hidden & members:
+                    hidden.add(min((d for d in members if counts[d]), key=lambda d: (counts[d], order[d])))
+                    changed = True
+            for members in groups:
+                if not recoverable(members):
+                    continue
+                # Not zeros: the overview lists only departments with concerns, so a missing one reads as 0.
+                candidates = sorted(
+                    (d for d in members - hidden - unseen if counts[d]), key=lambda d: (counts[d], order[d])
+                )
+                for d in candidates:
+                    hidden.add(d)
+                    changed = True
+                    if not recoverable(members):
+                        break
+                else:
+                    raise Unprotectable("every count of the caller's departments is withheld and each is 1")
+        # An organisation's baseline overlaps the caller's breakdowns (it minus the caller's total, or a
+        # municipality's, would isolate withheld departments): it is shown only when none of its departments is
+        # withheld or small, and then it tells nothing about a withheld count.
+        hidden_baselines = {
+            org
+            for org, members in organisations.items()
+            if 0 < sum(members.values()) < m or any(d in hidden or 0 < counts[d] < m for d in members)
+        }
+        return hidden_municipalities, hidden, hidden_baselines
 
     def response_times(self, body: dict) -> dict:
         """Response times with small counts withheld, and the hours of fewer than `min_count` referrals."""

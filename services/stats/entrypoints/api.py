@@ -61,9 +61,8 @@ async def overview(period: PeriodDep, selection: SelectionDep, context: ContextD
     outcome_rows = await queries.outcomes(conn, period, selection)
     department_scoped = selection.departments is not None or selection.category is not None
     delivery_rows = None if department_scoped else await queries.deliveries(conn, period, selection)
-    everyone = None
-    if selection.compare_with_other_municipalities:
-        everyone = await queries.concern_counts(conn, period, Selection(category=selection.category))
+    # Every department's counts: the overview withholds what the hotspots would (one rule for both answers).
+    everyone = await queries.concern_counts(conn, period, Selection(category=selection.category))
     body = {
         "period": _period(period),
         "filters": _filters(selection),
@@ -79,8 +78,9 @@ async def overview(period: PeriodDep, selection: SelectionDep, context: ContextD
         "costs_avoided": estimate({r["outcome"]: r["concerns"] for r in outcome_rows}, context.unit_costs),
         "notifications": None if delivery_rows is None else [dict(row) for row in delivery_rows],
     }
-    context.disclosure.overview(body)
-    if everyone is not None:
+    scoped, organisations = _department_cells(context.reference, everyone, selection)
+    context.disclosure.overview(body, organisations, {d: code for d, (code, _) in scoped.items()})
+    if selection.compare_with_other_municipalities:
         own = selection.compare_with_other_municipalities
         rates = reports.municipality_rates(everyone, context.reference)
         own_concerns = sum(row["concerns"] for row in everyone if row["municipality_code"] == own)
@@ -157,7 +157,8 @@ async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextD
     """Rate ratio per department against its organisation's rate, with a 95 % interval and the trend."""
     previous = period.previous()
     unscoped = Selection(category=selection.category)
-    now = _by_department(await queries.concern_counts(conn, period, unscoped))
+    rows = await queries.concern_counts(conn, period, unscoped)
+    now = _by_department(rows)
     before = _by_department(await queries.concern_counts(conn, previous, unscoped))
     reference = context.reference
     baselines: dict[str, dict] = {}
@@ -166,7 +167,7 @@ async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextD
         base["concerns"] += now.get(department.id, 0)
         base["tenancies"] += department.tenancies
     disclosure = context.disclosure
-    hidden, hidden_baselines = _withheld_departments(disclosure, reference, now, baselines, selection)
+    hidden, hidden_baselines = _withheld_departments(disclosure, reference, rows, selection)
     departments = []
     for department in reference.departments.values():
         if not selection.allows_department(department.id, department.municipality_code):
@@ -222,25 +223,40 @@ async def hotspots(period: PeriodDep, selection: SelectionDep, context: ContextD
 
 
 def _withheld_departments(
-    disclosure: Disclosure, reference: ReferenceData, now: dict[str, int], baselines: dict, selection: Selection
+    disclosure: Disclosure, reference: ReferenceData, rows: list, selection: Selection
 ) -> tuple[set[str], set[str]]:
     """Departments whose counts are withheld, and organisations whose baseline is (with its expected counts).
 
-    An organisation's departments add up to its baseline, which every caller sees: a breakdown of it, in which
-    the departments outside the caller's scope are unknowns the baseline must not give back either.
+    The one rule of the overview and the hotspots (`Disclosure.departments`), from the rows of every
+    department (`rows`, unscoped), so that neither answer gives back what the other withholds.
     """
-    hidden: set[str] = set()
-    hidden_baselines = {org for org, base in baselines.items() if disclosure.small(base["concerns"])}
-    for org in baselines:
-        members = [d for d in reference.departments.values() if d.organisation_id == org]
-        cells = {d.id: now.get(d.id, 0) for d in members}
-        unseen = {d.id for d in members if not selection.allows_department(d.id, d.municipality_code)}
-        try:
-            hidden |= disclosure.withheld(cells, unseen=unseen)
-        except Unprotectable:
-            hidden |= {key for key, value in cells.items() if value and key not in unseen}
-            hidden_baselines.add(org)
+    scoped, organisations = _department_cells(reference, rows, selection)
+    try:
+        _, hidden, hidden_baselines = disclosure.departments(scoped, organisations)
+    except Unprotectable:
+        hidden = {d for d, (_, n) in scoped.items() if n}
+        hidden_baselines = set(organisations)
     return hidden, hidden_baselines
+
+
+def _department_cells(
+    reference: ReferenceData, rows: list, selection: Selection
+) -> tuple[dict[str, tuple[str, int]], dict[str, dict[str, int]]]:
+    """The caller's departments (municipality, count; those without concerns too) and every organisation's."""
+    counts: dict[str, list] = {}
+    for row in rows:
+        cell = counts.setdefault(row["department_id"], [row["municipality_code"], 0])
+        cell[1] += row["concerns"]
+    scoped = {
+        d.id: (d.municipality_code, 0)
+        for d in reference.departments.values()
+        if selection.allows_department(d.id, d.municipality_code)
+    }
+    scoped |= {d: (code, n) for d, (code, n) in counts.items() if selection.allows_department(d, code)}
+    organisations: dict[str, dict[str, int]] = {}
+    for d in reference.departments.values():
+        organisations.setdefault(d.organisation_id, {})[d.id] = counts.get(d.id, [None, 0])[1]
+    return scoped, organisations
 
 
 def _by_department(rows: list) -> dict[str, int]:
