@@ -4,17 +4,18 @@ The rule (README, "Small counts"), for every role:
 
 1. **Primary.** A count of 1 to `min_count - 1` (default 4) is withheld: `null` in the API, "< 5" on the dashboard.
    Zero is shown (it tells nothing about a concern).
-2. **Complementary.** Counts that add up to a figure that is shown somewhere (a total, a municipality's count,
-   an organisation's baseline) form a breakdown. Were a breakdown to withhold exactly one count, or only counts
-   of 1, the figure minus the shown counts would give them back; so the next smallest shown counts of that
-   breakdown (non-zero ones first, then zeros) are withheld too, until neither holds.
+2. **Complementary.** Counts that add up to a figure that is shown somewhere (a total, a municipality's count)
+   form a breakdown. Were a breakdown to withhold exactly one count, or only counts of 1, the figure minus the
+   shown counts would give them back; so the next smallest shown counts of that breakdown (non-zero ones first,
+   then zeros) are withheld too, until neither holds.
 3. **Unprotectable.** Should a breakdown have nothing left to withhold (every count in it 1), the figure it adds up
    to is withheld as well, with everything that would give it back (`Unprotectable`).
 
-A figure derived from a withheld count (a rate per 100 tenancies, a rate ratio, an amount in DKK) is withheld
-with it. What this does not defend against: differences between two answers for overlapping periods or
-filters (a reader who asks for each day alone); answers are aggregates for planning, not an anonymisation of
-the events.
+An organisation's baseline (hotspots) overlaps those breakdowns: it is shown only when none of its departments
+is withheld or small (`Disclosure.departments`). A figure derived from a withheld count (a rate per 100
+tenancies, a rate ratio, an amount in DKK) is withheld with it. What this does not defend against: differences
+between two answers for overlapping periods or filters (a reader who asks for each day alone); answers are
+aggregates for planning, not an anonymisation of the events.
 """
 
 from collections.abc import Hashable, Iterable, Mapping
