@@ -32,6 +32,9 @@ def concern_event(
     reported_at: datetime | None = None,
     concern_id: str | None = None,
     subject_is_tenancy: bool | None = None,
+    hints: tuple[str, ...] | None = None,
+    children_in_household: str | None = None,
+    danger_confirmed: bool | None = None,
 ) -> Envelope:
     """A concern.reported.v1 event as intake emits it (fictional, no personal data)."""
     at = reported_at or datetime.now(UTC)
@@ -52,6 +55,9 @@ def concern_event(
         has_reporter_contact=False,
         has_resident_details=True,
         subject_is_tenancy=subject_is_tenancy,
+        hints=hints,
+        children_in_household=children_in_household,
+        danger_confirmed=danger_confirmed,
     )
     return make_event(data, source=INTAKE, subject=key, time=at)
 
