@@ -306,3 +306,16 @@ async def test_a_municipality_compares_only_with_hours_of_enough_referrals(monke
         "median": None,
         "withheld": True,
     }
+
+
+def test_referral_states_are_protected_within_their_target_whose_total_response_times_show() -> None:
+    referrals = {
+        ("municipality", "requested"): 20,
+        ("municipality", "accepted"): 1,
+        ("consultant", "accepted"): 7,
+        ("consultant", "requested"): 30,
+    }
+    body = Disclosure(5).overview(_overview({"support_established": 9}, referrals))
+    # 21 municipality referrals (response times by target) minus 20 would give the 1 back: the 20 goes with it.
+    assert [r["referrals"] for r in body["referrals"]["by_target_and_status"]] == [None, None, 7, 30]
+    assert body["referrals"]["total"] == 58

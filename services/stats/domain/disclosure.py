@@ -151,8 +151,18 @@ class Disclosure:
         repeat = body["repeat_tenancies"]
         repeat["tenancies"], repeat["concerns"] = self.count(repeat["tenancies"]), self.count(repeat["concerns"])
         referrals = body["referrals"]
-        if "*" in self.protect(referrals["by_target_and_status"], "referrals", key=("target", "status")):
+        # Targets' totals are shown too (response times by target): states within targets within the total,
+        # the same hierarchy as departments within municipalities.
+        rows = referrals["by_target_and_status"]
+        try:
+            cells = {(r["target"], r["status"]): (r["target"], r["referrals"]) for r in rows}
+            _, hidden, _ = self.departments(cells, {})
+        except Unprotectable:
+            hidden = set(cells)
             referrals["total"] = None
+        for row in rows:
+            if (row["target"], row["status"]) in hidden:
+                row["referrals"] = None
         referrals["total"] = self.count(referrals["total"])
         referrals["sla"] = {name: self.count(value) for name, value in referrals["sla"].items()}
         self.protect(body["outcomes"], "referrals", key="outcome")
@@ -237,13 +247,13 @@ class Disclosure:
             by_municipality.setdefault(code, set()).add(d)
         figures = {code: sum(counts[d] for d in members) for code, members in by_municipality.items()}
         hidden_municipalities = withheld(figures, m) if total >= m else {c for c, n in figures.items() if 0 < n < m}
-        groups: list[set[str]] = []
+        groups: list[set[str]] = []  # innermost first, so that a complement stays within its municipality
         if total >= m:
-            groups.append(set(scoped))
+            groups += [by_municipality[c] for c in figures if c not in hidden_municipalities]
             rest = {d for code in hidden_municipalities for d in by_municipality[code]}
             if rest:
                 groups.append(rest)
-            groups += [by_municipality[c] for c in figures if c not in hidden_municipalities]
+            groups.append(set(scoped))
         hidden = {d for d in scoped if 0 < counts[d] < m}
         order = {d: i for i, d in enumerate(sorted(counts))}
 
