@@ -109,6 +109,26 @@ async def deliveries(conn: asyncpg.Connection, period: Period, selection: Select
     )
 
 
+async def underretninger(
+    conn: asyncpg.Connection, period: Period, selection: Selection | None, entries: frozenset[str]
+) -> list[asyncpg.Record]:
+    """Underretninger (referrals to a children and youth entry) by municipality and department: how many, how many
+    the municipality confirmed (acknowledged), median hours to that receipt, and how many ran past a clock."""
+    where = Where.of(period, selection, category_column="categories")
+    where.add("recipient_id = ANY({})", sorted(entries))
+    return await conn.fetch(
+        f"""
+        SELECT municipality_code, department_id, count(*)::int AS underretninger,
+               count(acknowledged_at)::int AS confirmed,
+               count(*) FILTER (WHERE sla_breaches > 0)::int AS breached,
+               percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM acknowledged_at - created_at) / 3600) AS receipt_hours
+          FROM referrals WHERE {where.sql} GROUP BY 1, 2 ORDER BY 1, 2
+        """,  # noqa: S608 - the filters are bind parameters
+        *where.params,
+    )
+
+
 async def response_times(
     conn: asyncpg.Connection, period: Period, selection: Selection | None, group_by: str
 ) -> list[asyncpg.Record]:

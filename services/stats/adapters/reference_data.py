@@ -18,4 +18,7 @@ def reference_from_directory(directory: ReferenceDirectory) -> ReferenceData:
     }
     municipalities = {code: m.name for code, m in directory.municipalities.items()}
     organisations = {o.id: o.name for o in directory.organisations}
-    return ReferenceData(departments, municipalities, organisations, version=directory.version)
+    children = frozenset(m.children_entry for m in directory.municipalities.values() if m.children_entry)
+    return ReferenceData(
+        departments, municipalities, organisations, version=directory.version, children_entries=children
+    )

@@ -23,6 +23,8 @@ class ReferenceData:
     organisations: dict[str, str] = field(default_factory=dict)
     version: str = ""
     """Version of the reference directory these come from ("" before the first one arrived)."""
+    children_entries: frozenset[str] = frozenset()
+    """The municipalities' children and youth entries: a referral to one is an underretning (barnets lov)."""
 
     def municipality_name(self, code: str) -> str:
         """The municipality's name, or its code when unknown."""

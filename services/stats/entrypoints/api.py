@@ -14,7 +14,7 @@ from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
 from services.stats.domain.reference import ReferenceData
 from services.stats.domain.scope import Selection, select
 from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
-from services.stats.entrypoints.schemas import HotspotsOut, OverviewOut, ResponseTimesOut, ScopeOut
+from services.stats.entrypoints.schemas import HotspotsOut, OverviewOut, ResponseTimesOut, ScopeOut, UnderretningerOut
 from shared.contracts.vocabulary import Category
 from shared.web.errors import AUTHENTICATED, problem_responses
 
@@ -146,6 +146,47 @@ async def response_times(
     if others is not None:
         body["comparison"] = others
     return body
+
+
+@router.get(
+    "/underretninger",
+    response_model=UnderretningerOut,
+    summary="Underretninger to the children and youth entries per municipality and department, and receipt times.",
+)
+async def underretninger(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
+    """Referrals created in the period to a municipality's children and youth entry (an underretning, barnets lov):
+    how many, how many receipts were confirmed, the median hours to that confirmation, how many ran past a clock."""
+    entries = context.reference.children_entries
+    rows = await queries.underretninger(conn, period, selection, entries) if entries else []
+    disclosure, reference = context.disclosure, context.reference
+    groups = []
+    for row in rows:
+        total, confirmed, breached = row["underretninger"], row["confirmed"], row["breached"]
+        # A part whose rest is small would give that rest back: both are withheld then.
+        shown_confirmed = not (disclosure.small(confirmed) or disclosure.small(total - confirmed))
+        shown_breached = not (disclosure.small(breached) or disclosure.small(total - breached))
+        groups.append(
+            {
+                "municipality_code": row["municipality_code"],
+                "municipality_name": reference.municipality_name(row["municipality_code"]),
+                "department_id": row["department_id"],
+                "department_name": reference.department_name(row["department_id"]),
+                "underretninger": disclosure.count(total),
+                "confirmed": confirmed if shown_confirmed and not disclosure.small(total) else None,
+                "breached": breached if shown_breached and not disclosure.small(total) else None,
+                "receipt_hours_median": None
+                if disclosure.small(confirmed) or row["receipt_hours"] is None
+                else round(row["receipt_hours"], 1),
+            }
+        )
+    return {
+        "period": _period(period),
+        "filters": _filters(selection),
+        "definition": "referrals created in the period to a children and youth entry of the reference directory; "
+        "confirmed: the municipality acknowledged it (its receipt is due within 6 working days); hours from creation",
+        "groups": groups,
+        "suppression": disclosure.describe(),
+    }
 
 
 @router.get(

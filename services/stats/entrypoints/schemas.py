@@ -187,6 +187,27 @@ class ResponseGroup(_Body):
     hours_to_completion: Hours
 
 
+class UnderretningGroup(_Body):
+    municipality_code: str
+    municipality_name: str
+    department_id: str
+    department_name: str
+    underretninger: Count
+    confirmed: Count = Field(description="Receipts the municipality confirmed (acknowledged the referral). " + WITHHELD)
+    breached: Count = Field(description="Underretninger past a clock (acknowledgement or receipt). " + WITHHELD)
+    receipt_hours_median: float | None = Field(description="Median hours to the confirmed receipt; null when few.")
+
+
+class UnderretningerOut(_Body):
+    """Underretninger (barnets lov) to the municipalities' children and youth entries, and their receipt times."""
+
+    period: PeriodOut
+    filters: FiltersOut
+    definition: str
+    groups: list[UnderretningGroup]
+    suppression: SuppressionOut
+
+
 class ResponseTimesOut(_Body):
     """Response times by municipality or recipient type."""
 
