@@ -92,7 +92,7 @@ async def test_dashboard_draws_charts_with_data_and_a_filter_changes_the_numbers
     finally:
         await producer.stop()
     async with fresh_database("stats") as database_url:
-        process = ServiceProcess("stats", {**service_env, "DATABASE_URL": database_url})
+        process = ServiceProcess("stats", {**service_env, "DATABASE_URL": database_url, "MIN_CELL_COUNT": "5"})
         await asyncio.to_thread(process.start)
         db = await asyncpg.connect(database_url)
         try:

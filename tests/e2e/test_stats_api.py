@@ -51,7 +51,7 @@ async def test_stats_service_counts_scopes_rebuilds_and_exports_gauges(
         await producer.stop()
     period = {"from": (stream.start.date() - timedelta(days=1)).isoformat()}
     async with fresh_database("stats") as database_url:
-        env = {**service_env, "DATABASE_URL": database_url, "BUSINESS_METRICS_INTERVAL_S": "1"}
+        env = {**service_env, "DATABASE_URL": database_url, "BUSINESS_METRICS_INTERVAL_S": "1", "MIN_CELL_COUNT": "5"}
         process = ServiceProcess("stats", env)
         await asyncio.to_thread(process.start)
         db = await asyncpg.connect(database_url)
