@@ -110,6 +110,7 @@ def test_an_underretnings_clocks_one_working_day_24_hours_when_acute_and_receipt
 
     from services.routing.domain import clock
     from services.routing.domain.referral import created_event, from_plan, receipt_breached_event
+    from services.routing.entrypoints.views import ReferralView
 
     friday = datetime(2025, 3, 7, 9, tzinfo=UTC)
     for severity, due, receipt in [
@@ -123,6 +124,8 @@ def test_an_underretnings_clocks_one_working_day_24_hours_when_acute_and_receipt
         assert referral.escalate_at == clock.escalate_at(friday, concern.severity, underretning=True)
         event = created_event(referral)
         assert event.underretning is True and event.receipt_due_at == receipt
+        view = ReferralView.of(referral, now=friday, history=[])
+        assert (view.underretning, view.receipt_due_at, view.receipt_breached_at) == (True, receipt, None)
         breach = receipt_breached_event(referral, receipt)
         assert (breach.clock, breach.ack_due_at) == ("underretning_receipt", receipt)
     (consultant,) = [p for p in decide(facts(("child_welfare",)), RULES) if p.recipient_id == C]

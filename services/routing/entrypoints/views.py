@@ -93,6 +93,12 @@ class ReferralView(BaseModel):
     escalation_contact_id: str | None
     concern_erased: bool
     """The concern's personal details were erased in intake; the referral itself carries none."""
+    underretning: bool = False
+    """A statutory notification (underretning, barnets lov) to the municipality's children and youth entry."""
+    receipt_due_at: datetime | None = None
+    """For an underretning: when its receipt must be confirmed (acknowledged), 6 working days after creation."""
+    receipt_breached_at: datetime | None = None
+    """When the clocks found that receipt unconfirmed past its due time."""
     history: list[HistoryEntry]
     """Its moves, oldest first (empty until it first moves); in every answer, lists and moves included."""
 
