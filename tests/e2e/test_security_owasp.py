@@ -42,8 +42,11 @@ PLANTED = SimpleNamespace(
     resident_address="Plantevej 77, 4. th.",
     reporter_name="Reinholdt Plantesen Kz",
     reporter_contact="+45 6055 8124",
-    description="Plantet-iagttagelse-zeta-4411: beboeren virker forvirret og har ikke spist i dagevis.",
+    description="Plantet-iagttagelse-zeta-4411: beboeren virker forvirret og har ikke spist i dagevis; hun "
+    "siger hun vil tage sit eget liv.",
     anonymous_description="Plantet-anonym-omega-9032: naboen hører råb om natten og ser beboeren græde.",
+    # Read by intake's triage (a danger hint): the codes leave intake, never the words they were read in.
+    triage_phrase="siger hun vil tage sit eget liv",
 )
 
 
@@ -503,6 +506,7 @@ async def test_no_planted_personal_data_in_logs_or_events(platform: SimpleNamesp
     # The control: the services did log this run (so an empty log cannot pass) and the events name the concerns.
     assert all(process.log_path.stat().st_size > 0 for process in platform.processes.values())
     assert any(reported.without_basis.encode() in r for r in records)
+    assert any(b'"hints":["possible_suicide_risk"' in r for r in records)  # what triage read went on as a code
 
 
 # -- the broker behind the APIs: the token registry and the raw inbound concerns are on Kafka -----------------
