@@ -37,9 +37,9 @@ class RulesInForce:
         """`routing.decide` remembered per rules version; raises Unroutable as it does.
 
         The plans depend only on the document and on the facts the rules read (place, categories, severity,
-        consent, legal basis, repeat, hints, children in the household, confirmed danger), not on the concern's id, tenancy or time; a flood of concerns holds a few
-        hundred such combinations. A version is never changed once stored, and a new directory makes a new
-        document, so nothing goes stale.
+        consent, legal basis, repeat, hints, children in the household, confirmed danger), not on the concern's
+        id, tenancy or time; a flood of concerns holds a few hundred such combinations. A version is never changed
+        once stored, and a new directory makes a new document, so nothing goes stale.
         """
         if document is not self._decisions_document or len(self._decisions) >= self._max_decisions:
             self._decisions.clear()
