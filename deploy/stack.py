@@ -26,7 +26,7 @@ KafkaSasl = Annotated[
     typer.Option(
         "--kafka-sasl/--no-kafka-sasl",
         envvar="KAFKA_SASL",
-        help="Broker with SASL/SCRAM and ACLs: one principal per service and housing system.",
+        help="Broker with SASL/SCRAM and ACLs, one principal per service and housing system (as in production).",
     ),
 ]
 DatabaseUrl = Annotated[
