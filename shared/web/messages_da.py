@@ -97,6 +97,13 @@ DANISH: dict[str, str] = {
         "det er bekymringens sidste åbne henvisning, og ingen er afsluttet: den kan ikke sættes til {to}; "
         "afslut den i stedet med et udfald (fx no_action_needed eller could_not_contact)"
     ),
+    "only a consultant of the concern's department or an admin may decide a suggestion": (
+        "kun en konsulent i bekymringens afdeling eller en administrator må afgøre et forslag"
+    ),
+    "this suggestion was decided already ({status}); each suggestion is decided once": (
+        "forslaget er allerede afgjort ({status}); et forslag afgøres kun én gang"
+    ),
+    "the concern has no referral to take its facts from": "bekymringen har ingen henvisning at tage oplysningerne fra",
     "Send the rules document as application/json or application/yaml.": (
         "Send regeldokumentet som application/json eller application/yaml."
     ),

@@ -4,13 +4,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
-from services.routing.adapters import referral_query, referral_store
+from services.routing.adapters import referral_query, referral_store, suggestion_store
 from services.routing.domain.lifecycle import IllegalTransition, InvalidMove
-from services.routing.entrypoints.views import ReferralPage, ReferralView, TransitionRequest, TransitionResult
-from services.routing.handlers import scope
+from services.routing.domain.suggestions import SuggestionStatus
+from services.routing.entrypoints.views import (
+    ReferralPage,
+    ReferralView,
+    SuggestionDecisionRequest,
+    SuggestionDecisionResult,
+    SuggestionPage,
+    SuggestionView,
+    TransitionRequest,
+    TransitionResult,
+)
+from services.routing.handlers import scope, suggestions
 from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, Move, NotFound, move_referral
-from shared.auth.principal import Principal
+from shared.auth.principal import PLATFORM_WIDE, Principal, Role
 from shared.contracts.events import ENTITY_ID_PATTERN
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
 from shared.web import conditional
@@ -79,7 +89,10 @@ async def get_referral(
         if referral is None or not scope.may_read(principal, referral):
             raise HTTPException(404, "Not found.")
         history = await referral_store.history(conn, referral_id)
-    view = ReferralView.of(referral, now=deps.clock.now(), history=history)
+        suggested = []
+        if referral.target is ReferralTarget.CONSULTANT:  # the consultant decides what the hints suggest
+            suggested = (await suggestion_store.of_concerns(conn, [referral.concern_id]))[referral.concern_id]
+    view = ReferralView.of(referral, now=deps.clock.now(), history=history, suggestions=suggested)
     tag = conditional.content_tag(view.model_dump_json().encode())
     if conditional.none_match(if_none_match, tag):
         return conditional.not_modified(tag)  # type: ignore[return-value]
@@ -117,3 +130,52 @@ async def transition(
         histories = await referral_query.histories(conn, [r.referral_id for r in answered])
     referral, *rerouted = (ReferralView.of(r, now=now, history=histories[r.referral_id]) for r in answered)
     return TransitionResult(referral=referral, rerouted_to=rerouted[0] if rerouted else None)
+
+
+Consultant = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS, Role.CONSULTANT))]
+SuggestionId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+@router.get("/suggestions", summary="Recipients the concerns' hints suggest, for the consultant to decide.")
+async def list_suggestions(
+    principal: Consultant,
+    deps: DepsDep,
+    concern_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=ENTITY_ID_PATTERN)] = None,
+    status: SuggestionStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"How many to skip (at most {MAX_OFFSET}).")] = 0,
+) -> SuggestionPage:
+    """A consultant sees its departments' suggestions; admins and ops every one. Newest first."""
+    departments = None if principal.role in PLATFORM_WIDE else sorted(principal.department_ids)
+    async with deps.pool.acquire() as conn:
+        found = await suggestion_store.page(
+            conn, departments, concern_id=concern_id, status=status, limit=limit + 1, offset=offset
+        )
+    items = [SuggestionView.of(s) for s in found[:limit]]
+    return SuggestionPage(items=items, next_offset=offset + limit if len(found) > limit else None)
+
+
+@router.post(
+    "/suggestions/{suggestion_id}/decision",
+    summary="Confirm or dismiss a suggestion (once).",
+    responses=problem_responses(403, 404, 409),
+)
+async def decide_suggestion(
+    suggestion_id: SuggestionId, body: SuggestionDecisionRequest, principal: Consultant, deps: DepsDep
+) -> SuggestionDecisionResult:
+    """The department's consultant or an admin decides; confirm refers the concern to the suggested recipient
+    (or the recipient's open referral of it takes the suggestion over). 409: decided before."""
+    try:
+        decided = await suggestions.decide(deps, principal, suggestion_id, body.decision, body.reason)
+    except NotFound:
+        raise HTTPException(404, "Not found.") from None
+    except Forbidden as error:
+        raise HTTPException(403, str(error)) from None
+    except IllegalTransition as error:
+        raise HTTPException(409, str(error)) from None
+    referral = None
+    if decided.referral is not None:
+        async with deps.pool.acquire() as conn:
+            history = await referral_store.history(conn, decided.referral.referral_id)
+        referral = ReferralView.of(decided.referral, now=deps.clock.now(), history=history)
+    return SuggestionDecisionResult(suggestion=SuggestionView.of(decided.suggestion), referral=referral)

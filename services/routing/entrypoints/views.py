@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from services.routing.domain.referral import Referral
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
+from services.routing.domain.suggestions import Suggestion, SuggestionStatus, Verdict
 from shared.contracts.concern_report import ConcernReport
 from shared.contracts.text import FreeText, Line
 from shared.contracts.vocabulary import (
@@ -15,6 +16,7 @@ from shared.contracts.vocabulary import (
     Category,
     Consent,
     Disclosure,
+    Hint,
     Hints,
     LegalBasis,
     Outcome,
@@ -101,10 +103,15 @@ class ReferralView(BaseModel):
     """When the clocks found that receipt unconfirmed past its due time."""
     history: list[HistoryEntry]
     """Its moves, oldest first (empty until it first moves); in every answer, lists and moves included."""
+    suggestions: list["SuggestionView"] = []
+    """On the consultant's referral, read one by one: the recipients the concern's hints suggest, open or decided
+    (POST /v1/suggestions/{suggestion_id}/decision)."""
 
     @classmethod
-    def of(cls, referral: Referral, *, now: datetime, history: list[dict]) -> "ReferralView":
-        """The view of a stored referral at time `now`, with its moves."""
+    def of(
+        cls, referral: Referral, *, now: datetime, history: list[dict], suggestions: list[Suggestion] = ()
+    ) -> "ReferralView":
+        """The view of a stored referral at time `now`, with its moves (and its concern's suggestions)."""
         values = asdict(referral)
         values.pop("concern_basis")
         values.pop("transitions")
@@ -112,7 +119,70 @@ class ReferralView(BaseModel):
         if erased:
             values["disclosure"] = DISCLOSURE_ERASED
         overdue = referral.status is ReferralStatus.REQUESTED and referral.ack_due_at <= now
-        return cls(**values, overdue=overdue, concern_erased=erased, history=history)
+        shown = [SuggestionView.of(s) for s in suggestions]
+        return cls(**values, overdue=overdue, concern_erased=erased, history=history, suggestions=shown)
+
+
+class SuggestionView(BaseModel):
+    """A recipient a hint suggests for a concern, and the consultant's decision (codes and ids only)."""
+
+    suggestion_id: str
+    concern_id: str
+    hint: Hint
+    """The hint intake's triage read (e.g. possible_hoarding); its category's recipients are suggested."""
+    target: ReferralTarget
+    recipient_id: str
+    task: Task
+    legal_basis: LegalBasis
+    disclosure: Disclosure
+    suggested_function: str | None
+    rule_id: str
+    """The rule that would have referred the concern with the hint's category."""
+    department_id: str
+    municipality_code: str
+    rules_version: int
+    created_at: datetime
+    status: SuggestionStatus
+    decided_at: datetime | None
+    decided_by_role: str | None
+    reason: str | None
+    referral_id: str | None
+    """For a confirmed suggestion: the referral that carries it (created, or the recipient's open one)."""
+
+    @classmethod
+    def of(cls, suggestion: Suggestion) -> "SuggestionView":
+        """The view of a stored suggestion (who decided stays in the audit record: only the role is shown)."""
+        values = asdict(suggestion)
+        values.pop("decided_by")
+        values.pop("organisation_id")
+        return cls(**values)
+
+
+ReferralView.model_rebuild()
+
+
+class SuggestionPage(BaseModel):
+    """One page of suggestions, newest first."""
+
+    items: list[SuggestionView]
+    next_offset: int | None
+
+
+class SuggestionDecisionRequest(BaseModel):
+    """The consultant's decision on a suggestion: confirm (a referral to the recipient) or dismiss."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Verdict
+    reason: Annotated[FreeText, Field(min_length=1, max_length=500)] | None = None
+    """Why (optional free text for the audit record; never sent in events or logged)."""
+
+
+class SuggestionDecisionResult(BaseModel):
+    """The suggestion as decided, and for a confirmation the referral that carries it."""
+
+    suggestion: SuggestionView
+    referral: ReferralView | None = None
 
 
 class ReferralPage(BaseModel):

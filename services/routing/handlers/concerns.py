@@ -1,17 +1,19 @@
 """Applying concern events: referrals for each reported concern, once; erasures flag the referrals."""
 
+import functools
 import itertools
 from datetime import datetime
 
 import asyncpg
 
 from services.routing import metrics
-from services.routing.adapters import outbox, referral_store, subjects, wire
+from services.routing.adapters import outbox, referral_store, subjects, suggestion_store, wire
 from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
 from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
 from services.routing.domain.routing import Unroutable
+from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, suggest
 from services.routing.handlers.deps import Deps
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
@@ -111,6 +113,7 @@ async def _route(
         working[data.subject_key].concerns[data.concern_id] = data.reported_at
     now = deps.clock.now()
     referrals: list[Referral] = []
+    suggestions: list[Suggestion] = []
     for data in reported:
         if data.concern_id in routed:  # the same concern under another event id: never a second set of referrals
             continue
@@ -123,10 +126,14 @@ async def _route(
         except Unroutable as error:
             raise UnroutableConcern(error.reason) from None
         referrals += [from_plan(plan, facts, rules_version=version, now=now) for plan in plans]
+        if facts.hints & SUGGESTING_HINTS.keys():  # the recipients a hint's category would add, for the consultant
+            wider = functools.partial(deps.rules.decide, version, document)
+            suggestions += suggest(facts, plans, wider, rules_version=version, now=now)
     # The referrals, their events and the relay's wake-up in one statement.
     records = [wire.created_record(r, deps.source) for r in referrals]
     effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
     await outbox.enqueue_records(conn, deps.referral_topic, records, effect=effect)
+    await suggestion_store.insert_many(conn, suggestions)
     return referrals
 
 

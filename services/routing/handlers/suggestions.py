@@ -1,0 +1,78 @@
+"""The consultant's decision on a suggestion from a hint: confirm (a referral) or dismiss, once, audited."""
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.routing import metrics
+from services.routing.adapters import outbox, referral_store, suggestion_store
+from services.routing.domain.referral import Referral
+from services.routing.domain.suggestions import Suggestion, Verdict, decide_suggestion
+from services.routing.handlers.concerns import created_envelope
+from services.routing.handlers.deps import Deps
+from services.routing.handlers.transitions import Forbidden, NotFound
+from shared.auth.principal import PLATFORM_WIDE, Principal, Role
+
+ONLY_CONSULTANT = "only a consultant of the concern's department or an admin may decide a suggestion"
+
+
+def may_read(principal: Principal, suggestion: Suggestion) -> bool:
+    """Admins and ops see every suggestion; a consultant those of its departments (the consultant decides)."""
+    if principal.role in PLATFORM_WIDE:
+        return True
+    return principal.role is Role.CONSULTANT and principal.covers(
+        department_id=suggestion.department_id, municipality_code=suggestion.municipality_code
+    )
+
+
+def may_decide(principal: Principal, suggestion: Suggestion) -> bool:
+    """The department's consultant or an admin (ops may look, not act), as for a referral's moves."""
+    return principal.role is Role.ADMIN or (principal.role is Role.CONSULTANT and may_read(principal, suggestion))
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The suggestion as decided, and the referral that carries a confirmation."""
+
+    suggestion: Suggestion
+    referral: Referral | None = None
+
+
+async def _lock_concern(conn: asyncpg.Connection, concern_id: str) -> list[Referral]:
+    """The concern's referrals under the concern's lock: the same lock the moves take (referral_store)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('routing.concern:' || $1, 0))", concern_id)
+    rows = await conn.fetch("SELECT * FROM referrals WHERE concern_id = $1 ORDER BY referral_id FOR UPDATE", concern_id)
+    return [referral_store.to_referral(row) for row in rows]
+
+
+async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: Verdict, reason: str | None) -> Decided:
+    """Decide in one transaction with its events; raises NotFound, Forbidden or IllegalTransition (decided before)."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        found = await suggestion_store.get(conn, suggestion_id)
+        if found is None or not may_read(principal, found):
+            raise NotFound(suggestion_id)
+        if not may_decide(principal, found):
+            raise Forbidden(ONLY_CONSULTANT)
+        referrals = await _lock_concern(conn, found.concern_id)
+        suggestion = await suggestion_store.get(conn, suggestion_id, for_update=True)
+        assert suggestion is not None  # noqa: S101 - suggestions are never deleted
+        now = deps.clock.now()
+        decision = decide_suggestion(
+            suggestion,
+            verdict,
+            reason=reason,
+            referrals=referrals,
+            by=principal.client_id,
+            by_role=principal.role.value,
+            now=now,
+        )
+        if decision.created:
+            await referral_store.insert_many(conn, [decision.created])
+        if decision.merged:
+            await referral_store.save_merge(conn, decision.merged)
+        await suggestion_store.save_decision(conn, decision.suggestion)
+        envelopes = [created_envelope(decision.created, deps.source)] if decision.created else []
+        await outbox.enqueue(conn, deps.referral_topic, envelopes)
+    if decision.created:
+        metrics.referrals_created([decision.created])
+    return Decided(decision.suggestion, decision.referral)
