@@ -48,6 +48,10 @@ SASL_MARKER = "sasl-formatted"
 """In the data dir: the log dir was formatted with the admin principal's SCRAM credentials."""
 
 
+CLIENT_ENV = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_USERNAME", "KAFKA_PASSWORD")
+"""The variables a Kafka client of the platform authenticates with (shared/kafka/config.py)."""
+
+
 def client_env(cfg: StackConfig, secrets: dict[str, str], principal: str) -> dict[str, str]:
     """The environment a Kafka client of this stack authenticates with as `principal` (empty without SASL)."""
     if not cfg.kafka_sasl:
@@ -157,9 +161,7 @@ def _add_admin_credentials(cfg: StackConfig, java: str, libs: Path, secrets: dic
     cmd = _java_command(cfg, java, libs, "-Xmx384m -Xms384m", MAIN_CLASS, str(config))
     with cfg.log("kafka-console").open("ab") as console:
         process = subprocess.Popen(cmd, stdout=console, stderr=console)  # noqa: S603
-    plain_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_SECURITY", "KAFKA_SASL", "KAFKA_USER"))
-    }
+    plain_env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV}
     try:
         with mock.patch.dict(os.environ, plain_env, clear=True):
             deadline = time.monotonic() + MIGRATION_TIMEOUT_S

@@ -135,7 +135,10 @@ def _up(cfg: StackConfig, console: Console) -> None:
     private_files.make_home(cfg)
     _refuse_other_options(cfg)
     secrets = stack_secrets.load_or_create(cfg.secrets_file)
-    # This process (and the crp it runs) sets the stack up as the operator's Kafka principal.
+    # This process (and the crp and supervisord it runs) sets the stack up as the operator's Kafka principal;
+    # a plaintext stack ignores credentials inherited from another stack's stack.env.
+    for name in broker.CLIENT_ENV:
+        os.environ.pop(name, None)
     os.environ.update(broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL))
     with console.status("Fetching Kafka jars"):
         jars.fetch(on_download=lambda count, libs: console.print(f"downloading {count} Kafka jars into {libs}"))
