@@ -12,6 +12,8 @@ from shared.contracts.referrals import (
     ReferralEscalated,
     ReferralSlaBreached,
     ReferralStatusChanged,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
 )
 from shared.contracts.registry import EVENT_MODELS, EVENT_TYPES, TOPIC_EVENTS
 from shared.contracts.vocabulary import (
@@ -58,6 +60,8 @@ __all__ = [
     "ReferralEscalated",
     "ReferralSlaBreached",
     "ReferralStatusChanged",
+    "ReferralSuggested",
+    "ReferralSuggestionDecided",
     "ReferralStatus",
     "ReferralTarget",
     "RejectReason",

@@ -17,6 +17,8 @@ from shared.contracts.referrals import (
     ReferralEscalated,
     ReferralSlaBreached,
     ReferralStatusChanged,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
 )
 from shared.subject_key import subject_key
 
@@ -141,6 +143,24 @@ def example_events(seed: str | None = None) -> list[Envelope[Any]]:
         delivered_at=t0 + timedelta(seconds=33),
     )
     erased = ConcernErased(concern_id=concern_id, subject_key=key, erased_at=t0 + timedelta(days=20))
+    suggestion = {
+        "suggestion_id": ids("suggestion"),
+        "concern_id": concern_id,
+        "hint": "possible_hoarding",
+        "target": "consultant",
+        "recipient_id": "con-lejerbo-holbaek",
+        **place,
+    }
+    suggested = ReferralSuggested(
+        **suggestion, organisation_id=created.organisation_id, rule_id="ability_to_live", suggested_at=t0
+    )
+    decided = ReferralSuggestionDecided(
+        **suggestion,
+        decision="confirmed",
+        decided_by_role="consultant",
+        decided_at=t0 + timedelta(hours=2),
+        referral_id=ids("suggested-referral"),
+    )
     return [
         make_event(reported, source=_INTAKE, subject=key, id=ids("event-concern-reported"), time=t0),
         make_event(erased, source=_INTAKE, subject=key, id=ids("event-concern-erased"), time=erased.erased_at),
@@ -148,6 +168,8 @@ def example_events(seed: str | None = None) -> list[Envelope[Any]]:
         make_event(completed, source=_ROUTING, subject=key, id=ids("event-status"), time=completed.changed_at),
         make_event(breached, source=_ROUTING, subject=key, id=ids("event-breach"), time=breached.breached_at),
         make_event(escalated, source=_ROUTING, subject=key, id=ids("event-escalation"), time=escalated.escalated_at),
+        make_event(suggested, source=_ROUTING, subject=key, id=ids("event-suggested"), time=suggested.suggested_at),
+        make_event(decided, source=_ROUTING, subject=key, id=ids("event-suggestion-decided"), time=decided.decided_at),
         make_event(
             delivered, source=_NOTIFY, subject=subscription, id=ids("event-delivered"), time=delivered.delivered_at
         ),

@@ -10,6 +10,7 @@ from shared.contracts.vocabulary import (
     ActorRole,
     Categories,
     Disclosure,
+    Hint,
     LegalBasis,
     Outcome,
     ReferralStatus,
@@ -183,3 +184,61 @@ class ReferralEscalated(EventData):
     """The recipient's escalation contact, who now gets the referral."""
     escalated_at: UtcDatetime
     """When the referral escalated."""
+
+
+class ReferralSuggested(EventData):
+    """A hint (other than a danger or a child) suggests a recipient its category would add; the consultant decides."""
+
+    event_type = "referral.suggested.v1"
+    topic = REFERRAL_EVENTS
+
+    suggestion_id: EntityId
+    """The suggestion, derived deterministically from concern id + hint + target + recipient."""
+    concern_id: EntityId
+    """The concern."""
+    hint: Hint
+    """The hint intake's triage read (a code, never the text)."""
+    target: ReferralTarget
+    """The kind of recipient suggested."""
+    recipient_id: EntityId
+    """The recipient suggested."""
+    organisation_id: EntityId
+    """The housing organisation the concern belongs to."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    rule_id: Code
+    """The rule that would refer the concern with the hint's category."""
+    suggested_at: UtcDatetime
+    """When routing suggested it."""
+
+
+class ReferralSuggestionDecided(EventData):
+    """The consultant (or an admin) confirmed a suggestion (a referral carries it) or dismissed it; decided once."""
+
+    event_type = "referral.suggestion_decided.v1"
+    topic = REFERRAL_EVENTS
+
+    suggestion_id: EntityId
+    """The suggestion."""
+    concern_id: EntityId
+    """The concern."""
+    hint: Hint
+    """The hint that suggested it."""
+    target: ReferralTarget
+    """The kind of recipient suggested."""
+    recipient_id: EntityId
+    """The recipient suggested."""
+    department_id: EntityId
+    """The department / estate where the concern arose."""
+    municipality_code: MunicipalityCode
+    """Official 4-digit code of the department's municipality."""
+    decision: Literal["confirmed", "dismissed"]
+    """What was decided (the reason given stays in routing: it is free text)."""
+    decided_by_role: ActorRole
+    """Who decided: the consultant or an admin."""
+    decided_at: UtcDatetime
+    """When."""
+    referral_id: EntityId | None = None
+    """For a confirmation: the referral that carries it (created, or the recipient's open one)."""

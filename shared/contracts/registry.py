@@ -8,6 +8,8 @@ from shared.contracts.referrals import (
     ReferralEscalated,
     ReferralSlaBreached,
     ReferralStatusChanged,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
 )
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 
@@ -18,6 +20,8 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     ReferralStatusChanged,
     ReferralSlaBreached,
     ReferralEscalated,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
     NotificationDelivered,
     NotificationFailed,
 )

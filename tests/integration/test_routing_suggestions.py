@@ -128,3 +128,18 @@ async def test_a_hoarding_hint_suggests_the_consultant_who_confirms_or_dismisses
         assert tuple(row) == ("dismissed", "consultant-holbaek", "consultant", "Kendt af kommunen", None)
         assert await deps.pool.fetchval("SELECT count(*) FROM referral_suggestions") == 2
         assert len(await _created(deps.pool)) == len(after)  # a dismissal refers nobody
+        # The events, with codes and ids only (never the reason): one suggestion each, one decision each.
+        rows = await deps.pool.fetch(
+            "SELECT event_type, key, payload FROM outbox WHERE event_type LIKE 'referral.suggest%' ORDER BY id"
+        )
+        events = [(r["event_type"], r["key"], json.loads(bytes(r["payload"]))["data"]) for r in rows]
+        assert [(t, d["suggestion_id"]) for t, _, d in events] == [
+            ("referral.suggested.v1", sid),
+            ("referral.suggested.v1", to_municipality["suggestion_id"]),
+            ("referral.suggestion_decided.v1", sid),
+            ("referral.suggestion_decided.v1", to_municipality["suggestion_id"]),
+        ]
+        assert events[0][1] == lonely.subject
+        assert (events[2][2]["decision"], events[2][2]["referral_id"]) == ("confirmed", referral["referral_id"])
+        assert (events[3][2]["decision"], events[3][2]["decided_by_role"]) == ("dismissed", "consultant")
+        assert "Kendt" not in json.dumps([d for _, _, d in events])

@@ -82,7 +82,7 @@ def test_times_are_normalised_to_utc() -> None:
 
 
 def test_registry_maps_types_and_topics() -> None:
-    assert len(EVENT_TYPES) == len(EVENT_MODELS) == 8
+    assert len(EVENT_TYPES) == len(EVENT_MODELS) == 10
     assert set(TOPIC_EVENTS) <= set(EVENT_TOPICS)
     for event_type, model in EVENT_TYPES.items():
         assert re.fullmatch(r"[a-z_]+\.[a-z_]+\.v[1-9]\d*", event_type)

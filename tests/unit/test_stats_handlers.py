@@ -48,6 +48,8 @@ async def test_each_example_event_becomes_its_projection_update() -> None:
         "record_status_change",
         "count_clock_event",
         "count_clock_event",
+        "record_suggestion",
+        "record_suggestion_decision",
         "record_delivery",
         "record_delivery",
     ]
@@ -57,7 +59,9 @@ async def test_each_example_event_becomes_its_projection_update() -> None:
     change = writer.calls[3][1][0]
     assert change.completes and change.outcome == "eviction_avoided" and change.acknowledges
     assert [call[1][1] for call in writer.calls[4:6]] == ["sla_breaches", "escalations"]
-    assert [call[2]["delivered"] for call in writer.calls[6:]] == [True, False]
+    assert [call[1][0].hint for call in writer.calls[6:8]] == ["possible_hoarding"] * 2
+    assert writer.calls[7][1][0].decision == "confirmed"
+    assert [call[2]["delivered"] for call in writer.calls[8:]] == [True, False]
 
 
 async def test_a_system_move_is_not_an_acknowledgement() -> None:

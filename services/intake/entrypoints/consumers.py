@@ -6,6 +6,7 @@ referral event off as inbound data (referrals decide who may read personal detai
 
 from collections.abc import Mapping
 
+from services.intake.handlers import IGNORED_EVENTS
 from shared.contracts.envelope import decode
 from shared.contracts.inbound import decode_inbound
 from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
@@ -32,7 +33,7 @@ def referral_processor(runtime: Runtime, handlers: Mapping[str, Handler]) -> Eve
     return EventProcessor(
         consumer=referral_group(runtime.settings.consumer_group),
         decoder=decode,
-        handler=Dispatcher({k: v for k, v in handlers.items() if k != "InboundConcern"}),
+        handler=Dispatcher({k: v for k, v in handlers.items() if k != "InboundConcern"}, ignored=IGNORED_EVENTS),
         dead_letters=runtime.dead_letters,
     )
 

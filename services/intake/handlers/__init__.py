@@ -7,7 +7,14 @@ from typing import Any
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.inbound import handle_inbound
 from services.intake.handlers.referrals import on_referral_clock, on_referral_created, on_referral_status_changed
-from shared.contracts.referrals import ReferralCreated, ReferralEscalated, ReferralSlaBreached, ReferralStatusChanged
+from shared.contracts.referrals import (
+    ReferralCreated,
+    ReferralEscalated,
+    ReferralSlaBreached,
+    ReferralStatusChanged,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
+)
 from shared.kafka.dispatch import Handler
 
 EVENT_HANDLERS: dict[str, Callable[[Deps, Any], Awaitable[None]]] = {
@@ -19,8 +26,9 @@ EVENT_HANDLERS: dict[str, Callable[[Deps, Any], Awaitable[None]]] = {
 }
 """Events this service applies. A type with no handler is dead-lettered, to be replayed once it has one."""
 
-IGNORED_EVENTS: frozenset[str] = frozenset()
-"""Event types this service reads but deliberately does not act on."""
+IGNORED_EVENTS: frozenset[str] = frozenset({ReferralSuggested.event_type, ReferralSuggestionDecided.event_type})
+"""Event types this service reads but deliberately does not act on (a suggestion is the consultant's, in routing;
+a confirmed one arrives as its referral.created.v1)."""
 
 
 def bind(deps: Deps) -> dict[str, Handler]:

@@ -18,7 +18,17 @@ from services.routing.domain.lifecycle import OPEN, IllegalTransition
 from services.routing.domain.moves import merged
 from services.routing.domain.referral import Referral
 from services.routing.domain.routing import ReferralPlan
-from shared.contracts.vocabulary import Category, Disclosure, Hint, LegalBasis, ReferralStatus, ReferralTarget, Task
+from shared.contracts.referrals import ReferralSuggested, ReferralSuggestionDecided
+from shared.contracts.vocabulary import (
+    ActorRole,
+    Category,
+    Disclosure,
+    Hint,
+    LegalBasis,
+    ReferralStatus,
+    ReferralTarget,
+    Task,
+)
 
 SUGGESTING_HINTS: dict[Hint, Category] = {
     Hint.POSSIBLE_HOARDING: Category.HOARDING,
@@ -197,4 +207,38 @@ def confirmed_referral(suggestion: Suggestion, concern: list[Referral], *, now: 
         underretning=False,
         receipt_due_at=None,
         receipt_breached_at=None,
+    )
+
+
+def suggested_event(s: Suggestion) -> ReferralSuggested:
+    """referral.suggested.v1 (codes and ids only)."""
+    return ReferralSuggested(
+        suggestion_id=s.suggestion_id,
+        concern_id=s.concern_id,
+        hint=s.hint,
+        target=s.target,
+        recipient_id=s.recipient_id,
+        organisation_id=s.organisation_id,
+        department_id=s.department_id,
+        municipality_code=s.municipality_code,
+        rule_id=s.rule_id,
+        suggested_at=s.created_at,
+    )
+
+
+def decided_event(s: Suggestion) -> ReferralSuggestionDecided:
+    """referral.suggestion_decided.v1 for a decided suggestion (never its reason: free text stays in routing)."""
+    assert s.decided_at is not None and s.decided_by_role is not None  # noqa: S101 - decided suggestions only
+    return ReferralSuggestionDecided(
+        suggestion_id=s.suggestion_id,
+        concern_id=s.concern_id,
+        hint=s.hint,
+        target=s.target,
+        recipient_id=s.recipient_id,
+        department_id=s.department_id,
+        municipality_code=s.municipality_code,
+        decision=s.status.value,
+        decided_by_role=ActorRole(s.decided_by_role),
+        decided_at=s.decided_at,
+        referral_id=s.referral_id,
     )

@@ -13,7 +13,7 @@ from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
 from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
 from services.routing.domain.routing import Unroutable
-from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, suggest
+from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, suggest, suggested_event
 from services.routing.handlers.deps import Deps
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
@@ -133,7 +133,11 @@ async def _route(
     records = [wire.created_record(r, deps.source) for r in referrals]
     effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
     await outbox.enqueue_records(conn, deps.referral_topic, records, effect=effect)
-    await suggestion_store.insert_many(conn, suggestions)
+    if suggestions:
+        await suggestion_store.insert_many(conn, suggestions)
+        keys = {d.concern_id: d.subject_key for d in reported}
+        envelopes = [suggested_envelope(s, keys[s.concern_id], deps.source) for s in suggestions]
+        await outbox.enqueue(conn, deps.referral_topic, envelopes)
     return referrals
 
 
@@ -168,6 +172,18 @@ async def _windows(
     for key in needed:
         working[key] = Window(after, found.get(key, {}))
     return routed
+
+
+def suggested_envelope(suggestion: Suggestion, subject_key: str, source: str) -> Envelope:
+    """referral.suggested.v1 with a deterministic event id (a redelivered concern suggests once), keyed by the
+    concern's subject as its referrals' events are."""
+    return make_event(
+        suggested_event(suggestion),
+        source=source,
+        subject=subject_key,
+        id=ids.uuid5_text(f"{suggestion.suggestion_id}|suggested"),
+        time=suggestion.created_at,
+    )
 
 
 def created_envelope(referral: Referral, source: str) -> Envelope:

@@ -6,12 +6,14 @@ import asyncpg
 
 from services.routing import metrics
 from services.routing.adapters import outbox, referral_store, suggestion_store
+from services.routing.domain import ids
 from services.routing.domain.referral import Referral
-from services.routing.domain.suggestions import Suggestion, Verdict, decide_suggestion
+from services.routing.domain.suggestions import Suggestion, Verdict, decide_suggestion, decided_event
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, NotFound
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role
+from shared.contracts.envelope import make_event
 
 ONLY_CONSULTANT = "only a consultant of the concern's department or an admin may decide a suggestion"
 
@@ -71,8 +73,15 @@ async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: 
         if decision.merged:
             await referral_store.save_merge(conn, decision.merged)
         await suggestion_store.save_decision(conn, decision.suggestion)
-        envelopes = [created_envelope(decision.created, deps.source)] if decision.created else []
-        await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        decided = make_event(
+            decided_event(decision.suggestion),
+            source=deps.source,
+            subject=referrals[0].subject_key if referrals else suggestion.concern_id,
+            id=ids.uuid5_text(f"{suggestion_id}|decided"),
+            time=now,
+        )
+        created = [created_envelope(decision.created, deps.source)] if decision.created else []
+        await outbox.enqueue(conn, deps.referral_topic, [*created, decided])
     if decision.created:
         metrics.referrals_created([decision.created])
     return Decided(decision.suggestion, decision.referral)

@@ -50,6 +50,18 @@ COLUMNS = {
         "sla_breaches",
         "escalations",
     ),
+    "suggestions": (
+        "suggestion_id",
+        "concern_id",
+        "hint",
+        "target",
+        "department_id",
+        "municipality_code",
+        "day",
+        "suggested_at",
+        "decision",
+        "decided_at",
+    ),
     "deliveries": (
         "delivery_id",
         "channel",
@@ -86,6 +98,7 @@ class ProjectionFold:
         self.erasures: dict[str, datetime] = {}
         self.referrals: dict[str, list[Any]] = {}
         self.deliveries: dict[str, list[Any]] = {}
+        self.suggestions: dict[str, list[Any]] = {}
 
     async def record_concern(self, fact: ConcernFact) -> None:
         """The first report of a concern counts (another event id for the same concern does not)."""
@@ -149,6 +162,26 @@ class ProjectionFold:
         )
         row[_BREACHES if column == "sla_breaches" else _BREACHES + 1] += 1
 
+    def _suggestion(self, data: Any, at: datetime) -> list:
+        row = self.suggestions.get(data.suggestion_id)
+        if row is None:
+            row = [data.suggestion_id, data.concern_id, str(data.hint), str(data.target), data.department_id]
+            row += [data.municipality_code, local_day(at), None, None, None]
+            self.suggestions[data.suggestion_id] = row
+        return row
+
+    async def record_suggestion(self, data: Any) -> None:
+        """A suggestion: its day is the suggestion's (a decision read first kept its own until then)."""
+        row = self._suggestion(data, data.suggested_at)
+        if row[7] is None:
+            row[6], row[7] = local_day(data.suggested_at), data.suggested_at
+
+    async def record_suggestion_decision(self, data: Any) -> None:
+        """The first decision on a suggestion counts."""
+        row = self._suggestion(data, data.decided_at)
+        if row[8] is None:
+            row[8], row[9] = str(data.decision), data.decided_at
+
     async def record_delivery(self, data: Any, *, delivered: bool) -> None:
         """A delivery or a failed attempt: first place, earliest day and success, attempts added up."""
         at = data.delivered_at if delivered else data.failed_at
@@ -207,6 +240,7 @@ class ProjectionFold:
             "concern_category_counts": [(*key, n) for key, n in categories.items()],
             "referrals": [tuple(row) for row in self.referrals.values()],
             "deliveries": [tuple(row) for row in self.deliveries.values()],
+            "suggestions": [tuple(row) for row in self.suggestions.values()],
         }
 
 

@@ -201,3 +201,44 @@ class PostgresProjectionWriter:
             0 if delivered else 1,
             (not delivered) and data.final,
         )
+
+    async def record_suggestion(self, data) -> None:  # noqa: ANN001 - ReferralSuggested
+        """A recipient a hint suggested; its day is the suggestion's (a decision read first kept its own)."""
+        await self._conn.execute(
+            """
+            INSERT INTO suggestions (suggestion_id, concern_id, hint, target, department_id, municipality_code, day,
+                                     suggested_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (suggestion_id) DO UPDATE SET suggested_at = EXCLUDED.suggested_at, day = EXCLUDED.day
+            WHERE suggestions.suggested_at IS NULL
+            """,
+            data.suggestion_id,
+            data.concern_id,
+            data.hint,
+            data.target,
+            data.department_id,
+            data.municipality_code,
+            local_day(data.suggested_at),
+            data.suggested_at,
+        )
+
+    async def record_suggestion_decision(self, data) -> None:  # noqa: ANN001 - ReferralSuggestionDecided
+        """The consultant's decision on a suggestion; the first one counts (a suggestion is decided once)."""
+        await self._conn.execute(
+            """
+            INSERT INTO suggestions (suggestion_id, concern_id, hint, target, department_id, municipality_code, day,
+                                     decision, decided_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (suggestion_id) DO UPDATE SET decision = EXCLUDED.decision, decided_at = EXCLUDED.decided_at
+            WHERE suggestions.decision IS NULL
+            """,
+            data.suggestion_id,
+            data.concern_id,
+            data.hint,
+            data.target,
+            data.department_id,
+            data.municipality_code,
+            local_day(data.decided_at),
+            data.decision,
+            data.decided_at,
+        )

@@ -148,3 +148,18 @@ async def response_times(
         """,  # noqa: S608 - columns come from a fixed mapping
         *where.params,
     )
+
+
+async def suggestions(conn: asyncpg.Connection, period: Period, selection: Selection | None) -> list[asyncpg.Record]:
+    """Suggestions from hints made in the period, by hint: how many, how many confirmed, dismissed, still open."""
+    where = Where.of(period, selection, category_column=None)
+    return await conn.fetch(
+        f"""
+        SELECT hint, count(*)::int AS made,
+               count(*) FILTER (WHERE decision = 'confirmed')::int AS confirmed,
+               count(*) FILTER (WHERE decision = 'dismissed')::int AS dismissed,
+               count(*) FILTER (WHERE decision IS NULL)::int AS open
+          FROM suggestions WHERE {where.sql} GROUP BY 1 ORDER BY 1
+        """,  # noqa: S608 - the filters are bind parameters
+        *where.params,
+    )

@@ -8,6 +8,7 @@ PROJECTION_TABLES = (
     "concern_category_counts",
     "referrals",
     "deliveries",
+    "suggestions",
     "processed_events",
 )
 """Swapped in together; processed_events (the inbox) goes with them so live updates resume exactly."""

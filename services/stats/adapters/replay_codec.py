@@ -248,6 +248,33 @@ class ReferralEscalated(Data):
     escalated_at: Instant
 
 
+class ReferralSuggested(Data):
+    suggestion_id: EntityId
+    concern_id: EntityId
+    hint: Hint
+    target: ReferralTarget
+    recipient_id: EntityId
+    organisation_id: EntityId
+    department_id: EntityId
+    municipality_code: MunicipalityCode
+    rule_id: Code
+    suggested_at: Instant
+
+
+class ReferralSuggestionDecided(Data):
+    suggestion_id: EntityId
+    concern_id: EntityId
+    hint: Hint
+    target: ReferralTarget
+    recipient_id: EntityId
+    department_id: EntityId
+    municipality_code: MunicipalityCode
+    decision: Literal["confirmed", "dismissed"]
+    decided_by_role: ActorRole
+    decided_at: Instant
+    referral_id: EntityId | None = None
+
+
 class NotificationDelivered(Data):
     delivery_id: EntityId
     channel: NotificationChannel
@@ -283,6 +310,8 @@ MIRRORS: dict[str, type[Data]] = {
     "referral.status_changed.v1": ReferralStatusChanged,
     "referral.sla_breached.v1": ReferralSlaBreached,
     "referral.escalated.v1": ReferralEscalated,
+    "referral.suggested.v1": ReferralSuggested,
+    "referral.suggestion_decided.v1": ReferralSuggestionDecided,
     "notification.delivered.v1": NotificationDelivered,
     "notification.failed.v1": NotificationFailed,
 }

@@ -14,7 +14,14 @@ from services.stats.domain.hotspots import METHOD, METHOD_DA, assess, trend
 from services.stats.domain.reference import ReferenceData
 from services.stats.domain.scope import Selection, select
 from services.stats.entrypoints.deps import ConnectionDep, ContextDep, PeriodDep, Reader, SelectionDep
-from services.stats.entrypoints.schemas import HotspotsOut, OverviewOut, ResponseTimesOut, ScopeOut, UnderretningerOut
+from services.stats.entrypoints.schemas import (
+    HotspotsOut,
+    OverviewOut,
+    ResponseTimesOut,
+    ScopeOut,
+    SuggestionsOut,
+    UnderretningerOut,
+)
 from shared.contracts.vocabulary import Category
 from shared.web.errors import AUTHENTICATED, problem_responses
 
@@ -184,6 +191,48 @@ async def underretninger(period: PeriodDep, selection: SelectionDep, context: Co
         "filters": _filters(selection),
         "definition": "referrals created in the period to a children and youth entry of the reference directory; "
         "confirmed: the municipality acknowledged it (its receipt is due within 6 working days); hours from creation",
+        "groups": groups,
+        "suppression": disclosure.describe(),
+    }
+
+
+HINT_CATEGORY = {
+    "possible_hoarding": "hoarding",
+    "possible_dementia": "dementia_signs",
+    "possible_mental_health": "mental_health",
+    "possible_substance_abuse": "substance_abuse",
+    "possible_eviction": "eviction_risk",
+}
+"""The category whose recipients each hint suggests (routing's rule): a caller who may not see the category does
+not see its hint's suggestions either."""
+
+
+@router.get(
+    "/suggestions",
+    response_model=SuggestionsOut,
+    summary="Suggestions from hints per hint: made, confirmed, dismissed and open.",
+)
+async def suggestions(period: PeriodDep, selection: SelectionDep, context: ContextDep, conn: ConnectionDep) -> dict:
+    """Recipients suggested in the period because intake's triage read a hint (hoarding, dementia, mental health,
+    substance abuse, eviction), and what the consultants decided. A small count is withheld; where one of the
+    decided, dismissed and open counts is small, all three are (any two and the total would give it back)."""
+    disclosure = context.disclosure
+    groups = []
+    for row in await queries.suggestions(conn, period, selection):
+        category = HINT_CATEGORY.get(row["hint"])
+        if category in selection.hidden_categories or selection.category not in (None, category):
+            continue
+        parts = {name: row[name] for name in ("confirmed", "dismissed", "open")}
+        shown = not disclosure.small(row["made"]) and not any(disclosure.small(n) for n in parts.values())
+        groups.append(
+            {"hint": row["hint"], "made": disclosure.count(row["made"])}
+            | {name: n if shown else None for name, n in parts.items()}
+        )
+    return {
+        "period": _period(period),
+        "filters": _filters(selection),
+        "definition": "recipients routing suggested in the period because the description pointed to a category "
+        "the reporter did not choose (a hint), and the consultant's decision on each (confirmed: referred)",
         "groups": groups,
         "suppression": disclosure.describe(),
     }

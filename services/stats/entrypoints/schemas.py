@@ -208,6 +208,24 @@ class UnderretningerOut(_Body):
     suppression: SuppressionOut
 
 
+class SuggestionGroup(_Body):
+    hint: str
+    made: Count = Field(description="Suggestions the hint made (a recipient its category would add). " + WITHHELD)
+    confirmed: Count = Field(description="Confirmed by the consultant (a referral). " + WITHHELD)
+    dismissed: Count = Field(description="Dismissed by the consultant. " + WITHHELD)
+    open: Count = Field(description="Not yet decided. " + WITHHELD)
+
+
+class SuggestionsOut(_Body):
+    """Suggestions from the hints intake's triage read, and the consultants' decisions on them, per hint."""
+
+    period: PeriodOut
+    filters: FiltersOut
+    definition: str
+    groups: list[SuggestionGroup]
+    suppression: SuppressionOut
+
+
 class ResponseTimesOut(_Body):
     """Response times by municipality or recipient type."""
 

@@ -11,7 +11,14 @@ from services.stats.domain.facts import ConcernFact, StatusChange, acknowledges
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope
 from shared.contracts.notifications import NotificationDelivered, NotificationFailed
-from shared.contracts.referrals import ReferralCreated, ReferralEscalated, ReferralSlaBreached, ReferralStatusChanged
+from shared.contracts.referrals import (
+    ReferralCreated,
+    ReferralEscalated,
+    ReferralSlaBreached,
+    ReferralStatusChanged,
+    ReferralSuggested,
+    ReferralSuggestionDecided,
+)
 from shared.contracts.vocabulary import ReferralStatus
 
 
@@ -24,6 +31,8 @@ class ProjectionWriter(Protocol):
     async def record_status_change(self, change: StatusChange) -> None: ...
     async def count_clock_event(self, data: Any, column: str) -> None: ...
     async def record_delivery(self, data: Any, *, delivered: bool) -> None: ...
+    async def record_suggestion(self, data: ReferralSuggested) -> None: ...
+    async def record_suggestion_decision(self, data: ReferralSuggestionDecided) -> None: ...
 
 
 async def concern_reported(event: Envelope[ConcernReported], writer: ProjectionWriter) -> None:
@@ -94,6 +103,16 @@ async def notification_failed(event: Envelope[NotificationFailed], writer: Proje
     await writer.record_delivery(event.data, delivered=False)
 
 
+async def referral_suggested(event: Envelope[ReferralSuggested], writer: ProjectionWriter) -> None:
+    """Count a suggestion a hint made, by hint."""
+    await writer.record_suggestion(event.data)
+
+
+async def referral_suggestion_decided(event: Envelope[ReferralSuggestionDecided], writer: ProjectionWriter) -> None:
+    """Count the consultant's decision on a suggestion (confirmed or dismissed)."""
+    await writer.record_suggestion_decision(event.data)
+
+
 Handler = Callable[[Envelope[Any], ProjectionWriter], Awaitable[None]]
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -103,6 +122,8 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ReferralStatusChanged.event_type: referral_status_changed,
     ReferralSlaBreached.event_type: referral_sla_breached,
     ReferralEscalated.event_type: referral_escalated,
+    ReferralSuggested.event_type: referral_suggested,
+    ReferralSuggestionDecided.event_type: referral_suggestion_decided,
     NotificationDelivered.event_type: notification_delivered,
     NotificationFailed.event_type: notification_failed,
 }
