@@ -5,15 +5,20 @@ from typing import Any
 import asyncpg
 
 from services.stats.adapters.projections import PROJECTION_LOCK, PostgresProjectionWriter
-from services.stats.handlers import EVENT_HANDLERS
+from services.stats.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from shared.contracts.envelope import Envelope
 from shared.db.inbox import first_delivery
 from shared.kafka.dispatch import UnhandledEvent
 
 
 async def apply_in(conn: asyncpg.Connection, consumer: str, event: Envelope[Any]) -> bool:
-    """Apply `event` through `conn` (already in a transaction) unless its id was applied; True when applied."""
+    """Apply `event` through `conn` (already in a transaction) unless its id was applied; True when applied.
+
+    A type listed in IGNORED_EVENTS is acknowledged and left alone; any other type without a handler is dead-lettered.
+    """
     handler = EVENT_HANDLERS.get(event.type)
+    if handler is None and event.type in IGNORED_EVENTS:
+        return False
     if handler is None:
         raise UnhandledEvent(f"no handler for {event.type}")
     if not await first_delivery(conn, consumer, event.id):
