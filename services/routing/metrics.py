@@ -30,6 +30,11 @@ ESCALATIONS = Counter(
 REROUTES = Counter(
     "routing_reroutes_total", "Rejected referrals re-routed along the fallback chain.", ["from_target", "to_target"]
 )
+# No hint label, for the reason above: a hint names a category (mental health, substance abuse, dementia).
+SUGGESTIONS_MADE = Counter("routing_suggestions_made_total", "Recipients suggested from hints for the consultant.")
+SUGGESTION_DECISIONS = Counter(
+    "routing_suggestion_decisions_total", "Suggestions from hints decided, by decision.", ["decision"]
+)
 CONSUMER_LAG = Gauge(
     "routing_consumer_lag", "Messages of concern-events not yet committed by this worker.", ["topic", "partition"]
 )

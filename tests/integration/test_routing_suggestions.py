@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
+from services.routing import metrics
 from services.routing.domain.clock import FakeClock
 from services.routing.entrypoints import api
 from services.routing.handlers.concerns import apply_concern_events
@@ -49,6 +50,8 @@ async def test_a_hoarding_hint_suggests_the_consultant_who_confirms_or_dismisses
     async with fresh_database("routing") as url, routing_deps(url, clock) as deps:
         lonely = concern_event(categories=("loneliness",), severity="low", reported_at=T0, hints=("possible_hoarding",))
         dementia = concern_event(categories=("noise",), severity="medium", reported_at=T0, hints=("possible_dementia",))
+        made_before = metrics.SUGGESTIONS_MADE._value.get()  # noqa: SLF001
+        decided_before = {d: metrics.SUGGESTION_DECISIONS.labels(d)._value.get() for d in ("confirmed", "dismissed")}  # noqa: SLF001
         await apply_concern_events(deps, [lonely, dementia])
         await apply_concern_events(deps, [lonely])  # redelivered: no second suggestion
         before = await _created(deps.pool)
@@ -127,6 +130,9 @@ async def test_a_hoarding_hint_suggests_the_consultant_who_confirms_or_dismisses
         )
         assert tuple(row) == ("dismissed", "consultant-holbaek", "consultant", "Kendt af kommunen", None)
         assert await deps.pool.fetchval("SELECT count(*) FROM referral_suggestions") == 2
+        assert metrics.SUGGESTIONS_MADE._value.get() - made_before == 2  # noqa: SLF001
+        for decision in ("confirmed", "dismissed"):
+            assert metrics.SUGGESTION_DECISIONS.labels(decision)._value.get() - decided_before[decision] == 1  # noqa: SLF001
         assert len(await _created(deps.pool)) == len(after)  # a dismissal refers nobody
         # The events, with codes and ids only (never the reason): one suggestion each, one decision each.
         rows = await deps.pool.fetch(

@@ -73,12 +73,15 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
         fresh, rules_version = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
         touched: set[str] = set()
         created: list[Referral] = []
+        suggested: list[Suggestion] = []
         # Runs of the same type, in order: an erasure takes effect between the reports around it.
         for kind, run in itertools.groupby((e.data for e in unique if e.id in fresh), key=type):
             data = list(run)
             if kind is ConcernReported:
                 touched.update(d.subject_key for d in data)
-                created += await _route(conn, deps, data, rules_version, working, dropped)
+                referrals, suggestions = await _route(conn, deps, data, rules_version, working, dropped)
+                created += referrals
+                suggested += suggestions
             elif kind is ConcernErased:
                 for erased in data:
                     if key := await subjects.forget(conn, erased.concern_id):
@@ -94,6 +97,7 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
     if deps.windows:
         deps.windows.keep(generation, working, dropped - working.keys())
     metrics.referrals_created(created)
+    metrics.SUGGESTIONS_MADE.inc(len(suggested))
     return {
         key: in_window(now, working[key].concerns.values() if key in working else found.get(key, [])) for key in touched
     }
@@ -106,7 +110,7 @@ async def _route(
     rules_version: int,
     working: dict[str, Window],
     dropped: set[str],
-) -> list[Referral]:
+) -> tuple[list[Referral], list[Suggestion]]:
     version, document = await deps.rules.get(conn, rules_version or None)
     routed = await _windows(conn, deps, reported, working, dropped)
     for data in reported:  # all of the run first: a concern counts the others of the run reported before it
@@ -138,7 +142,7 @@ async def _route(
         keys = {d.concern_id: d.subject_key for d in reported}
         envelopes = [suggested_envelope(s, keys[s.concern_id], deps.source) for s in suggestions]
         await outbox.enqueue(conn, deps.referral_topic, envelopes)
-    return referrals
+    return referrals, suggestions
 
 
 async def _windows(

@@ -82,6 +82,7 @@ async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: 
         )
         created = [created_envelope(decision.created, deps.source)] if decision.created else []
         await outbox.enqueue(conn, deps.referral_topic, [*created, decided])
+    metrics.SUGGESTION_DECISIONS.labels(decision.suggestion.status.value).inc()
     if decision.created:
         metrics.referrals_created([decision.created])
     return Decided(decision.suggestion, decision.referral)
