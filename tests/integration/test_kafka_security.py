@@ -178,6 +178,8 @@ def test_a_broker_formatted_without_sasl_gets_its_credentials_and_keeps_its_topi
 ) -> None:
     """`up --kafka-sasl` on a home whose broker ran in plaintext (every stack before): no new storage needed."""
     monkeypatch.setenv("KAFKA_HEAP_OPTS", "-Xmx256m -Xms256m")
+    # The plaintext broker is reached without credentials, whatever stack's credentials this shell holds.
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
     plain = StackConfig(home=tmp_path, kafka_port=free_port(), partitions=1)
     plain.logs.mkdir(parents=True)
     java, libs = find_java(), jars.fetch()
