@@ -20,6 +20,8 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 
 import Stemmer
@@ -49,9 +51,12 @@ GUIDANCE_FILES = {"da": Path(__file__).resolve().parents[1] / "triage" / "guidan
 
 # A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
 _LETTERS = "0-9a-zæøåäöüéèáàíóú"
+# The same letters in either case, spelt out: what `(?i:[_LETTERS])` matches (the Turkish dotted and dotless i,
+# the long s, the Kelvin and Ångström signs fold onto them), without case folding each character as it is read.
+_CASED_LETTERS = "0-9a-zA-ZæøåäöüéèáàíóúÆØÅÄÖÜÉÈÁÀÍÓÚ\u0130\u0131\u017f\u212a\u212b"
 # One pass over the text: words (with their hyphens and apostrophes: "gas-lugt", "ik'"), clause breaks, and
 # sentence ends. A full stop ends a sentence only before a capital or at the end: "3. tv." and "kl. 10" do not.
-_TOKENS = re.compile(rf"(?i:[{_LETTERS}]+(?:[-'’][{_LETTERS}]+)*)|[,;:()]|[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
+_TOKENS = re.compile(rf"[{_CASED_LETTERS}]+(?:[-'’][{_CASED_LETTERS}]+)*|[,;:()]|[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
 _BREAKS = frozenset({",", ";", ":", "(", ")"})
 _CACHE_LIMIT = 50_000
 
@@ -96,7 +101,7 @@ class Lexicon:
     _atoms: dict[_Atom, int] = field(default_factory=dict)
     _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]] = field(default_factory=dict)
     anywhere_triggers: frozenset[int] = frozenset()
-    _buckets: tuple[dict[str, list[tuple[str, list[int]]]], dict[str, list[tuple[str, list[int]]]]] | None = None
+    _buckets: tuple[dict[str, "_Chains"], dict[str, list[tuple[str, list[int]]]]] | None = None
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -111,40 +116,59 @@ class Lexicon:
             index[atom.kind].setdefault(atom.value, []).append(ident)
         return ident
 
-    def read(self, raw: str) -> tuple[str, frozenset[int], tuple["_Phrase", ...], bool]:
-        """A token as written: the word, every atom it matches, the phrases anchored at it, and whether a phrase
-        matched anywhere in the sentence may need it (cached for the lexicon's words)."""
-        found = self._token_cache.get(raw)
-        if found is not None:
-            return found
-        if raw in _BREAKS or raw[0] in ".!?\n\r":
-            found = (raw, _CLAUSE_BREAK if raw in _BREAKS else _SENTENCE_END, (), False)
-            if len(raw) <= 3:  # punctuation keeps nothing of the text
+    def read_many(self, raws: Iterable[str]) -> dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]]:
+        """Tokens as written, read: for each the word, every atom it matches, the phrases anchored at it, and
+        whether a phrase matched anywhere in the sentence may need it. The words are stemmed in one call; only
+        the lexicon's words and short words are cached (the answer itself lives as long as the caller keeps it)."""
+        out: dict[str, tuple[str, frozenset[int], tuple[_Phrase, ...], bool]] = {}
+        raw_words: list[str] = []
+        for raw in raws:
+            if raw in _BREAKS or raw[0] in ".!?\n\r":
+                found = (raw, _CLAUSE_BREAK if raw in _BREAKS else _SENTENCE_END, (), False)
+                if len(raw) <= 3:  # punctuation keeps nothing of the text
+                    self._token_cache[raw] = found
+                out[raw] = found
+            else:
+                raw_words.append(raw)
+        if not raw_words:
+            return out
+        tokens = [raw.lower().replace("-", "").replace("'", "").replace("’", "") for raw in raw_words]
+        by_anchor, triggers = self.by_anchor, self.anywhere_triggers
+        for raw, token, stem in zip(raw_words, tokens, _stemmer().stemWords(tokens), strict=True):
+            atoms = self.atoms_of(token, stem)
+            if atoms:
+                starts = tuple({id(p): p for atom in atoms for p in by_anchor.get(atom, ())}.values())
+                found = (token, atoms, starts, not atoms.isdisjoint(triggers))
+            else:
+                found = (token, atoms, (), False)
+            # Only words the lexicon knows, and short function words, are kept: not the names and other words of
+            # a reporter's text (they are read again each time, which costs a few dictionary look-ups).
+            if atoms or len(token) <= 3:
+                if len(self._token_cache) >= _CACHE_LIMIT:
+                    self._token_cache.clear()
                 self._token_cache[raw] = found
-            return found
-        token = raw.lower().replace("-", "").replace("'", "").replace("’", "")
-        atoms = self.atoms_of(token)
-        starts = tuple({id(p): p for atom in atoms for p in self.by_anchor.get(atom, ())}.values())
-        found = (token, atoms, starts, not atoms.isdisjoint(self.anywhere_triggers))
-        # Only words the lexicon knows, and short function words, are kept: not the names and other words of
-        # a reporter's text (they are read again each time, which costs a few dictionary look-ups).
-        if atoms or len(token) <= 3:
-            if len(self._token_cache) >= _CACHE_LIMIT:
-                self._token_cache.clear()
-            self._token_cache[raw] = found
-        return found
+            out[raw] = found
+        return out
 
-    def atoms_of(self, token: str) -> frozenset[int]:
-        """Every atom a token matches."""
+    def atoms_of(self, token: str, stem: str | None = None) -> frozenset[int]:
+        """Every atom a token (of that stem, when the caller has stemmed it already) matches."""
         if self._buckets is None:
-            self._buckets = (_buckets(self.prefixes, lambda k: k[:2]), _buckets(self.suffixes, lambda k: k[-2:]))
+            self._buckets = (
+                _chains(_buckets(self.prefixes, lambda k: k[:2])),
+                _buckets(self.suffixes, lambda k: k[-2:]),
+            )
         by_start, by_end = self._buckets
         ids: list[int] = []
         ids += self.exact.get(token, ())
-        ids += self.stems.get(_stemmer().stemWord(token), ())
-        for prefix, prefix_ids in by_start.get(token[:2], ()):
-            if token.startswith(prefix):
-                ids += prefix_ids
+        ids += self.stems.get(_stemmer().stemWord(token) if stem is None else stem, ())
+        bucket = by_start.get(token[:2])
+        if bucket is not None:
+            lengths, chains = bucket
+            for length in lengths:  # the longest prefix the token has brings every shorter one with it
+                chain = chains.get(token[:length])
+                if chain is not None:
+                    ids += chain
+                    break
         for suffix, suffix_ids in by_end.get(token[-2:], ()):
             if token.endswith(suffix):
                 ids += suffix_ids
@@ -158,6 +182,23 @@ def _buckets(index: dict[str, list[int]], key: Callable[[str], str]) -> dict[str
     for value, ids in index.items():
         buckets.setdefault(key(value), []).append((value, ids))
     return buckets
+
+
+_Chains = tuple[tuple[int, ...], dict[str, list[int]]]
+
+
+def _chains(buckets: dict[str, list[tuple[str, list[int]]]]) -> dict[str, _Chains]:
+    """Per bucket of prefixes: their lengths, longest first, and for each prefix the atoms of every prefix in the
+    bucket it starts with (itself included), so a word needs one look-up per length, not a test per prefix."""
+    chained: dict[str, _Chains] = {}
+    for key, members in buckets.items():
+        lengths = tuple(sorted({len(prefix) for prefix, _ids in members}, reverse=True))
+        chains = {
+            prefix: [ident for other, ids in members if prefix.startswith(other) for ident in ids]
+            for prefix, _ids in members
+        }
+        chained[key] = (lengths, chains)
+    return chained
 
 
 _STEMMERS = threading.local()
@@ -273,7 +314,7 @@ def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: "_Ends", star
     if k == len(phrase.elements):
         return -1 if phrase.clause_end and not ends.at(start) else start
     wanted = phrase.elements[k]
-    for position in range(start + 1, min(start + 2 + phrase.gaps[k], len(atoms))):
+    for position in range(start + 1, min(start + 2 + phrase.gaps[k], ends.stop)):
         if atoms[position] is _CLAUSE_BREAK:
             break
         if wanted & atoms[position]:
@@ -283,16 +324,16 @@ def _match_end(phrase: _Phrase, atoms: list[frozenset[int]], ends: "_Ends", star
     return -1
 
 
-def _match_start(phrase: _Phrase, atoms: list[frozenset[int]], end: int, k: int) -> int:
+def _match_start(phrase: _Phrase, atoms: list[frozenset[int]], end: int, k: int, begin: int) -> int:
     """The index of the first token of a match of elements 0..k-1 before element k (at `end`), or -1."""
     if k == 0:
         return end
     wanted = phrase.elements[k - 1]
-    for position in range(end - 1, max(end - 2 - phrase.gaps[k], -1), -1):
+    for position in range(end - 1, max(end - 2 - phrase.gaps[k], begin - 1), -1):
         if atoms[position] is _CLAUSE_BREAK:
             break
         if wanted & atoms[position]:
-            start = _match_start(phrase, atoms, position, k - 1)
+            start = _match_start(phrase, atoms, position, k - 1, begin)
             if start >= 0:
                 return start
     return -1
@@ -303,29 +344,32 @@ _SENTENCE_END: frozenset[int] = frozenset({-2})
 
 
 class _Ends:
-    """Whether a clause ends after a token (asked only by phrases ending in `$`)."""
+    """Whether a clause ends after a token (asked only by phrases ending in `$`), in a sentence ending before
+    token `stop` of the text."""
 
-    __slots__ = ("clause_words", "tokens")
+    __slots__ = ("clause_words", "stop", "tokens")
 
-    def __init__(self, tokens: list[str], clause_words: frozenset[str]) -> None:
+    def __init__(self, tokens: list[str], clause_words: frozenset[str], stop: int) -> None:
         self.tokens = tokens
         self.clause_words = clause_words
+        self.stop = stop
 
     def at(self, i: int) -> bool:
-        return i + 1 >= len(self.tokens) or self.tokens[i + 1] in _BREAKS or self.tokens[i + 1] in self.clause_words
+        return i + 1 >= self.stop or self.tokens[i + 1] in _BREAKS or self.tokens[i + 1] in self.clause_words
 
 
-def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
-    """Whether a negation cue governs the span: in it, a few tokens before it, or right after it, in its clause."""
+def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int, begin: int, stop: int) -> bool:
+    """Whether a negation cue governs the span: in it, a few tokens before it, or right after it, in its clause
+    (the sentence is tokens[begin:stop])."""
     if any(tokens[position] in lexicon.negation_cues for position in range(start + 1, end)):
         return True
     seen = 0
     position = start - 1
-    while position >= 0 and seen < lexicon.negation_before:
+    while position >= begin and seen < lexicon.negation_before:
         word = tokens[position]
         if word in _BREAKS:
             if word != "," or tokens[position + 1] not in lexicon.scope_openers:
-                return _after(lexicon, tokens, end)
+                return _after(lexicon, tokens, end, stop)
         elif word in lexicon.clause_words:
             break
         elif word in lexicon.negation_cues:
@@ -333,11 +377,11 @@ def _negated(lexicon: Lexicon, tokens: list[str], start: int, end: int) -> bool:
         else:
             seen += 1
         position -= 1
-    return _after(lexicon, tokens, end)
+    return _after(lexicon, tokens, end, stop)
 
 
-def _after(lexicon: Lexicon, tokens: list[str], end: int) -> bool:
-    for position in range(end + 1, min(end + 1 + lexicon.negation_after, len(tokens))):
+def _after(lexicon: Lexicon, tokens: list[str], end: int, stop: int) -> bool:
+    for position in range(end + 1, min(end + 1 + lexicon.negation_after, stop)):
         word = tokens[position]
         if word in _BREAKS or word in lexicon.clause_words:
             return False
@@ -350,8 +394,7 @@ def hints_in(lexicon: Lexicon, *texts: str | None) -> tuple[str, ...]:
     """The hint codes the texts give under a lexicon (in HINT_CODES order, no duplicates)."""
     found: set[str] = set()
     for text in texts:
-        for hint, _phrase in _matches(lexicon, text):
-            found.add(hint)
+        _matches(lexicon, text, found)
     return tuple(code for code in HINT_CODES if code in found)
 
 
@@ -360,66 +403,99 @@ def explain(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
     return sorted(set(_matches(lexicon, text)))
 
 
-def _matches(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
+_Read = tuple[str, frozenset[int], tuple[_Phrase, ...], bool]
+_WORD, _ATOMS = itemgetter(0), itemgetter(1)
+
+
+def _matches(lexicon: Lexicon, text: str | None, done: set[str] | None = None) -> list[tuple[str, str]]:
+    """(hint, phrase) of every phrase that gives a hint in the text; with `done`, the hints found are added to
+    it instead, and a hint in it is not looked for again (its phrases and exclusions are skipped)."""
     if not isinstance(text, str) or not text:
         return []
+    raws = _TOKENS.findall(unicodedata.normalize("NFKC", text))
+    # Each distinct token is read once per call (its words stemmed in one call); what is read of words the
+    # lexicon does not know lives only in `known`, which goes when the call returns.
+    unique = list(set(raws))
+    reads = list(map(lexicon._token_cache.get, unique))
+    known: dict[str, _Read] = dict(zip(unique, reads, strict=True))
+    missing = [raw for raw, read in zip(unique, reads, strict=True) if read is None]
+    if missing:
+        known.update(lexicon.read_many(missing))
+    # Only sentences with a word a phrase may start at (or an `anywhere` phrase's first word) are matched.
+    hot = {raw for raw, read in known.items() if read[2] or read[3]}
+    if not hot:
+        return []
+    sentence_ends = {raw for raw, read in known.items() if read[1] is _SENTENCE_END}
+    infos = list(map(known.__getitem__, raws))
+    tokens = list(map(_WORD, infos))
+    atoms = list(map(_ATOMS, infos))
     found: list[tuple[str, str]] = []
-    words: list[str] = []
-    atoms: list[frozenset[int]] = []
+    begin, live = 0, False
     starts: list[tuple[int, tuple[_Phrase, ...]]] = []  # only the words a phrase may start at
-    read, cached = lexicon.read, lexicon._token_cache.get
-    triggered = False  # a phrase matched anywhere in the sentence may apply
-    for raw in _TOKENS.findall(unicodedata.normalize("NFKC", text)):
-        word, token_atoms, token_starts, trigger = cached(raw) or read(raw)
-        if token_atoms is _SENTENCE_END:
-            if starts or triggered:
-                found += _sentence_matches(lexicon, words, atoms, starts)
-            words, atoms, starts, triggered = [], [], [], False
+    for position in compress(range(len(raws)), map((hot | sentence_ends).__contains__, raws)):
+        if raws[position] in sentence_ends:
+            if live:
+                found += _sentence_matches(lexicon, tokens, atoms, starts, begin, position, done)
+            begin, live, starts = position + 1, False, []
             continue
-        if token_starts:
-            starts.append((len(words), token_starts))
-        triggered = triggered or trigger
-        words.append(word)
-        atoms.append(token_atoms)
-    if starts or triggered:
-        found += _sentence_matches(lexicon, words, atoms, starts)
+        live = True
+        if infos[position][2]:
+            starts.append((position, infos[position][2]))
+    if live:
+        found += _sentence_matches(lexicon, tokens, atoms, starts, begin, len(raws), done)
     return found
 
 
 def _sentence_matches(
-    lexicon: Lexicon, tokens: list[str], atoms: list[frozenset[int]], starts: list[tuple[int, tuple[_Phrase, ...]]]
+    lexicon: Lexicon,
+    tokens: list[str],
+    atoms: list[frozenset[int]],
+    starts: list[tuple[int, tuple[_Phrase, ...]]],
+    begin: int,
+    stop: int,
+    done: set[str] | None,
 ) -> list[tuple[str, str]]:
-    last = len(tokens) - 1
-    ends = _Ends(tokens, lexicon.clause_words)
-    positives: list[tuple[_Phrase, int, int]] = []
+    """The (hint, phrase) the sentence tokens[begin:stop] gives (with `done`: see _matches)."""
+    last = stop - 1
+    ends = _Ends(tokens, lexicon.clause_words, stop)
+    matched: list[tuple[_Phrase, int, int, bool]] = []  # and whether a negation cue may void it
     exclusions: list[tuple[str, int, int]] = []
-    present = frozenset().union(*atoms)  # a clause break adds only -1, which no phrase has
+    skip = done or ()
+    present = frozenset().union(*atoms[begin:stop])  # a clause break adds only -1, which no phrase has
     for at, candidates in starts:
         for phrase in candidates:
-            if present.isdisjoint(phrase.probe):
-                continue  # another word the phrase needs is nowhere in the sentence
+            if phrase.hint in skip or present.isdisjoint(phrase.probe):
+                continue  # found already, or another word the phrase needs is nowhere in the sentence
             end = _match_end(phrase, atoms, ends, at, phrase.anchor + 1)
             if end < 0:
                 continue
-            start = _match_start(phrase, atoms, at, phrase.anchor)
+            start = _match_start(phrase, atoms, at, phrase.anchor, begin)
             if start < 0:
                 continue
             if phrase.exclusion:
                 exclusions.append((phrase.hint, start, end))
-            elif not phrase.negatable or not _negated(lexicon, tokens, start, end):
-                positives.append((phrase, start, end))
+            else:
+                matched.append((phrase, start, end, phrase.negatable))
     if not present.isdisjoint(lexicon.anywhere_triggers):
         for phrase in lexicon.anywhere:
-            if all(element & present for element in phrase.elements):
+            if phrase.hint not in skip and all(element & present for element in phrase.elements):
                 if phrase.exclusion:
-                    exclusions.append((phrase.hint, 0, last))
+                    exclusions.append((phrase.hint, begin, last))
                 else:
-                    positives.append((phrase, 0, last))
-    return [
-        (phrase.hint, phrase.source)
-        for phrase, start, end in positives
-        if not any(h == phrase.hint and s <= end and start <= e for h, s, e in exclusions)
-    ]
+                    matched.append((phrase, begin, last, False))
+    # The negation is looked for last, and only for what no exclusion voids (and, with `done`, once per hint).
+    given: list[tuple[str, str]] = []
+    for phrase, start, end, negatable in matched:
+        if done is not None and phrase.hint in done:
+            continue
+        if exclusions and any(h == phrase.hint and s <= end and start <= e for h, s, e in exclusions):
+            continue
+        if negatable and _negated(lexicon, tokens, start, end, begin, stop):
+            continue
+        if done is not None:
+            done.add(phrase.hint)
+        given.append((phrase.hint, phrase.source))
+    return given
 
 
 _LEXICON = load_lexicon()
