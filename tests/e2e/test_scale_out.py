@@ -29,7 +29,10 @@ from tests.support.reference import default_rules
 from tests.support.routing_events import read_committed
 from tests.support.services import ServiceProcess
 
-pytestmark = pytest.mark.e2e
+# Its waits add up to 1,500 s at worst (start 120, notify knowing both municipalities 2 x 60, workers busy 120,
+# streaming 120, concerns 60, referrals 240, webhooks 2 x 240, stats 180, outcomes 60), past the global 300 s:
+# a slow run must fail on the wait that ran out, with its message, not be killed with a thread dump.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 PARTITIONS = 6
 BEFORE_KILL, DURING_KILL = 150, 450
 DEPARTMENTS = {"holbaek-1": "0316", "holbaek-2": "0316", "hoeng-1": "0326"}
