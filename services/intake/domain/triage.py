@@ -59,6 +59,7 @@ _CASED_LETTERS = "0-9a-zA-ZæøåäöüéèáàíóúÆØÅÄÖÜÉÈÁÀÍÓÚ\
 _TOKENS = re.compile(rf"[{_CASED_LETTERS}]+(?:[-'’][{_CASED_LETTERS}]+)*|[,;:()]|[!?\n\r]+|\.+(?=\s+[A-ZÆØÅ\"]|\s*$)")
 _BREAKS = frozenset({",", ";", ":", "(", ")"})
 _CACHE_LIMIT = 50_000
+_HOT, _END = 1, 2  # a token's mark: see Lexicon.read_many
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class _Phrase:
     probe: frozenset[int] = frozenset()  # another element: a sentence without any of it cannot match
 
 
+_Read = tuple[str, frozenset[int], tuple[_Phrase, ...], int]  # a token read: see Lexicon.read_many
+
+
 @dataclass
 class Lexicon:
     """A compiled lexicon: atoms indexed for one pass over the tokens, phrases indexed by their first atom."""
@@ -99,9 +103,9 @@ class Lexicon:
     by_anchor: dict[int, list[_Phrase]] = field(default_factory=dict)
     anywhere: list[_Phrase] = field(default_factory=list)
     _atoms: dict[_Atom, int] = field(default_factory=dict)
-    _token_cache: dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]] = field(default_factory=dict)
+    _token_cache: dict[str, "_Read"] = field(default_factory=dict)
     anywhere_triggers: frozenset[int] = frozenset()
-    _buckets: tuple[dict[str, "_Chains"], dict[str, list[tuple[str, list[int]]]]] | None = None
+    _index: "_AtomIndex | None" = None
 
     def atom(self, atom: _Atom) -> int:
         """The id of an atom, registered in its index on first use."""
@@ -116,15 +120,16 @@ class Lexicon:
             index[atom.kind].setdefault(atom.value, []).append(ident)
         return ident
 
-    def read_many(self, raws: Iterable[str]) -> dict[str, tuple[str, frozenset[int], tuple["_Phrase", ...], bool]]:
-        """Tokens as written, read: for each the word, every atom it matches, the phrases anchored at it, and
-        whether a phrase matched anywhere in the sentence may need it. The words are stemmed in one call; only
+    def read_many(self, raws: Iterable[str]) -> dict[str, "_Read"]:
+        """Tokens as written, read: for each the word, every atom it matches, the phrases anchored at it, and its
+        mark (_HOT: a phrase may start at it, or a phrase matched anywhere in the sentence may need it; _END: it
+        ends a sentence; 0 otherwise). The words are stemmed in one call; only
         the lexicon's words and short words are cached (the answer itself lives as long as the caller keeps it)."""
-        out: dict[str, tuple[str, frozenset[int], tuple[_Phrase, ...], bool]] = {}
+        out: dict[str, _Read] = {}
         raw_words: list[str] = []
         for raw in raws:
             if raw in _BREAKS or raw[0] in ".!?\n\r":
-                found = (raw, _CLAUSE_BREAK if raw in _BREAKS else _SENTENCE_END, (), False)
+                found = (raw, _CLAUSE_BREAK, (), 0) if raw in _BREAKS else (raw, _SENTENCE_END, (), _END)
                 if len(raw) <= 3:  # punctuation keeps nothing of the text
                     self._token_cache[raw] = found
                 out[raw] = found
@@ -138,9 +143,9 @@ class Lexicon:
             atoms = self.atoms_of(token, stem)
             if atoms:
                 starts = tuple({id(p): p for atom in atoms for p in by_anchor.get(atom, ())}.values())
-                found = (token, atoms, starts, not atoms.isdisjoint(triggers))
+                found = (token, atoms, starts, _HOT if starts or not atoms.isdisjoint(triggers) else 0)
             else:
-                found = (token, atoms, (), False)
+                found = (token, atoms, (), 0)
             # Only words the lexicon knows, and short function words, are kept: not the names and other words of
             # a reporter's text (they are read again each time, which costs a few dictionary look-ups).
             if atoms or len(token) <= 3:
@@ -152,53 +157,78 @@ class Lexicon:
 
     def atoms_of(self, token: str, stem: str | None = None) -> frozenset[int]:
         """Every atom a token (of that stem, when the caller has stemmed it already) matches."""
-        if self._buckets is None:
-            self._buckets = (
-                _chains(_buckets(self.prefixes, lambda k: k[:2])),
-                _buckets(self.suffixes, lambda k: k[-2:]),
-            )
-        by_start, by_end = self._buckets
+        index = self._index
+        if index is None:
+            index = self._index = _AtomIndex.of(self)
         ids: list[int] = []
         ids += self.exact.get(token, ())
         ids += self.stems.get(_stemmer().stemWord(token) if stem is None else stem, ())
-        bucket = by_start.get(token[:2])
-        if bucket is not None:
-            lengths, chains = bucket
-            for length in lengths:  # the longest prefix the token has brings every shorter one with it
-                chain = chains.get(token[:length])
-                if chain is not None:
-                    ids += chain
-                    break
-        for suffix, suffix_ids in by_end.get(token[-2:], ()):
+        if index.prefixes is not None:
+            longest = index.prefixes.match(token)
+            if longest is not None:  # the longest prefix the token has brings every shorter one with it
+                ids += index.prefix_chains[longest.group()]
+        if len(token) < 2:
+            ids += index.short_prefixes.get(token, ())
+        for suffix, suffix_ids in index.suffixes.get(token[-2:], ()):
             if token.endswith(suffix):
                 ids += suffix_ids
-        ids += [ident for value, ident in self.contains if value in token]
-        return frozenset(ids)
+        if index.contains is not None and index.contains.search(token) is not None:
+            ids += [ident for value, ident in self.contains if value in token]
+        return frozenset(ids) if ids else _NO_ATOMS
+
+
+@dataclass(frozen=True)
+class _AtomIndex:
+    """The lexicon's prefixes, suffixes and infixes arranged so a word is checked against them in a few calls."""
+
+    prefixes: re.Pattern[str] | None  # matches the longest prefix (of two letters or more) a word starts with
+    prefix_chains: dict[str, list[int]]  # per such prefix: its atoms and those of every prefix it starts with
+    short_prefixes: dict[str, list[int]]  # a one-letter prefix: only a one-letter word has it (as before)
+    suffixes: dict[str, list[tuple[str, list[int]]]]  # by their last two letters
+    contains: re.Pattern[str] | None  # finds whether any infix is in a word
+
+    @classmethod
+    def of(cls, lexicon: "Lexicon") -> "_AtomIndex":
+        long = {prefix: ids for prefix, ids in lexicon.prefixes.items() if len(prefix) >= 2}
+        chains = {
+            prefix: [ident for other, ids in long.items() if prefix.startswith(other) for ident in ids]
+            for prefix in long
+        }
+        infixes = sorted({value for value, _ident in lexicon.contains}, key=lambda v: (-len(v), v))
+        return cls(
+            prefixes=_trie_pattern(long) if long else None,
+            prefix_chains=chains,
+            short_prefixes={prefix: ids for prefix, ids in lexicon.prefixes.items() if len(prefix) < 2},
+            suffixes=_buckets(lexicon.suffixes, lambda k: k[-2:]),
+            contains=re.compile("|".join(map(re.escape, infixes))) if infixes else None,
+        )
+
+
+def _trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern whose match at a word's start is the longest of the words the word starts with."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return re.compile(branch(trie))
 
 
 def _buckets(index: dict[str, list[int]], key: Callable[[str], str]) -> dict[str, list[tuple[str, list[int]]]]:
-    """Prefixes (or suffixes) grouped by their first (last) two letters, so a word is checked against few."""
+    """Suffixes grouped by their last two letters, so a word is checked against few."""
     buckets: dict[str, list[tuple[str, list[int]]]] = {}
     for value, ids in index.items():
         buckets.setdefault(key(value), []).append((value, ids))
     return buckets
-
-
-_Chains = tuple[tuple[int, ...], dict[str, list[int]]]
-
-
-def _chains(buckets: dict[str, list[tuple[str, list[int]]]]) -> dict[str, _Chains]:
-    """Per bucket of prefixes: their lengths, longest first, and for each prefix the atoms of every prefix in the
-    bucket it starts with (itself included), so a word needs one look-up per length, not a test per prefix."""
-    chained: dict[str, _Chains] = {}
-    for key, members in buckets.items():
-        lengths = tuple(sorted({len(prefix) for prefix, _ids in members}, reverse=True))
-        chains = {
-            prefix: [ident for other, ids in members if prefix.startswith(other) for ident in ids]
-            for prefix, _ids in members
-        }
-        chained[key] = (lengths, chains)
-    return chained
 
 
 _STEMMERS = threading.local()
@@ -339,6 +369,7 @@ def _match_start(phrase: _Phrase, atoms: list[frozenset[int]], end: int, k: int,
     return -1
 
 
+_NO_ATOMS: frozenset[int] = frozenset()
 _CLAUSE_BREAK: frozenset[int] = frozenset({-1})
 _SENTENCE_END: frozenset[int] = frozenset({-2})
 
@@ -403,8 +434,7 @@ def explain(lexicon: Lexicon, text: str | None) -> list[tuple[str, str]]:
     return sorted(set(_matches(lexicon, text)))
 
 
-_Read = tuple[str, frozenset[int], tuple[_Phrase, ...], bool]
-_WORD, _ATOMS = itemgetter(0), itemgetter(1)
+_WORD, _ATOMS, _MARK = itemgetter(0), itemgetter(1), itemgetter(3)
 
 
 def _matches(lexicon: Lexicon, text: str | None, done: set[str] | None = None) -> list[tuple[str, str]]:
@@ -421,19 +451,18 @@ def _matches(lexicon: Lexicon, text: str | None, done: set[str] | None = None) -
     missing = [raw for raw, read in zip(unique, reads, strict=True) if read is None]
     if missing:
         known.update(lexicon.read_many(missing))
-    # Only sentences with a word a phrase may start at (or an `anywhere` phrase's first word) are matched.
-    hot = {raw for raw, read in known.items() if read[2] or read[3]}
-    if not hot:
-        return []
-    sentence_ends = {raw for raw, read in known.items() if read[1] is _SENTENCE_END}
     infos = list(map(known.__getitem__, raws))
+    marks = list(map(_MARK, infos))
+    # Only sentences with a word a phrase may start at (or an `anywhere` phrase's first word) are matched.
+    if _HOT not in marks:
+        return []
     tokens = list(map(_WORD, infos))
     atoms = list(map(_ATOMS, infos))
     found: list[tuple[str, str]] = []
     begin, live = 0, False
     starts: list[tuple[int, tuple[_Phrase, ...]]] = []  # only the words a phrase may start at
-    for position in compress(range(len(raws)), map((hot | sentence_ends).__contains__, raws)):
-        if raws[position] in sentence_ends:
+    for position in compress(range(len(raws)), marks):
+        if marks[position] == _END:
             if live:
                 found += _sentence_matches(lexicon, tokens, atoms, starts, begin, position, done)
             begin, live, starts = position + 1, False, []
