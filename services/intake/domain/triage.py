@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import compress
-from operator import itemgetter
+from operator import itemgetter, not_
 from pathlib import Path
 
 import Stemmer
@@ -444,14 +444,13 @@ def _matches(lexicon: Lexicon, text: str | None, done: set[str] | None = None) -
         return []
     raws = _TOKENS.findall(unicodedata.normalize("NFKC", text))
     # Each distinct token is read once per call (its words stemmed in one call); what is read of words the
-    # lexicon does not know lives only in `known`, which goes when the call returns.
-    unique = list(set(raws))
-    reads = list(map(lexicon._token_cache.get, unique))
-    known: dict[str, _Read] = dict(zip(unique, reads, strict=True))
-    missing = [raw for raw, read in zip(unique, reads, strict=True) if read is None]
-    if missing:
-        known.update(lexicon.read_many(missing))
-    infos = list(map(known.__getitem__, raws))
+    # lexicon does not know lives only in `fresh`, which goes when the call returns.
+    infos: list[_Read] = list(map(lexicon._token_cache.get, raws))  # type: ignore[arg-type]  # None: not cached
+    if None in infos:
+        unread = list(compress(range(len(raws)), map(not_, infos)))
+        fresh = lexicon.read_many({raws[position] for position in unread})
+        for position in unread:
+            infos[position] = fresh[raws[position]]
     marks = list(map(_MARK, infos))
     # Only sentences with a word a phrase may start at (or an `anywhere` phrase's first word) are matched.
     if _HOT not in marks:
@@ -485,29 +484,35 @@ def _sentence_matches(
     done: set[str] | None,
 ) -> list[tuple[str, str]]:
     """The (hint, phrase) the sentence tokens[begin:stop] gives (with `done`: see _matches)."""
+    if done is None:
+        todo = [(at, phrase) for at, candidates in starts for phrase in candidates]
+        anywhere = lexicon.anywhere
+    else:  # a hint found already is not looked for again
+        todo = [(at, phrase) for at, candidates in starts for phrase in candidates if phrase.hint not in done]
+        anywhere = [phrase for phrase in lexicon.anywhere if phrase.hint not in done]
+    if not todo and not anywhere:
+        return []
     last = stop - 1
     ends = _Ends(tokens, lexicon.clause_words, stop)
     matched: list[tuple[_Phrase, int, int, bool]] = []  # and whether a negation cue may void it
     exclusions: list[tuple[str, int, int]] = []
-    skip = done or ()
     present = frozenset().union(*atoms[begin:stop])  # a clause break adds only -1, which no phrase has
-    for at, candidates in starts:
-        for phrase in candidates:
-            if phrase.hint in skip or present.isdisjoint(phrase.probe):
-                continue  # found already, or another word the phrase needs is nowhere in the sentence
-            end = _match_end(phrase, atoms, ends, at, phrase.anchor + 1)
-            if end < 0:
-                continue
-            start = _match_start(phrase, atoms, at, phrase.anchor, begin)
-            if start < 0:
-                continue
-            if phrase.exclusion:
-                exclusions.append((phrase.hint, start, end))
-            else:
-                matched.append((phrase, start, end, phrase.negatable))
-    if not present.isdisjoint(lexicon.anywhere_triggers):
-        for phrase in lexicon.anywhere:
-            if phrase.hint not in skip and all(element & present for element in phrase.elements):
+    for at, phrase in todo:
+        if present.isdisjoint(phrase.probe):
+            continue  # another word the phrase needs is nowhere in the sentence
+        end = _match_end(phrase, atoms, ends, at, phrase.anchor + 1)
+        if end < 0:
+            continue
+        start = _match_start(phrase, atoms, at, phrase.anchor, begin)
+        if start < 0:
+            continue
+        if phrase.exclusion:
+            exclusions.append((phrase.hint, start, end))
+        else:
+            matched.append((phrase, start, end, phrase.negatable))
+    if anywhere and not present.isdisjoint(lexicon.anywhere_triggers):
+        for phrase in anywhere:
+            if all(element & present for element in phrase.elements):
                 if phrase.exclusion:
                     exclusions.append((phrase.hint, begin, last))
                 else:
