@@ -484,22 +484,29 @@ def _sentence_matches(
     done: set[str] | None,
 ) -> list[tuple[str, str]]:
     """The (hint, phrase) the sentence tokens[begin:stop] gives (with `done`: see _matches)."""
+    present = frozenset().union(*atoms[begin:stop])  # a clause break adds only -1, which no phrase has
+    # A phrase is tried only when another word it needs (its probe) is in the sentence too, and (with `done`)
+    # when its hint has not been found already.
     if done is None:
-        todo = [(at, phrase) for at, candidates in starts for phrase in candidates]
+        todo = [
+            (at, phrase) for at, candidates in starts for phrase in candidates if not present.isdisjoint(phrase.probe)
+        ]
         anywhere = lexicon.anywhere
-    else:  # a hint found already is not looked for again
-        todo = [(at, phrase) for at, candidates in starts for phrase in candidates if phrase.hint not in done]
+    else:
+        todo = [
+            (at, phrase)
+            for at, candidates in starts
+            for phrase in candidates
+            if phrase.hint not in done and not present.isdisjoint(phrase.probe)
+        ]
         anywhere = [phrase for phrase in lexicon.anywhere if phrase.hint not in done]
-    if not todo and not anywhere:
+    if not todo and not (anywhere and not present.isdisjoint(lexicon.anywhere_triggers)):
         return []
     last = stop - 1
     ends = _Ends(tokens, lexicon.clause_words, stop)
     matched: list[tuple[_Phrase, int, int, bool]] = []  # and whether a negation cue may void it
     exclusions: list[tuple[str, int, int]] = []
-    present = frozenset().union(*atoms[begin:stop])  # a clause break adds only -1, which no phrase has
     for at, phrase in todo:
-        if present.isdisjoint(phrase.probe):
-            continue  # another word the phrase needs is nowhere in the sentence
         end = _match_end(phrase, atoms, ends, at, phrase.anchor + 1)
         if end < 0:
             continue
