@@ -445,7 +445,7 @@ def _matches(lexicon: Lexicon, text: str | None, done: set[str] | None = None) -
     raws = _TOKENS.findall(unicodedata.normalize("NFKC", text))
     # Each distinct token is read once per call (its words stemmed in one call); what is read of words the
     # lexicon does not know lives only in `fresh`, which goes when the call returns.
-    infos: list[_Read] = list(map(lexicon._token_cache.get, raws))  # type: ignore[arg-type]  # None: not cached
+    infos: list[_Read | None] = list(map(lexicon._token_cache.get, raws))  # None: not cached yet
     if None in infos:
         unread = list(compress(range(len(raws)), map(not_, infos)))
         fresh = lexicon.read_many({raws[position] for position in unread})
