@@ -12,7 +12,7 @@ STACK := $(BIN)/python -m deploy.stack
 TEST_HOME := .local/test
 TEST_STACK := --home $(TEST_HOME) --kafka-port 19092 --pg-port 15432 --base-port 18000
 BENCH_HOME := .local/bench
-BENCH_STACK := --home $(BENCH_HOME) --kafka-port 17092 --pg-port 17432 --base-port 17000 --infra-only
+BENCH_STACK := --home $(BENCH_HOME) --kafka-port 17092 --pg-port 17432 --base-port 17000 --infra-only --no-kafka-sasl
 
 # pytest exits 5 when a tier has no tests yet; that is not a failure of the tier.
 define pytest_tier

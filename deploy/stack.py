@@ -77,7 +77,7 @@ def up(
     partitions: Partitions = 6,
     infra_only: InfraOnly = False,
     database_url: DatabaseUrl = None,
-    kafka_sasl: KafkaSasl = False,
+    kafka_sasl: KafkaSasl = True,
 ) -> None:
     """Start the stack (idempotent: parts that run are only checked for readiness)."""
     options = dict(kafka_port=kafka_port, pg_port=pg_port, base_port=base_port, partitions=partitions)
