@@ -3,15 +3,9 @@
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shared.kafka.processing import PermanentError, event_type_of
+from shared.kafka.errors import UnhandledEvent, event_type_of
 
 Handler = Callable[[Any], Awaitable[None]]
-
-
-class UnhandledEvent(PermanentError):
-    """No handler for this type yet: dead-letter it, so it can be replayed once one exists."""
-
-    reason = "unhandled_type"
 
 
 class Dispatcher:

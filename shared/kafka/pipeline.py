@@ -33,7 +33,7 @@ from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponentia
 from shared.contracts.envelope import ContractError
 from shared.kafka.config import consumer_config
 from shared.kafka.dead_letters import DeadLetters, RawMessage
-from shared.kafka.processing import UNAPPLIABLE_DATA, PermanentError, event_type_of
+from shared.kafka.errors import UNAPPLIABLE_DATA, PermanentError, event_type_of
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERS, EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
 

@@ -10,21 +10,12 @@ from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponentia
 
 from shared.contracts.envelope import ContractError
 from shared.kafka.dead_letters import DeadLetters, RawMessage
+from shared.kafka.errors import UNAPPLIABLE_DATA, PermanentError, event_type_of
 from shared.logging import get_logger
 from shared.metrics import DEAD_LETTERS, EVENT_DURATION, EVENT_RETRIES, EVENTS_HANDLED
 
 T = TypeVar("T")
 log = get_logger(__name__)
-
-
-class PermanentError(Exception):
-    """The message can never be applied as it is (e.g. it names an unknown department): dead-letter it."""
-
-    reason = "rejected"
-
-
-UNAPPLIABLE_DATA = "unappliable_data"
-"""Dead-letter reason: valid by the contract, but the database refuses a value (e.g. a number out of range)."""
 
 
 class EventProcessor(Generic[T]):
@@ -131,8 +122,3 @@ async def dead_letter(
         offset=message.offset,
         reason=reason,
     )
-
-
-def event_type_of(event: object) -> str:
-    """The CloudEvents type of an envelope, else the class name (e.g. InboundConcern)."""
-    return str(getattr(event, "type", None) or type(event).__name__)

@@ -9,7 +9,7 @@ from services.intake.handlers.deps import Deps
 from services.intake.metrics import CONCERNS_REFUSED, source_label
 from shared.contracts.inbound import InboundConcern
 from shared.contracts.vocabulary import IntakeChannel
-from shared.kafka.processing import PermanentError
+from shared.kafka.errors import PermanentError
 
 
 class InboundRefused(PermanentError):

@@ -17,7 +17,7 @@ from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, su
 from services.routing.handlers.deps import Deps
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
-from shared.kafka.processing import PermanentError
+from shared.kafka.errors import PermanentError
 
 Windows = dict[str, list[datetime]]
 
