@@ -11,7 +11,7 @@ from services.intake.adapters.mappings import MappingError, load_mappings, map_i
 from services.intake.adapters.reference_data import InvalidReferenceData, build_directory
 from services.intake.handlers.inbound import InboundRefused, handle_inbound
 from services.intake.settings import SERVICE_DIR
-from services.notify.entrypoints.api_subscriptions import SubscriptionIn
+from services.notify.entrypoints.schemas import SubscriptionIn
 from services.routing.entrypoints.rules_input import InvalidRules, validate_document
 from services.routing.entrypoints.views import TransitionRequest
 from shared.contracts.clients import decode_api_client, encode_api_client

@@ -1,12 +1,10 @@
 """Subscriptions: a municipality or system registers a URL and event types; the secret is shown once."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.adapters.resolver import resolve_target
 from services.notify.adapters.secrets import new_signing_secret
@@ -15,62 +13,15 @@ from services.notify.domain.cursor import BadCursor, decode_cursor, encode_curso
 from services.notify.domain.scope import SUBSCRIBER_ROLES
 from services.notify.domain.targets import TargetRefused
 from services.notify.entrypoints.deps import NotifyParts, PartsDep
+from services.notify.entrypoints.schemas import SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionPage
 from shared.auth.principal import PLATFORM_WIDE, Principal
-from shared.contracts.text import Line
 from shared.web.auth import PrincipalDep, require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=problem_responses(*AUTHENTICATED))
 NOT_FOUND = problem_responses(404)
 
-ReferralEventType = Literal[
-    "referral.created.v1", "referral.status_changed.v1", "referral.sla_breached.v1", "referral.escalated.v1"
-]
 Subscriber = Annotated[Principal, Depends(require_roles(*SUBSCRIBER_ROLES))]
-
-
-class SubscriptionIn(BaseModel):
-    """A new subscription."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: Line = Field(..., min_length=1, max_length=2048, description="https URL that receives the webhooks.")
-    event_types: list[ReferralEventType] = Field(..., min_length=1, max_length=4)
-    description: Line | None = Field(None, max_length=200, description="Your own label for it.")
-
-
-class SubscriptionOut(BaseModel):
-    """A subscription as its owner sees it (never its secret)."""
-
-    id: str
-    url: str
-    event_types: list[str]
-    description: str | None
-    state: Literal["active", "disabled"]
-    disabled_reason: str | None = Field(None, description="`gone` (the receiver answered 410) or `failing`.")
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, record: SubscriptionRecord) -> "SubscriptionOut":
-        """From the stored record."""
-        return cls(
-            **{k: getattr(record, k) for k in cls.model_fields if k != "event_types"},
-            event_types=list(record.event_types),
-        )
-
-
-class SubscriptionCreated(SubscriptionOut):
-    """The new subscription with its signing secret: shown this once, keep it safe."""
-
-    secret: str = Field(..., description="Standard Webhooks signing secret (`whsec_...`); it is not shown again.")
-
-
-class SubscriptionPage(BaseModel):
-    """A page of subscriptions."""
-
-    items: list[SubscriptionOut]
-    next_cursor: str | None
 
 
 def _url_refused(refused: TargetRefused) -> JSONResponse:

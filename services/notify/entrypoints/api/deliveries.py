@@ -1,56 +1,26 @@
 """Ops' view of deliveries: list by state, and redeliver one (from the dead-letter state, or again)."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
 
 from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
 from services.notify.entrypoints.deps import PartsDep
+from services.notify.entrypoints.schemas import DeliveryOut, DeliveryPage, DeliveryState
 from shared.auth.principal import Principal, Role
 from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem_responses
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=problem_responses(*AUTHENTICATED))
 Ops = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
-State = Literal["pending", "delivered", "dead", "cancelled"]
-
-
-class DeliveryOut(BaseModel):
-    """A delivery and its attempts so far; no addresses (e-mail recipients by id, reporters as `reporter`)."""
-
-    id: str
-    channel: Literal["webhook", "email"]
-    subscription_id: str | None
-    recipient_id: str | None
-    event_id: str
-    event_type: str
-    referral_id: str | None
-    concern_id: str | None = Field(None, description="The concern (intake's id), e.g. for a reporter's receipt.")
-    state: State
-    attempts: int
-    next_attempt_at: datetime | None = Field(None, description="When the next attempt is due (pending only).")
-    last_reason: str | None = Field(None, description="Why the last attempt failed: http_5xx, timeout, ...")
-    last_status: int | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
-
-
-class DeliveryPage(BaseModel):
-    """A page of deliveries, oldest first."""
-
-    items: list[DeliveryOut]
-    next_cursor: str | None
 
 
 @router.get("", response_model=DeliveryPage, summary="Deliveries, filtered by state (ops).")
 async def list_deliveries(
     _: Ops,
     parts: PartsDep,
-    state: State | None = None,
+    state: DeliveryState | None = None,
     subscription_id: uuid.UUID | None = None,
     channel: Literal["webhook", "email"] | None = None,
     concern_id: Annotated[

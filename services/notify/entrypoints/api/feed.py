@@ -1,40 +1,21 @@
 """The feed: the same events as the webhooks, for subscribers that pull instead."""
 
 import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
 
 from services.notify.adapters.feed import read_feed
 from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
 from services.notify.domain.scope import FEED_ROLES, EventScope, SubscriberScope, feed_filter, matches
-from services.notify.entrypoints.api_subscriptions import ReferralEventType
 from services.notify.entrypoints.deps import PartsDep
+from services.notify.entrypoints.schemas import FeedItem, FeedPage, ReferralEventType
 from shared.auth.principal import Principal
 from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem_responses
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"], responses=problem_responses(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require_roles(*FEED_ROLES))]
-
-
-class FeedItem(BaseModel):
-    """One referral event, with the same thin `data` as a webhook body."""
-
-    cursor: str = Field(..., description="Pass as `after` to continue after this item.")
-    id: str = Field(..., description="The event's id; de-duplicate on it.")
-    type: str
-    time: datetime
-    data: dict[str, Any]
-
-
-class FeedPage(BaseModel):
-    """Events in order; poll again with `next_cursor` (it is returned also when the page is empty)."""
-
-    items: list[FeedItem]
-    next_cursor: str
 
 
 @router.get("", response_model=FeedPage, summary="Your referral events in order, after a cursor.")
