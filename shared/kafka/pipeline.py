@@ -79,6 +79,10 @@ class Pipeline(Generic[T]):
     `handles` are the event types `apply` takes (its handler table's keys); `ignores` are types this consumer
     acknowledges without applying (another consumer's business on a shared topic). Any other type is a dead
     letter with reason `unhandled_type`, so it can be replayed once a handler exists.
+
+    `chunk` caps how many events one call of `apply` takes (default: the whole batch). A consumer whose handlers
+    apply each event in a transaction of its own passes 1: a retry or a refusal then touches only that event, and
+    the events before it are not applied a second time.
     """
 
     def __init__(
@@ -90,10 +94,12 @@ class Pipeline(Generic[T]):
         handles: Collection[str],
         dead_letters: DeadLetters,
         ignores: Collection[str] = frozenset(),
+        chunk: int | None = None,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
     ):
         self.consumer = consumer
+        self._chunk = chunk
         self._decoder = decoder
         self._apply = apply
         self._handles = frozenset(handles)
@@ -126,7 +132,10 @@ class Pipeline(Generic[T]):
         await asyncio.gather(*refused)
         outcome.dead_lettered = len(refused)
         if good:
-            applied = await self._apply_good(good, outcome)
+            step = self._chunk or len(good)
+            applied = []
+            for start in range(0, len(good), step):
+                applied += await self._apply_good(good[start : start + step], outcome)
             outcome.applied = len(applied)
             outcome.dead_lettered += len(good) - len(applied)
             self._count_applied(applied, time.perf_counter() - started)
