@@ -1,6 +1,5 @@
 """What the HTTP API answers and accepts (pydantic models; the OpenAPI document shows them)."""
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -8,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from services.routing.domain.referral import Referral
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
-from services.routing.domain.suggestions import Suggestion, SuggestionStatus, Verdict
+from services.routing.domain.suggestions import Suggestion, Verdict
 from shared.contracts.concern_report import ConcernReport
 from shared.contracts.text import FreeText, Line
 from shared.contracts.vocabulary import (
@@ -16,7 +15,6 @@ from shared.contracts.vocabulary import (
     Category,
     Consent,
     Disclosure,
-    Hint,
     Hints,
     LegalBasis,
     Outcome,
@@ -26,6 +24,7 @@ from shared.contracts.vocabulary import (
     Severity,
     Task,
 )
+from shared.web.derived import derived_from
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
@@ -58,49 +57,25 @@ class HistoryEntry(BaseModel):
     """The referral that replaced this one when it was rejected."""
 
 
-class ReferralView(BaseModel):
+class ReferralView(
+    derived_from(
+        Referral,
+        leave_out=("concern_basis", "transitions", "concern_erased_at"),
+        defaults=("underretning", "receipt_due_at", "receipt_breached_at"),  # answers before underretninger lacked them
+    )
+):
     """A referral as its recipient, an admin or ops see it (no personal data: those stay in intake)."""
 
-    referral_id: str
-    concern_id: str
-    subject_key: str
-    organisation_id: str
-    department_id: str
-    municipality_code: str
-    target: ReferralTarget
-    recipient_id: str
-    categories: tuple[Category, ...]
-    severity: Severity
-    urgent: bool
-    repeated: bool
-    legal_basis: LegalBasis
+    # Its fields are Referral's but routing's internals (the concern's own basis, the move count, when the concern
+    # was erased); declared here is only what the view shows differently.
+
     disclosure: Disclosure | Literal["erased"]
     """What the recipient may see: as routed (full, anonymous, no_personal_details), or erased once the concern's
     personal details are (nothing personal is left in intake to fetch)."""
-    task: Task
-    suggested_function: str | None
-    rules_version: int
-    rule_id: str
-    status: ReferralStatus
-    ack_due_at: datetime
-    escalate_at: datetime
     overdue: bool
     """Not acknowledged and past its due time."""
-    created_at: datetime
-    replaces_referral_id: str | None
-    outcome: Outcome | None
-    reject_reason: str | None
-    breached_at: datetime | None
-    escalated_at: datetime | None
-    escalation_contact_id: str | None
     concern_erased: bool
     """The concern's personal details were erased in intake; the referral itself carries none."""
-    underretning: bool = False
-    """A statutory notification (underretning, barnets lov) to the municipality's children and youth entry."""
-    receipt_due_at: datetime | None = None
-    """For an underretning: when its receipt must be confirmed (acknowledged), 6 working days after creation."""
-    receipt_breached_at: datetime | None = None
-    """When the clocks found that receipt unconfirmed past its due time."""
     history: list[HistoryEntry]
     """Its moves, oldest first (empty until it first moves); in every answer, lists and moves included."""
     suggestions: list["SuggestionView"] = []
@@ -112,10 +87,8 @@ class ReferralView(BaseModel):
         cls, referral: Referral, *, now: datetime, history: list[dict], suggestions: list[Suggestion] = ()
     ) -> "ReferralView":
         """The view of a stored referral at time `now`, with its moves (and its concern's suggestions)."""
-        values = asdict(referral)
-        values.pop("concern_basis")
-        values.pop("transitions")
-        erased = values.pop("concern_erased_at") is not None
+        values = cls.domain_values(referral)
+        erased = referral.concern_erased_at is not None
         if erased:
             values["disclosure"] = DISCLOSURE_ERASED
         overdue = referral.status is ReferralStatus.REQUESTED and referral.ack_due_at <= now
@@ -123,39 +96,17 @@ class ReferralView(BaseModel):
         return cls(**values, overdue=overdue, concern_erased=erased, history=history, suggestions=shown)
 
 
-class SuggestionView(BaseModel):
+class SuggestionView(derived_from(Suggestion, leave_out=("decided_by", "organisation_id"))):
     """A recipient a hint suggests for a concern, and the consultant's decision (codes and ids only)."""
 
-    suggestion_id: str
-    concern_id: str
-    hint: Hint
-    """The hint intake's triage read (e.g. possible_hoarding); its category's recipients are suggested."""
-    target: ReferralTarget
-    recipient_id: str
-    task: Task
-    legal_basis: LegalBasis
-    disclosure: Disclosure
-    suggested_function: str | None
-    rule_id: str
-    """The rule that would have referred the concern with the hint's category."""
-    department_id: str
-    municipality_code: str
-    rules_version: int
-    created_at: datetime
-    status: SuggestionStatus
-    decided_at: datetime | None
-    decided_by_role: str | None
-    reason: str | None
-    referral_id: str | None
-    """For a confirmed suggestion: the referral that carries it (created, or the recipient's open one)."""
+    # Its fields are Suggestion's: `hint` is the hint intake's triage read (its category's recipients are suggested),
+    # `rule_id` the rule that would have referred the concern with that category, `referral_id` the referral that
+    # carries a confirmed suggestion. Who decided stays in the audit record (only the role is shown).
 
     @classmethod
     def of(cls, suggestion: Suggestion) -> "SuggestionView":
-        """The view of a stored suggestion (who decided stays in the audit record: only the role is shown)."""
-        values = asdict(suggestion)
-        values.pop("decided_by")
-        values.pop("organisation_id")
-        return cls(**values)
+        """The view of a stored suggestion."""
+        return cls(**cls.domain_values(suggestion))
 
 
 ReferralView.model_rebuild()
