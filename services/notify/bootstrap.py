@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import functools
 import os
 import socket
 import uuid
@@ -29,13 +28,13 @@ from services.notify.domain.payloads import Links
 from services.notify.domain.retry import RetryPolicy
 from services.notify.entrypoints import api, consumers
 from services.notify.entrypoints.deps import NotifyParts
-from services.notify.handlers import EVENT_HANDLERS
 from services.notify.handlers.backlog import run_backlog_gauge
 from services.notify.handlers.deliveries import DeliveryWorkers
-from services.notify.handlers.events import EventDeps, apply_batch
+from services.notify.handlers.events import EventDeps
 from services.notify.handlers.recorder import OutcomeRecorder
 from services.notify.settings import NotifySettings
 from shared.contracts.topics import NOTIFICATION_EVENTS
+from shared.kafka.pipeline import consuming
 from shared.logging import get_logger
 from shared.runtime import Runtime, attach, serve, service_runtime
 from shared.web.app import create_app
@@ -151,13 +150,11 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
             ),
         ]
         try:
-            async with consumers.consuming_batches(
+            async with consuming(
                 settings.kafka_bootstrap_servers,
                 settings.kafka_group(),
                 [settings.topic(t) for t in consumers.TOPICS],
-                functools.partial(apply_batch, deps=deps, planners=EVENT_HANDLERS),
-                runtime.dead_letters,
-                name=settings.consumer_group,
+                consumers.pipeline(settings.consumer_group, deps, runtime.dead_letters),
             ):
                 yield NotifyParts(
                     settings=settings,

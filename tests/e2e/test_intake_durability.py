@@ -11,9 +11,8 @@ from shared.auth.principal import Role
 from shared.contracts.envelope import decode
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.db.inbox import first_delivery
-from shared.kafka.consumer import consuming
 from shared.kafka.dead_letters import InMemoryDeadLetters
-from shared.kafka.processing import EventProcessor
+from shared.kafka.pipeline import Pipeline, consuming
 from tests.support.intake_harness import bearer, concern_body, read_to_end
 from tests.support.polling import eventually
 from tests.support.services import ServiceProcess
@@ -140,19 +139,24 @@ async def test_a_relay_killed_between_publishing_and_marking_loses_nothing_and_t
             await admin.execute("CREATE TABLE effects (concern_id text NOT NULL)")
             seen = 0
 
-            async def apply(event) -> None:  # noqa: ANN001
+            async def apply(events) -> None:  # noqa: ANN001
                 nonlocal seen
                 async with pool.acquire() as conn, conn.transaction():
-                    if await first_delivery(conn, "test-inbox", event.id):
-                        await conn.execute("INSERT INTO effects VALUES ($1)", event.data.concern_id)
-                seen += 1
+                    for event in events:
+                        if await first_delivery(conn, "test-inbox", event.id):
+                            await conn.execute("INSERT INTO effects VALUES ($1)", event.data.concern_id)
+                seen += len(events)
 
             pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-            processor = EventProcessor(
-                consumer="test-inbox", decoder=decode, handler=apply, dead_letters=InMemoryDeadLetters()
+            pipeline = Pipeline(
+                consumer="test-inbox",
+                decoder=decode,
+                apply=apply,
+                handles={e.type for e in events},
+                dead_letters=InMemoryDeadLetters(),
             )
             try:
-                async with consuming(kafka_bootstrap, f"test-inbox-{uuid.uuid4().hex[:6]}", [topic], processor):
+                async with consuming(kafka_bootstrap, f"test-inbox-{uuid.uuid4().hex[:6]}", [topic], pipeline):
 
                     async def consumed() -> bool:
                         return seen >= len(events)

@@ -12,10 +12,9 @@ from shared.contracts.examples import example_events
 from shared.contracts.topics import dlq
 from shared.db.inbox import first_delivery
 from shared.kafka.config import producer_config
-from shared.kafka.consumer import consuming
 from shared.kafka.dead_letter_tools import read_dead_letters, replay
 from shared.kafka.dead_letters import KafkaDeadLetters
-from shared.kafka.processing import EventProcessor
+from shared.kafka.pipeline import Pipeline, consuming
 from shared.kafka.producer import KafkaEventPublisher
 from tests.support.polling import eventually, read_all
 
@@ -64,21 +63,26 @@ async def test_consumer_applies_a_duplicate_once_and_dead_letters_garbage_then_g
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     await pool.execute("CREATE TABLE effects (event_id text NOT NULL, subject text NOT NULL)")
 
-    async def apply(event) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            if await first_delivery(conn, "test-consumer", event.id):
-                await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.id, event.subject)
+    async def apply(events) -> None:
+        for event in events:
+            async with pool.acquire() as conn, conn.transaction():
+                if await first_delivery(conn, "test-consumer", event.id):
+                    await conn.execute("INSERT INTO effects VALUES ($1, $2)", event.id, event.subject)
 
     first, second = example_events()[:2]
     key = first.subject.encode()
     for value in (encode(first), encode(first), b"\x00garbage{", encode(second)):
         await producer.send_and_wait(topic, value, key=key, partition=1)
 
-    processor = EventProcessor(
-        consumer="test-consumer", decoder=decode, handler=apply, dead_letters=KafkaDeadLetters(producer, "tests")
+    pipeline = Pipeline(
+        consumer="test-consumer",
+        decoder=decode,
+        apply=apply,
+        handles={first.type, second.type},
+        dead_letters=KafkaDeadLetters(producer, "tests"),
     )
     try:
-        async with consuming(kafka_bootstrap, f"g-{uuid.uuid4().hex[:8]}", [topic], processor):
+        async with consuming(kafka_bootstrap, f"g-{uuid.uuid4().hex[:8]}", [topic], pipeline):
 
             async def both_applied() -> bool:
                 return await pool.fetchval("SELECT count(*) FROM effects") >= 2

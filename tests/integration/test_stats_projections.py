@@ -17,12 +17,12 @@ from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain import reports
 from services.stats.domain.calendar import Period, today
 from services.stats.domain.scope import Selection
+from services.stats.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from shared.contracts.envelope import decode
 from shared.contracts.topics import CONCERN_EVENTS, NOTIFICATION_EVENTS, REFERRAL_EVENTS
 from shared.kafka.config import producer_config
-from shared.kafka.consumer import consuming
 from shared.kafka.dead_letters import KafkaDeadLetters
-from shared.kafka.processing import EventProcessor
+from shared.kafka.pipeline import Pipeline, consuming
 from tests.support.polling import eventually
 from tests.support.reference import owner_directory
 from tests.support.stats_stream import Stream, generate
@@ -43,12 +43,20 @@ async def producer(kafka_bootstrap: str):
 
 @contextlib.asynccontextmanager
 async def live_projections(kafka_bootstrap: str, prefix: str, database_url: str, producer: AIOKafkaProducer):
-    """The live path of the agents (EventProcessor + ProjectionApplier) on a consumer group of its own."""
+    """The live path of the agents (the shared pipeline + ProjectionApplier) on a consumer group of its own."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    processor = EventProcessor(
+    apply_one = ProjectionApplier(pool, CONSUMER)
+
+    async def apply(events: list) -> None:
+        for event in events:
+            await apply_one(event)
+
+    processor = Pipeline(
         consumer=CONSUMER,
         decoder=decode,
-        handler=ProjectionApplier(pool, CONSUMER),
+        apply=apply,
+        handles=EVENT_HANDLERS,
+        ignores=IGNORED_EVENTS,
         dead_letters=KafkaDeadLetters(producer, CONSUMER),
     )
     group = f"stats-test-{uuid.uuid4().hex[:8]}"

@@ -1,13 +1,18 @@
 """The event types a service lists as ignored are acknowledged by its consumer, not dead-lettered (intake's and
 stats' lists were declared but not consulted)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from services.intake.entrypoints import consumers as intake_consumers
 from services.intake.handlers import IGNORED_EVENTS as INTAKE_IGNORED
 from services.stats.adapters import applier
+from shared.contracts.envelope import encode
 from shared.contracts.examples import example_events
-from shared.kafka.dispatch import UnhandledEvent
+from shared.contracts.topics import REFERRAL_EVENTS
+from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage
+from shared.kafka.errors import UnhandledEvent
 
 pytestmark = pytest.mark.unit
 
@@ -18,13 +23,14 @@ def _suggestion_events() -> list:
 
 async def test_intake_acknowledges_the_suggestion_events_it_ignores() -> None:
     assert {e.type for e in _suggestion_events()} <= INTAKE_IGNORED
-    runtime = type("R", (), {"settings": type("S", (), {"consumer_group": "intake"})(), "dead_letters": None})()
-    processor = intake_consumers.referral_processor(runtime, {})
-    for event in _suggestion_events():
-        await processor._handler(event)  # noqa: SLF001 - no UnhandledEvent
-    other = next(e for e in example_events() if e.type == "referral.created.v1")
-    with pytest.raises(UnhandledEvent):
-        await processor._handler(other)  # noqa: SLF001
+    letters = InMemoryDeadLetters()
+    runtime = SimpleNamespace(settings=SimpleNamespace(consumer_group="intake"), dead_letters=letters)
+    pipeline = intake_consumers.pipeline(runtime, None, REFERRAL_EVENTS)  # type: ignore[arg-type]
+    other = next(e for e in example_events() if e.type == "concern.reported.v1")
+    messages = [RawMessage("t", 0, i, None, encode(e)) for i, e in enumerate([*_suggestion_events(), other])]
+    outcome = await pipeline.process(messages)
+    assert (outcome.ignored, outcome.applied) == (len(_suggestion_events()), 0)
+    assert [(m.offset, reason) for m, reason, _ in letters.letters] == [(len(_suggestion_events()), "unhandled_type")]
 
 
 async def test_stats_acknowledges_an_ignored_type_and_dead_letters_an_unknown_one(monkeypatch) -> None:  # noqa: ANN001

@@ -12,7 +12,7 @@ from faust.types.tuples import Message
 
 from shared.contracts.envelope import ContractError, decode, encode
 from shared.contracts.examples import example_events
-from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage
+from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage, dead_letter_headers
 from shared.kafka.errors import PermanentError
 from shared.kafka.pipeline import Pipeline, dispatch, raw_message, run_consumer
 
@@ -272,3 +272,14 @@ async def test_run_consumer_goes_on_when_a_commit_fails() -> None:
     await _run_until(fake, _pipeline(apply, InMemoryDeadLetters()), lambda: len(fake.commits) == 2)
     assert apply.calls == [[CREATED.id], [STATUS.id]]
     assert fake.commits == [{PARTITION: 1}, {PARTITION: 2}]
+
+
+def test_dead_letter_headers_name_reason_and_origin_and_replace_earlier_ones() -> None:
+    message = RawMessage("referral-events", 4, 17, b"k", b"v", headers=(("ce_type", b"x"), ("dlq-reason", b"old")))
+    headers = dict(
+        dead_letter_headers(message, consumer="notify-service", reason="invalid_data", error="data.severity")
+    )
+    assert headers["dlq-reason"] == b"invalid_data"
+    assert headers["dlq-origin-topic"] == b"referral-events"
+    assert headers["dlq-origin-partition"] == b"4" and headers["dlq-origin-offset"] == b"17"
+    assert headers["dlq-consumer"] == b"notify-service" and headers["ce_type"] == b"x"

@@ -1,43 +1,41 @@
 """The intake service's Kafka consumers: concern-inbound (raw) and referral-events (CloudEvents).
 
-Two consumers, because each topic has its own decoder: a source system must never be able to pass a
-referral event off as inbound data (referrals decide who may read personal details).
+Each is an entry of the handler table's CONSUMERS, run through the shared pipeline one event at a time: intake's
+handlers apply each event in a transaction of its own, so a retry or a refusal touches that event alone.
 """
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator
 
-from services.intake.handlers import IGNORED_EVENTS
-from shared.contracts.envelope import decode
-from shared.contracts.inbound import decode_inbound
-from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
-from shared.kafka.dispatch import Dispatcher, Handler
-from shared.kafka.processing import EventProcessor
+from services.intake.handlers import CONSUMERS, bind
+from services.intake.handlers.deps import Deps
+from shared.kafka.pipeline import Pipeline, consuming, dispatch
 from shared.runtime import Runtime
 
-TOPICS = (CONCERN_INBOUND, REFERRAL_EVENTS)
-"""Logical topic names; the consumers subscribe to their physical names (settings.topic)."""
 
-
-def inbound_processor(runtime: Runtime, handlers: Mapping[str, Handler]) -> EventProcessor:
-    """Raw concerns from housing systems: decoded as InboundConcern, mapped, accepted or dead-lettered."""
-    return EventProcessor(
-        consumer=runtime.settings.consumer_group,
-        decoder=decode_inbound,
-        handler=Dispatcher({"InboundConcern": handlers["InboundConcern"]}),
+def pipeline(runtime: Runtime, deps: Deps, topic: str) -> Pipeline:
+    """The pipeline of the consumer of logical `topic`, its handler-table entry bound to `deps`."""
+    entry = CONSUMERS[topic]
+    return Pipeline(
+        consumer=runtime.settings.consumer_group + entry.group_suffix,
+        decoder=entry.decoder,
+        apply=dispatch(bind(deps)),
+        handles=entry.handles,
+        ignores=entry.ignores,
         dead_letters=runtime.dead_letters,
+        chunk=1,
     )
 
 
-def referral_processor(runtime: Runtime, handlers: Mapping[str, Handler]) -> EventProcessor:
-    """Referral events into intake's projection: who may read a concern, and its history."""
-    return EventProcessor(
-        consumer=referral_group(runtime.settings.consumer_group),
-        decoder=decode,
-        handler=Dispatcher({k: v for k, v in handlers.items() if k != "InboundConcern"}, ignored=IGNORED_EVENTS),
-        dead_letters=runtime.dead_letters,
-    )
-
-
-def referral_group(consumer_group: str) -> str:
-    """The consumer group of the referral projection (its own offsets, no rebalances shared with inbound)."""
-    return f"{consumer_group}-referrals"
+@contextlib.asynccontextmanager
+async def consuming_all(runtime: Runtime, deps: Deps) -> AsyncIterator[None]:
+    """Run every consumer of CONSUMERS for the duration of the block (the service's lifespan)."""
+    settings = runtime.settings
+    async with contextlib.AsyncExitStack() as stack:
+        for topic in CONSUMERS:
+            each = pipeline(runtime, deps, topic)
+            group = settings.kafka_group(each.consumer)
+            await stack.enter_async_context(
+                consuming(settings.kafka_bootstrap_servers, group, [settings.topic(topic)], each)
+            )
+        yield

@@ -8,7 +8,7 @@ from services.stats.adapters.projections import PROJECTION_LOCK, PostgresProject
 from services.stats.handlers import EVENT_HANDLERS, IGNORED_EVENTS
 from shared.contracts.envelope import Envelope
 from shared.db.inbox import first_delivery
-from shared.kafka.dispatch import UnhandledEvent
+from shared.kafka.errors import UnhandledEvent
 
 
 async def apply_in(conn: asyncpg.Connection, consumer: str, event: Envelope[Any]) -> bool:
