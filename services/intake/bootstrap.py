@@ -14,13 +14,17 @@ from services.intake.adapters.outbox_relay import OutboxRelay
 from services.intake.adapters.reference_data import load_reference_data, municipality_codes, read_reference_file
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
-from services.intake.entrypoints import api, consumers, reference_api
+from services.intake.entrypoints import api, consumers
+from services.intake.entrypoints.deps import ReferenceOwner
+from services.intake.handlers import bind
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.reference import ReferenceKeeper
 from services.intake.metrics import CONCERNS_REFUSED
 from services.intake.settings import IntakeSettings
 from shared.contracts.reference import ReferenceDirectory
+from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
 from shared.db.pool import database_ready
+from shared.kafka.consumer import consuming
 from shared.logging import get_logger
 from shared.reference.follower import publish_directory
 from shared.runtime import attach, serve, service_runtime
@@ -69,7 +73,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                 await publish_directory(runtime.producer, directory, topic_prefix=settings.topic_prefix)
 
             keeper = ReferenceKeeper(deps, publish, settings.reference_sync_interval_s)
-            app.state.reference_owner = reference_api.ReferenceOwner(official_municipalities, keeper)
+            app.state.reference_owner = ReferenceOwner(official_municipalities, keeper)
             tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference, keeper), name="reference-data")]
             if settings.outbox_relay_enabled:
                 relay = OutboxRelay(
@@ -87,8 +91,15 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                 return deps.directory.loaded and await database_ready(runtime.pool, settings.readiness_timeout_s)
 
             runtime.readiness["database"] = database_and_reference_ready
+            handlers = bind(deps)
+            bootstrap = settings.kafka_bootstrap_servers
             try:
-                async with consumers.consuming_all(runtime, deps):
+                async with (
+                    consuming(bootstrap, settings.kafka_group(), [settings.topic(CONCERN_INBOUND)],
+                              consumers.inbound_processor(runtime, handlers)),
+                    consuming(bootstrap, settings.kafka_group(consumers.referral_group(settings.consumer_group)),
+                              [settings.topic(REFERRAL_EVENTS)], consumers.referral_processor(runtime, handlers)),
+                ):  # fmt: skip
                     attach(app, runtime)
                     yield
             finally:
@@ -102,7 +113,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         title="Intake",
         description="Concerns reported over HTTP and from integrated housing systems: receipt, guidance, nothing lost.",
         lifespan=lifespan,
-        routers=[api.router, reference_api.router, whoami],
+        routers=[*api.routers, whoami],
         body_limits=BodyLimits(
             settings.max_body_bytes,
             per_path={"/v1/reference-data": settings.reference_data_max_body_bytes},

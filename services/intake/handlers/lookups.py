@@ -5,7 +5,7 @@ import math
 from services.intake.adapters import concern_store, referral_store
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.domain.access import sees_receipt_code
-from services.intake.domain.views import ConcernPage, ConcernSummary, ConcernView
+from services.intake.entrypoints.schemas import ConcernPage, ConcernSummary, ConcernView
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.views import external_ref_of, facts_of, view_stored
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role

@@ -6,7 +6,7 @@ from services.intake.adapters.concern_store import StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
 from services.intake.adapters.sealing import UnreadableDetails
 from services.intake.domain.access import Access, ConcernFacts, decide_access, sees_receipt_code
-from services.intake.domain.views import (
+from services.intake.entrypoints.schemas import (
     ConcernView,
     ContactView,
     DetailsView,

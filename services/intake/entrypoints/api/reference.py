@@ -1,15 +1,14 @@
 """The reference directory intake owns: read it (admin, ops), change it (admin); a change reaches every service."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from services.intake.adapters import reference_data
 from services.intake.adapters.reference_data import InvalidReferenceData, build_directory
-from services.intake.entrypoints.api import DepsDep
-from services.intake.handlers.reference import ReferenceKeeper, change_directory
+from services.intake.entrypoints.deps import DepsDep, OwnerDep
+from services.intake.handlers.reference import change_directory
 from shared.auth.principal import Principal, Role
 from shared.contracts.reference import ReferenceContent, ReferenceDirectory
 from shared.logging import get_logger
@@ -21,20 +20,6 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["reference data"], responses=problem_responses(*AUTHENTICATED))
 
 
-@dataclass(frozen=True)
-class ReferenceOwner:
-    """What the routes need: the official municipality names and the keeper that publishes."""
-
-    official_municipalities: dict[str, str]
-    keeper: ReferenceKeeper
-
-
-def reference_owner(request: Request) -> ReferenceOwner:
-    """The owner wired by bootstrap."""
-    return request.app.state.reference_owner
-
-
-OwnerDep = Annotated[ReferenceOwner, Depends(reference_owner)]
 Reader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 

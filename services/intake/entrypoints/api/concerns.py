@@ -5,15 +5,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from services.intake.domain.concern import ConcernRefused
 from services.intake.domain.guidance import Guidance, guidance_for, hint_guidance_for
 from services.intake.domain.receipts import PATTERN, normalise_receipt_code
 from services.intake.domain.report import ConcernReport
-from services.intake.domain.views import ConcernPage, ConcernView, ContactView
-from services.intake.entrypoints.schemas import AuditView, ConcernReceipt, DepartmentView, ErasureResult
+from services.intake.entrypoints.deps import DepsDep
+from services.intake.entrypoints.schemas import (
+    AuditView,
+    ConcernPage,
+    ConcernReceipt,
+    ConcernView,
+    ContactView,
+    DepartmentView,
+    ErasureResult,
+)
 from services.intake.handlers import lookups, views
 from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_concern, erase_concern
 from services.intake.handlers.deps import Deps
@@ -51,15 +58,6 @@ MAX_OFFSET = 100_000
 router = APIRouter(prefix="/v1", tags=["intake"], route_class=RefusalCountingRoute, responses=AUTH)
 
 
-def get_deps(request: Request) -> Deps:
-    """The service's handlers' dependencies, wired by bootstrap."""
-    deps: Deps = request.app.state.intake
-    if not deps.directory.loaded:
-        raise HTTPException(503, "Reference data is still loading; try again shortly.", headers={"Retry-After": "2"})
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(get_deps)]
 Reporting = Annotated[Principal, Depends(require_roles(Role.REPORTER, Role.CONSULTANT, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 IdempotencyKey = Annotated[
@@ -248,10 +246,3 @@ async def list_departments(principal: PrincipalDep, deps: DepsDep) -> list[Depar
         )
         for d in deps.directory.visible_to(principal)
     ]
-
-
-def database_unavailable(_: Request, __: Exception) -> JSONResponse:
-    """PostgreSQL is away: nothing was stored; the client should retry (with its Idempotency-Key)."""
-    return problem(
-        503, "Service Unavailable", "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
-    )
