@@ -16,15 +16,12 @@ from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
 from services.intake.entrypoints import api, consumers
 from services.intake.entrypoints.deps import ReferenceOwner
-from services.intake.handlers import bind
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.reference import ReferenceKeeper
 from services.intake.metrics import CONCERNS_REFUSED
 from services.intake.settings import IntakeSettings
 from shared.contracts.reference import ReferenceDirectory
-from shared.contracts.topics import CONCERN_INBOUND, REFERRAL_EVENTS
 from shared.db.pool import database_ready
-from shared.kafka.consumer import consuming
 from shared.logging import get_logger
 from shared.reference.follower import publish_directory
 from shared.runtime import attach, serve, service_runtime
@@ -91,15 +88,8 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                 return deps.directory.loaded and await database_ready(runtime.pool, settings.readiness_timeout_s)
 
             runtime.readiness["database"] = database_and_reference_ready
-            handlers = bind(deps)
-            bootstrap = settings.kafka_bootstrap_servers
             try:
-                async with (
-                    consuming(bootstrap, settings.kafka_group(), [settings.topic(CONCERN_INBOUND)],
-                              consumers.inbound_processor(runtime, handlers)),
-                    consuming(bootstrap, settings.kafka_group(consumers.referral_group(settings.consumer_group)),
-                              [settings.topic(REFERRAL_EVENTS)], consumers.referral_processor(runtime, handlers)),
-                ):  # fmt: skip
+                async with consumers.consuming_all(runtime, deps):
                     attach(app, runtime)
                     yield
             finally:
