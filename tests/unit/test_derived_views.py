@@ -33,7 +33,7 @@ REFERRAL_LEFT_OUT = {"concern_basis", "transitions", "concern_erased_at"}
 SUGGESTION_LEFT_OUT = {"decided_by", "organisation_id"}  # who decided stays in the audit record
 
 
-def _referral(**changes: object) -> Referral:
+def full_referral(**changes: object) -> Referral:
     """A referral whose every field differs from its default, so a field the view drops cannot pass unseen."""
     referral = Referral(
         referral_id="ref-1",
@@ -121,7 +121,7 @@ def test_every_domain_field_is_in_its_view_with_its_type_or_left_out_by_name(vie
 
 
 def test_the_referral_view_shows_every_value_of_the_referral() -> None:
-    referral = _referral()
+    referral = full_referral()
     history = [
         HistoryEntry(
             seq=1,
@@ -142,7 +142,7 @@ def test_the_referral_view_shows_every_value_of_the_referral() -> None:
     assert (view.overdue, view.concern_erased, len(view.history)) == (True, False, 1)
     assert view.suggestions == [SuggestionView.of(_suggestion())]
     assert ReferralView.of(referral, now=T0, history=[]).overdue is False
-    erased = ReferralView.of(_referral(concern_erased_at=T0), now=T0, history=[])
+    erased = ReferralView.of(full_referral(concern_erased_at=T0), now=T0, history=[])
     assert (erased.disclosure, erased.concern_erased) == (DISCLOSURE_ERASED, True)
 
 

@@ -8,15 +8,16 @@ referral: its last open one cannot be cancelled or failed while none is complete
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from services.routing.domain import clock, ids
+from services.routing.domain import ids
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.fallback import Recipient, next_recipient
+from services.routing.domain.handover import Handover, fresh_referral, hand_over, strongest, withheld
 from services.routing.domain.lifecycle import OPEN, IllegalTransition, check_transition
 from services.routing.domain.referral import Referral, moved
-from services.routing.domain.routing import BASIS_RANK, TASK_RANK
+from services.routing.domain.routing import BASIS_RANK
 from shared.contracts.vocabulary import Disclosure, LegalBasis, Outcome, ReferralStatus, ReferralTarget, Task
 
 S = ReferralStatus
@@ -31,19 +32,15 @@ LAST_OPEN = (
 
 
 @dataclass(frozen=True)
-class Decision:
-    """The referral after the move; on a rejection, the referral that carries the concern on."""
+class Decision(Handover):
+    """The referral after the move; on a rejection, where the concern went (`created` or `merged`)."""
 
     referral: Referral
-    created: Referral | None = None
-    """A new referral to the next recipient of the chain."""
-    merged: Referral | None = None
-    """The referral already open to that recipient, as it is after taking the rejected one over."""
 
     @property
     def rerouted_to(self) -> Referral | None:
         """The referral that carries the concern on after a rejection (new or merged)."""
-        return self.created or self.merged
+        return self.carried_by
 
 
 def decide_move(
@@ -77,11 +74,8 @@ def decide_move(
     )
     if recipient is None:
         raise IllegalTransition(LAST_RESORT)
-    incoming = rerouted(before, recipient, rules_version=rules_version, now=now)
-    open_one = next((r for r in others if r.status in OPEN and r.recipient_id == recipient.recipient_id), None)
-    if open_one is not None:
-        return Decision(after, merged=merged(open_one, incoming))
-    return Decision(after, created=incoming)
+    handover = hand_over(rerouted(before, recipient, rules_version=rules_version, now=now), others)
+    return Decision(after, created=handover.created, merged=handover.merged)
 
 
 def handed_on_basis(rejected: Referral) -> LegalBasis:
@@ -102,52 +96,23 @@ def handed_on_task(rejected: Referral, basis: LegalBasis) -> Task:
     return rejected.task
 
 
-def strongest(first: Task, other: Task) -> Task:
-    """The more demanding task (obtain_consent > act > triage > inform)."""
-    return other if TASK_RANK[other] > TASK_RANK[first] else first
-
-
 def rerouted(rejected: Referral, recipient: Recipient, *, rules_version: int, now: datetime) -> Referral:
     """The referral that replaces a rejected one: same concern and task, the next recipient, a fresh clock."""
     basis = handed_on_basis(rejected)
     target = recipient.target
-    withheld = Disclosure.ANONYMOUS if target is ReferralTarget.MUNICIPALITY else Disclosure.NO_PERSONAL_DETAILS
-    return replace(
+    return fresh_referral(
         rejected,
         referral_id=ids.referral_id(rejected.concern_id, target, recipient.recipient_id, replaces=rejected.referral_id),
+        replaces=rejected.referral_id,
+        urgent=rejected.urgent,
+        now=now,
         target=target,
         recipient_id=recipient.recipient_id,
         task=handed_on_task(rejected, basis),
         legal_basis=basis,
         # Erased details cannot be disclosed: the next recipient is told so (referral.created.v1, its e-mail).
-        disclosure=withheld if basis is LegalBasis.NONE or rejected.concern_erased_at else Disclosure.FULL,
+        disclosure=withheld(target) if basis is LegalBasis.NONE or rejected.concern_erased_at else Disclosure.FULL,
         suggested_function=rejected.suggested_function if target is ReferralTarget.MUNICIPALITY else None,
         rules_version=rules_version,
         rule_id=f"fallback_{rejected.target.value}",
-        status=S.REQUESTED,
-        ack_due_at=clock.ack_due_at(now, rejected.severity, urgent=rejected.urgent),
-        escalate_at=clock.escalate_at(now, rejected.severity, urgent=rejected.urgent),
-        created_at=now,
-        replaces_referral_id=rejected.referral_id,
-        transitions=0,
-        outcome=None,
-        reject_reason=None,
-        breached_at=None,
-        escalated_at=None,
-        escalation_contact_id=None,
-        underretning=False,  # the next recipient (the consultant) gets a referral, not the statutory notification
-        receipt_due_at=None,
-        receipt_breached_at=None,
-    )
-
-
-def merged(open_one: Referral, incoming: Referral) -> Referral:
-    """An open referral taking a re-routed one over: the more demanding task, urgent if either is, the earlier due
-    times; its basis, disclosure, categories and state as they were (a merge never shows a recipient more)."""
-    return replace(
-        open_one,
-        task=strongest(open_one.task, incoming.task),
-        urgent=open_one.urgent or incoming.urgent,
-        ack_due_at=min(open_one.ack_due_at, incoming.ack_due_at),
-        escalate_at=min(open_one.escalate_at, incoming.escalate_at),
     )

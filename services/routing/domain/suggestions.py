@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from services.routing.domain import clock, ids
+from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
-from services.routing.domain.lifecycle import OPEN, IllegalTransition
-from services.routing.domain.moves import merged
+from services.routing.domain.handover import Handover, fresh_referral, hand_over, withheld
+from services.routing.domain.lifecycle import IllegalTransition
 from services.routing.domain.referral import Referral
 from services.routing.domain.routing import ReferralPlan
 from shared.contracts.referrals import ReferralSuggested, ReferralSuggestionDecided
@@ -25,7 +25,6 @@ from shared.contracts.vocabulary import (
     Disclosure,
     Hint,
     LegalBasis,
-    ReferralStatus,
     ReferralTarget,
     Task,
 )
@@ -129,17 +128,15 @@ def suggest(
 
 
 @dataclass(frozen=True)
-class SuggestionDecision:
+class SuggestionDecision(Handover):
     """The suggestion as decided; on a confirmation, the referral created or the open one that took it over."""
 
     suggestion: Suggestion
-    created: Referral | None = None
-    merged: Referral | None = None
 
     @property
     def referral(self) -> Referral | None:
         """The referral that carries a confirmed suggestion."""
-        return self.created or self.merged
+        return self.carried_by
 
 
 def decide_suggestion(
@@ -161,16 +158,10 @@ def decide_suggestion(
     concern = list(referrals)
     if not concern:
         raise IllegalTransition("the concern has no referral to take its facts from")
-    incoming = confirmed_referral(suggestion, concern, now=now)
-    open_one = next((r for r in concern if r.status in OPEN and r.recipient_id == suggestion.recipient_id), None)
-    carried = merged(open_one, incoming) if open_one is not None else None
-    after = replace(
-        suggestion,
-        status=SuggestionStatus.CONFIRMED,
-        referral_id=(carried or incoming).referral_id,
-        **common,
-    )
-    return SuggestionDecision(after, created=None if carried else incoming, merged=carried)
+    handover = hand_over(confirmed_referral(suggestion, concern, now=now), concern)
+    carrier = handover.carried_by.referral_id  # a handover is created or merged
+    after = replace(suggestion, status=SuggestionStatus.CONFIRMED, referral_id=carrier, **common)
+    return SuggestionDecision(after, created=handover.created, merged=handover.merged)
 
 
 def confirmed_referral(suggestion: Suggestion, concern: list[Referral], *, now: datetime) -> Referral:
@@ -178,35 +169,22 @@ def confirmed_referral(suggestion: Suggestion, concern: list[Referral], *, now: 
     recipient, task, basis and disclosure as the rules decided them with the hint's category, a fresh clock."""
     base = min(concern, key=lambda r: (r.replaces_referral_id is not None, r.created_at, r.referral_id))
     name = f"{suggestion.concern_id}|{suggestion.target.value}|{suggestion.recipient_id}|{suggestion.suggestion_id}"
-    erased = base.concern_erased_at is not None
-    municipality = suggestion.target is ReferralTarget.MUNICIPALITY
-    withheld = Disclosure.ANONYMOUS if municipality else Disclosure.NO_PERSONAL_DETAILS
-    return replace(
+    # Erased details cannot be disclosed (an anonymous or detail-free suggestion stays as it is).
+    erased = base.concern_erased_at is not None and suggestion.disclosure is Disclosure.FULL
+    return fresh_referral(
         base,
         referral_id=ids.uuid5_text(name),
+        replaces=None,
+        urgent=False,  # the hints that suggest are no danger now: the severity's clock
+        now=now,
         target=suggestion.target,
         recipient_id=suggestion.recipient_id,
         task=suggestion.task,
         legal_basis=suggestion.legal_basis,
-        disclosure=withheld if erased and suggestion.disclosure is Disclosure.FULL else suggestion.disclosure,
+        disclosure=withheld(suggestion.target) if erased else suggestion.disclosure,
         suggested_function=suggestion.suggested_function,
         rules_version=suggestion.rules_version,
         rule_id=f"suggestion_{suggestion.hint.value}",
-        status=ReferralStatus.REQUESTED,
-        urgent=False,  # the hints that suggest are no danger now: the severity's clock
-        ack_due_at=clock.ack_due_at(now, base.severity, urgent=False),
-        escalate_at=clock.escalate_at(now, base.severity, urgent=False),
-        created_at=now,
-        replaces_referral_id=None,
-        transitions=0,
-        outcome=None,
-        reject_reason=None,
-        breached_at=None,
-        escalated_at=None,
-        escalation_contact_id=None,
-        underretning=False,
-        receipt_due_at=None,
-        receipt_breached_at=None,
     )
 
 
