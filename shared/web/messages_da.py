@@ -81,6 +81,7 @@ DANISH: dict[str, str] = {
         "kan ikke flyttes fra {current} til {to}; tilladt: {allowed}"
     ),
     "a rejection needs a reason: one of {reasons}": "en afvisning kræver en begrundelse: en af {reasons}",
+    "a reason is given with a rejection, and only then": "en begrundelse gives ved en afvisning, og kun da",
     "an outcome is required to complete a referral, and only then": (
         "et udfald kræves for at afslutte en henvisning, og kun da"
     ),

@@ -245,6 +245,8 @@ async def test_moves_refused_for_a_bad_reason_or_outcome_are_422_and_answers_car
         refused = await http.post(url, json=body, headers=holbaek)
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["field"] == "reason"
+    needless_reason = await http.post(url, json={"to": "accepted", "reason": "capacity"}, headers=holbaek)
+    assert needless_reason.status_code == 422 and needless_reason.json()["errors"][0]["field"] == "reason"
     bad_outcome = await http.post(url, json={"to": "completed", "outcome": "fixed_it"}, headers=holbaek)
     assert bad_outcome.status_code == 422 and bad_outcome.json()["errors"][0]["field"] == "outcome"
     illegal = await http.post(url, json={"to": "completed", "outcome": "no_action_needed"}, headers=holbaek)

@@ -114,6 +114,9 @@ def test_if_match_compares_strongly(header: str | None, current: str | None, fai
         (S.RECEIVED, S.REJECTED, "bored", None, "reason"),
         (S.IN_PROGRESS, S.COMPLETED, None, None, "outcome"),
         (S.ACCEPTED, S.IN_PROGRESS, None, "eviction_avoided", "outcome"),
+        # A reason only with a rejection, as an outcome only to complete (it was taken, stored and published).
+        (S.RECEIVED, S.ACCEPTED, "capacity", None, "reason"),
+        (S.IN_PROGRESS, S.CANCELLED, "bored", None, "reason"),
     ],
 )
 def test_a_missing_or_bad_reason_or_outcome_names_its_field(current, to, reason, outcome, field) -> None:

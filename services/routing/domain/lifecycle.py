@@ -45,5 +45,7 @@ def check_transition(
         raise IllegalTransition(f"cannot move from {current.value} to {to.value}; allowed: {names}")
     if to is S.REJECTED and reason not in set(RejectReason):
         raise InvalidMove("reason", "a rejection needs a reason: one of " + ", ".join(r.value for r in RejectReason))
+    if to is not S.REJECTED and reason is not None:
+        raise InvalidMove("reason", "a reason is given with a rejection, and only then")
     if (to is S.COMPLETED) != (outcome is not None):
         raise InvalidMove("outcome", "an outcome is required to complete a referral, and only then")
