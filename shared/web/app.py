@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from shared.metrics import READY, HttpMetricsMiddleware, metrics_endpoint
 from shared.web.body_limit import BodyLimits, BodySizeLimit
@@ -28,17 +28,29 @@ async def healthz() -> dict[str, str]:
 @health.get("/readyz", summary="Ready: the service's database and Kafka are reachable.")
 async def readyz(request: Request) -> JSONResponse:
     """200 when every dependency answers in time, 503 naming the ones that do not."""
-    checks: dict[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
-    results = await asyncio.gather(*(_safe(check) for check in checks.values()))
-    status = dict(zip(checks, results, strict=True))
-    for name, ok in status.items():
-        READY.labels(name).set(1 if ok else 0)
+    status = await check_readiness(request)
     ready = bool(status) and all(status.values())
     body = {
         "status": "ready" if ready else "not_ready",
         "checks": {k: "ok" if v else "down" for k, v in status.items()},
     }
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def check_readiness(request: Request) -> dict[str, bool]:
+    """Run the app's readiness checks side by side and set the `service_ready` gauge of each dependency."""
+    checks: dict[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
+    results = await asyncio.gather(*(_safe(check) for check in checks.values()))
+    status = dict(zip(checks, results, strict=True))
+    for name, ok in status.items():
+        READY.labels(name).set(1 if ok else 0)
+    return status
+
+
+async def metrics(request: Request) -> Response:
+    """The Prometheus exposition, with `service_ready` as of this scrape (nothing else may call /readyz)."""
+    await check_readiness(request)
+    return await metrics_endpoint(request)
 
 
 async def _safe(check: ReadinessCheck) -> bool:
@@ -72,7 +84,7 @@ def create_app(
     app.add_middleware(LanguageMiddleware)
     install_error_handlers(app)
     app.include_router(health)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_route("/metrics", metrics, include_in_schema=False)
     for router in routers:
         app.include_router(router)
     _document_body_limit(app)
