@@ -129,40 +129,8 @@ class ReferralStatusChanged(EventData):
         return self
 
 
-class ReferralSlaBreached(EventData):
-    """A referral was not acknowledged by its due time; the recipient is reminded. For an underretning also: its
-    receipt was not confirmed within 6 working days (`clock` underretning_receipt)."""
-
-    event_type = "referral.sla_breached.v1"
-    topic = REFERRAL_EVENTS
-
-    referral_id: EntityId
-    """The referral."""
-    concern_id: EntityId
-    """The concern it refers."""
-    target: ReferralTarget
-    """The kind of recipient."""
-    recipient_id: EntityId
-    """The recipient that did not acknowledge."""
-    municipality_code: MunicipalityCode
-    """Official 4-digit code of the department's municipality."""
-    department_id: EntityId
-    """The department / estate where the concern arose."""
-    severity: Severity
-    """Severity that set the clock."""
-    ack_due_at: UtcDatetime
-    """When the acknowledgement was due (for the clock underretning_receipt: when the receipt was to be confirmed)."""
-    breached_at: UtcDatetime
-    """When the breach was detected."""
-    clock: Literal["acknowledgement", "underretning_receipt"] | None = None
-    """Which clock ran out; absent means acknowledgement (as on events from before the field existed)."""
-
-
-class ReferralEscalated(EventData):
-    """A referral was still not acknowledged at twice its due time; it goes to the escalation contact."""
-
-    event_type = "referral.escalated.v1"
-    topic = REFERRAL_EVENTS
+class ReferralClockRan(EventData):
+    """What the clocks' events share: the referral, its recipient and the due time that passed (not an event)."""
 
     referral_id: EntityId
     """The referral."""
@@ -180,6 +148,29 @@ class ReferralEscalated(EventData):
     """Severity that set the clock."""
     ack_due_at: UtcDatetime
     """When the acknowledgement was due."""
+
+
+class ReferralSlaBreached(ReferralClockRan):
+    """A referral was not acknowledged by its due time; the recipient is reminded. For an underretning also: its
+    receipt was not confirmed within 6 working days (`clock` underretning_receipt)."""
+
+    event_type = "referral.sla_breached.v1"
+    topic = REFERRAL_EVENTS
+
+    ack_due_at: UtcDatetime
+    """When the acknowledgement was due (for the clock underretning_receipt: when the receipt was to be confirmed)."""
+    breached_at: UtcDatetime
+    """When the breach was detected."""
+    clock: Literal["acknowledgement", "underretning_receipt"] | None = None
+    """Which clock ran out; absent means acknowledgement (as on events from before the field existed)."""
+
+
+class ReferralEscalated(ReferralClockRan):
+    """A referral was still not acknowledged at twice its due time; it goes to the escalation contact."""
+
+    event_type = "referral.escalated.v1"
+    topic = REFERRAL_EVENTS
+
     escalation_contact_id: EntityId
     """The recipient's escalation contact, who now gets the referral."""
     escalated_at: UtcDatetime

@@ -1,5 +1,6 @@
 """Routing's HTTP views are derived from the domain: every field of `Referral` and `Suggestion` is in its view
-with the domain's type, or left out by name; the views' own fields are only what they show differently."""
+with the domain's type, or left out by name; the views' own fields are only what they show differently. A
+referral's events take their fields from it by name."""
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -8,9 +9,16 @@ from typing import Literal, get_type_hints
 import pytest
 from pydantic import ValidationError
 
-from services.routing.domain.referral import Referral
+from services.routing.domain.referral import (
+    Referral,
+    breached_event,
+    created_event,
+    escalated_event,
+    receipt_breached_event,
+)
 from services.routing.domain.suggestions import Suggestion, SuggestionStatus
-from services.routing.entrypoints.views import HistoryEntry, ReferralView, SuggestionView
+from services.routing.entrypoints.schemas import HistoryEntry, ReferralView, SuggestionView
+from shared.contracts.referrals import ReferralClockRan, ReferralCreated
 from shared.contracts.vocabulary import (
     DISCLOSURE_ERASED,
     Category,
@@ -53,7 +61,7 @@ def full_referral(**changes: object) -> Referral:
         task=Task.ACT,
         suggested_function="housing",
         rules_version=7,
-        rule_id="rule-1",
+        rule_id="rule_1",
         concern_basis=LegalBasis.CONSENT,
         status=ReferralStatus.REQUESTED,
         ack_due_at=T0 + timedelta(days=1),
@@ -85,7 +93,7 @@ def _suggestion() -> Suggestion:
         legal_basis=LegalBasis.NONE,
         disclosure=Disclosure.NO_PERSONAL_DETAILS,
         suggested_function="social",
-        rule_id="rule-2",
+        rule_id="rule_2",
         organisation_id="org-1",
         department_id="dep-1",
         municipality_code="0316",
@@ -192,3 +200,17 @@ def test_every_field_of_the_domain_is_in_a_derived_view_unless_left_out() -> Non
 def test_a_name_that_is_not_a_field_or_has_no_default_is_refused(spec: dict) -> None:
     with pytest.raises(TypeError):
         derived_from(_Thing, **spec)
+
+
+def test_a_referrals_events_carry_its_values_under_the_same_names() -> None:
+    """created_event and the clocks' events take the contract's fields from the referral by name."""
+    referral = full_referral()
+    created = created_event(referral)
+    for name in set(ReferralCreated.model_fields) - {"underretning"}:
+        assert getattr(created, name) == getattr(referral, name), name
+    assert created.underretning is True and created_event(replace(referral, underretning=False)).underretning is None
+
+    breached, escalated = breached_event(referral, T0), escalated_event(referral, "lead-2", T0)
+    for name in ReferralClockRan.model_fields:
+        assert getattr(breached, name) == getattr(escalated, name) == getattr(referral, name), name
+    assert receipt_breached_event(referral, T0).ack_due_at == referral.receipt_due_at

@@ -8,7 +8,14 @@ from datetime import datetime
 from services.routing.domain import clock, ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.routing import ReferralPlan
-from shared.contracts.referrals import ReferralCreated, ReferralEscalated, ReferralSlaBreached, ReferralStatusChanged
+from shared.contracts.events import EventData
+from shared.contracts.referrals import (
+    ReferralClockRan,
+    ReferralCreated,
+    ReferralEscalated,
+    ReferralSlaBreached,
+    ReferralStatusChanged,
+)
 from shared.contracts.vocabulary import (
     ActorRole,
     Category,
@@ -113,32 +120,8 @@ def moved(referral: Referral, to: ReferralStatus, *, reason: str | None, outcome
 
 
 def created_event(r: Referral) -> ReferralCreated:
-    """referral.created.v1 for a new referral."""
-    return ReferralCreated(
-        referral_id=r.referral_id,
-        concern_id=r.concern_id,
-        subject_key=r.subject_key,
-        target=r.target,
-        recipient_id=r.recipient_id,
-        organisation_id=r.organisation_id,
-        department_id=r.department_id,
-        municipality_code=r.municipality_code,
-        categories=r.categories,
-        severity=r.severity,
-        urgent=r.urgent,
-        repeated=r.repeated,
-        legal_basis=r.legal_basis,
-        disclosure=r.disclosure,
-        task=r.task,
-        suggested_function=r.suggested_function,
-        rules_version=r.rules_version,
-        rule_id=r.rule_id,
-        ack_due_at=r.ack_due_at,
-        created_at=r.created_at,
-        replaces_referral_id=r.replaces_referral_id,
-        underretning=True if r.underretning else None,
-        receipt_due_at=r.receipt_due_at,
-    )
+    """referral.created.v1 for a new referral (its fields are the referral's; `underretning` only when one)."""
+    return ReferralCreated(**_carried(r, ReferralCreated) | {"underretning": True if r.underretning else None})
 
 
 def status_changed_event(
@@ -172,31 +155,23 @@ def status_changed_event(
     )
 
 
-def _clock_fields(r: Referral) -> dict:
-    return {
-        "referral_id": r.referral_id,
-        "concern_id": r.concern_id,
-        "target": r.target,
-        "recipient_id": r.recipient_id,
-        "municipality_code": r.municipality_code,
-        "department_id": r.department_id,
-        "severity": r.severity,
-        "ack_due_at": r.ack_due_at,
-    }
+def _carried(r: Referral, event: type[EventData]) -> dict:
+    """The referral's values of `event`'s fields: an event about a referral names its fields as the referral does."""
+    return {name: getattr(r, name) for name in event.model_fields}
 
 
 def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
     """referral.sla_breached.v1: the recipient did not acknowledge in time."""
-    return ReferralSlaBreached(**_clock_fields(r), breached_at=at)
+    return ReferralSlaBreached(**_carried(r, ReferralClockRan), breached_at=at)
 
 
 def receipt_breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
     """referral.sla_breached.v1 on the underretning_receipt clock: receipt not confirmed within 6 working days."""
     assert r.receipt_due_at is not None  # noqa: S101 - only underretninger have the clock
-    fields = _clock_fields(r) | {"ack_due_at": r.receipt_due_at}
+    fields = _carried(r, ReferralClockRan) | {"ack_due_at": r.receipt_due_at}
     return ReferralSlaBreached(**fields, breached_at=at, clock="underretning_receipt")
 
 
 def escalated_event(r: Referral, contact: str, at: datetime) -> ReferralEscalated:
     """referral.escalated.v1: still unacknowledged at twice the due time."""
-    return ReferralEscalated(**_clock_fields(r), escalation_contact_id=contact, escalated_at=at)
+    return ReferralEscalated(**_carried(r, ReferralClockRan), escalation_contact_id=contact, escalated_at=at)
