@@ -11,7 +11,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from services.routing.adapters import rules_store
 from services.routing.adapters.relay import OutboxRelay
 from services.routing.domain.clock import Clock, SystemClock, preload_holidays
-from services.routing.entrypoints import agents, api, demo_api, rules_api
+from services.routing.entrypoints import agents, api
 from services.routing.entrypoints.background import LagProbe, background, every, run_clocks
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
@@ -106,12 +106,12 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                 await agent_pool.close()
 
     # The demo clock exists only on a local development stack (LOCAL_DEV); elsewhere its path is a 404.
-    demo = [demo_api.router] if demo_api.demo_clock_enabled(settings) else []
+    demo = api.local_dev_routers(settings)
     return create_app(
         title="Routing",
         description="Every concern reaches someone who can help, and is chased until it is answered.",
         lifespan=lifespan,
-        routers=[api.router, rules_api.router, reference_data, whoami, *demo],
+        routers=[*api.routers, reference_data, whoami, *demo],
         body_limits=BodyLimits(settings.max_body_bytes),
     )
 

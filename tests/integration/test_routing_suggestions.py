@@ -30,7 +30,7 @@ PRINCIPALS = {
 
 def _app(deps) -> FastAPI:  # noqa: ANN001
     app = FastAPI()
-    app.include_router(api.router)
+    app.include_router(api.referrals.router)
     app.state.deps = deps
 
     def principal(request: Request) -> Principal:

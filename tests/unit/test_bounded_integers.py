@@ -106,7 +106,7 @@ def test_a_simulated_arrival_no_due_time_can_follow_is_a_field_error(instant: st
     """Routing counts due times in working days after `reported_at`: 9999-12-30 was an overflow and a 500."""
     from pydantic import ValidationError
 
-    from services.routing.entrypoints.views import SimulationRequest
+    from services.routing.entrypoints.schemas import SimulationRequest
 
     with pytest.raises(ValidationError) as refused:
         SimulationRequest(reported_at=instant)

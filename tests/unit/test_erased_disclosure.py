@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.routing.entrypoints.views import ReferralView
+from services.routing.entrypoints.schemas import ReferralView
 from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure, LegalBasis
 from tests.unit.test_routing_reroutes import T0, Concern, _reject
 

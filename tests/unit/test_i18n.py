@@ -243,7 +243,7 @@ def test_without_danish_in_accept_language_refusals_stay_english() -> None:
 
 
 def test_a_refused_rules_document_names_its_problems_in_danish() -> None:
-    from services.routing.entrypoints.rules_input import InvalidRules, validate_document
+    from services.routing.entrypoints.api.rules_input import InvalidRules, validate_document
     from shared.web import i18n
 
     token = i18n._language.set("da")  # noqa: SLF001 - as the language middleware sets it for a request

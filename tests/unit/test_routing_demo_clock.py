@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from services.routing.bootstrap import build_app
 from services.routing.domain.clock import WORKING_DAYS_DUE, ack_due_at, escalate_at, working_days_span
-from services.routing.entrypoints.demo_api import demo_clock_enabled
+from services.routing.entrypoints.api.demo import demo_clock_enabled
 from services.routing.handlers.demo_clock import falls_due
 from services.routing.settings import RoutingSettings
 from shared.cli import app as crp

@@ -110,7 +110,7 @@ def test_an_underretnings_clocks_one_working_day_24_hours_when_acute_and_receipt
 
     from services.routing.domain import clock
     from services.routing.domain.referral import created_event, from_plan, receipt_breached_event
-    from services.routing.entrypoints.views import ReferralView
+    from services.routing.entrypoints.schemas import ReferralView
 
     friday = datetime(2025, 3, 7, 9, tzinfo=UTC)
     for severity, due, receipt in [

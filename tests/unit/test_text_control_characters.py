@@ -12,8 +12,8 @@ from services.intake.adapters.reference_data import InvalidReferenceData, build_
 from services.intake.handlers.inbound import InboundRefused, handle_inbound
 from services.intake.settings import SERVICE_DIR
 from services.notify.entrypoints.schemas import SubscriptionIn
-from services.routing.entrypoints.rules_input import InvalidRules, validate_document
-from services.routing.entrypoints.views import TransitionRequest
+from services.routing.entrypoints.api.rules_input import InvalidRules, validate_document
+from services.routing.entrypoints.schemas import TransitionRequest
 from shared.contracts.clients import decode_api_client, encode_api_client
 from shared.contracts.concern_report import ConcernReport
 from shared.contracts.envelope import decode, encode

@@ -15,9 +15,9 @@ from services.routing.domain.document import RulesDocument
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.repeats import REPEAT_THRESHOLD
 from services.routing.domain.routing import Unroutable, decide, fired_rules
-from services.routing.entrypoints.api import DepsDep
-from services.routing.entrypoints.rules_input import InvalidRules, invalid, validate_document
-from services.routing.entrypoints.views import SimulatedReferral, SimulationRequest, SimulationResult
+from services.routing.entrypoints.api.rules_input import InvalidRules, invalid, validate_document
+from services.routing.entrypoints.deps import DepsDep
+from services.routing.entrypoints.schemas import SimulatedReferral, SimulationRequest, SimulationResult
 from services.routing.handlers.deps import Deps
 from shared.auth.principal import Principal, Role
 from shared.contracts.reference import ReferenceDirectory
@@ -26,7 +26,7 @@ from shared.web.auth import require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
 
 router = APIRouter(tags=["rules"], responses=problem_responses(*AUTHENTICATED))
-"""Included by rules_api's router (under /v1)."""
+"""Included by the rules router (under /v1)."""
 Steward = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.OPS))]
 
 

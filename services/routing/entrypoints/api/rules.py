@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from services.routing.adapters import rules_store
 from services.routing.domain import rules_diff
 from services.routing.domain.document import RulesDocument
-from services.routing.entrypoints import simulation
-from services.routing.entrypoints.api import DepsDep
-from services.routing.entrypoints.rules_input import InvalidRules, invalid, parse_body, validate_document
-from services.routing.entrypoints.views import RulesDiff, RulesVersion, RulesVersionPage, RulesVersionSummary
+from services.routing.entrypoints.api import simulation
+from services.routing.entrypoints.api.rules_input import InvalidRules, invalid, parse_body, validate_document
+from services.routing.entrypoints.deps import DepsDep
+from services.routing.entrypoints.schemas import RulesDiff, RulesVersion, RulesVersionPage, RulesVersionSummary
 from shared.auth.principal import Principal, Role
 from shared.web import conditional
 from shared.web.auth import require_roles

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 
 from services.routing.adapters import referral_query, referral_store, suggestion_store
 from services.routing.domain.lifecycle import IllegalTransition, InvalidMove
 from services.routing.domain.suggestions import SuggestionStatus
-from services.routing.entrypoints.views import (
+from services.routing.entrypoints.deps import DepsDep
+from services.routing.entrypoints.schemas import (
     ReferralPage,
     ReferralView,
     SuggestionDecisionRequest,
@@ -18,7 +19,6 @@ from services.routing.entrypoints.views import (
     TransitionResult,
 )
 from services.routing.handlers import scope, suggestions
-from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, Move, NotFound, move_referral
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role
 from shared.contracts.events import ENTITY_ID_PATTERN
@@ -32,14 +32,6 @@ Reader = Annotated[Principal, Depends(require_roles(*scope.READERS))]
 MAX_OFFSET = 100_000
 """The deepest page a list reaches by offset (as intake's): beyond it, narrow the filters."""
 ReferralId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-
-
-def deps_of(request: Request) -> Deps:
-    """The handlers' dependencies, wired by the lifespan."""
-    return request.app.state.deps
-
-
-DepsDep = Annotated[Deps, Depends(deps_of)]
 
 
 @router.get("/referrals", summary="Referrals in the caller's scope, newest first.")

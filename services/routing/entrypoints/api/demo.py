@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.routing.entrypoints.api import DepsDep
+from services.routing.entrypoints.deps import DepsDep
 from services.routing.handlers import demo_clock
 from shared.auth.principal import Principal, Role
 from shared.settings import Settings
