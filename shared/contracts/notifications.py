@@ -13,11 +13,8 @@ Attempts = Annotated[int, Field(ge=1)]
 EventId = Annotated[Line, Field(min_length=1, max_length=128)]
 
 
-class NotificationDelivered(EventData):
-    """A notification reached its recipient (webhook answered 2xx, e-mail accepted, feed served)."""
-
-    event_type = "notification.delivered.v1"
-    topic = NOTIFICATION_EVENTS
+class NotificationAttempt(EventData):
+    """What the delivery events share: the delivery, the event it carries and the attempts (not an event)."""
 
     delivery_id: EntityId
     """The delivery in notify."""
@@ -26,43 +23,35 @@ class NotificationDelivered(EventData):
     subscription_id: EntityId | None = None
     """The subscription it was for; absent for e-mails and receipts; the Kafka key when present."""
     event_id: EventId
-    """CloudEvents `id` of the event that was delivered."""
+    """CloudEvents `id` of the event the notification carries."""
     notified_event_type: EventType = Field(alias="event_type")
-    """CloudEvents `type` of the event that was delivered (`event_type` on the wire)."""
-    referral_id: EntityId | None = None
-    """The referral the event was about, if any."""
-    municipality_code: MunicipalityCode | None = None
-    """The recipient municipality's 4-digit code, for webhooks and feeds of a municipality."""
-    attempts: Attempts
-    """Attempts it took, this one included."""
-    latency_ms: Annotated[int, Field(ge=0)]
-    """Milliseconds from the event's time to the successful delivery."""
-    delivered_at: UtcDatetime
-    """When the delivery succeeded."""
-
-
-class NotificationFailed(EventData):
-    """A delivery attempt failed; `final` says whether notify gave up (dead-letter state, ops can redeliver)."""
-
-    event_type = "notification.failed.v1"
-    topic = NOTIFICATION_EVENTS
-
-    delivery_id: EntityId
-    """The delivery in notify."""
-    channel: NotificationChannel
-    """How the notification went out."""
-    subscription_id: EntityId | None = None
-    """The subscription it was for; absent for e-mails and receipts; the Kafka key when present."""
-    event_id: EventId
-    """CloudEvents `id` of the event that was to be delivered."""
-    notified_event_type: EventType = Field(alias="event_type")
-    """CloudEvents `type` of the event that was to be delivered (`event_type` on the wire)."""
+    """CloudEvents `type` of the event the notification carries (`event_type` on the wire)."""
     referral_id: EntityId | None = None
     """The referral the event was about, if any."""
     municipality_code: MunicipalityCode | None = None
     """The recipient municipality's 4-digit code, for webhooks and feeds of a municipality."""
     attempts: Attempts
     """Attempts so far, this one included."""
+
+
+class NotificationDelivered(NotificationAttempt):
+    """A notification reached its recipient (webhook answered 2xx, e-mail accepted, feed served)."""
+
+    event_type = "notification.delivered.v1"
+    topic = NOTIFICATION_EVENTS
+
+    latency_ms: Annotated[int, Field(ge=0)]
+    """Milliseconds from the event's time to the successful delivery."""
+    delivered_at: UtcDatetime
+    """When the delivery succeeded."""
+
+
+class NotificationFailed(NotificationAttempt):
+    """A delivery attempt failed; `final` says whether notify gave up (dead-letter state, ops can redeliver)."""
+
+    event_type = "notification.failed.v1"
+    topic = NOTIFICATION_EVENTS
+
     reason: Code
     """Why it failed: http_4xx, http_5xx, http_410, timeout, connection_error, smtp_error, ..."""
     final: bool
