@@ -1,14 +1,24 @@
 """Live projection updates in PostgreSQL: one event, one transaction, the inbox record committed with it.
 
-Every update is order-independent (LEAST/GREATEST, counters, tombstones), so the set-based rebuild in
-`rebuild_sql.py` arrives at the same rows whatever the interleaving of the three topics.
+Every update is order-independent (LEAST/GREATEST, counters, tombstones), so a rebuild arrives at the same rows
+whatever the interleaving of the three topics. The keyed tables' statements are made from the merge rules in
+`upserts.py`, which the rebuild's fold (`folding.py`) applies in memory.
 """
 
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from services.stats.domain.calendar import local_day
+from services.stats.adapters.upserts import (
+    CLOCK_EVENTS,
+    DELIVERY,
+    REFERRAL_CREATED,
+    STATUS_CHANGED,
+    SUGGESTED,
+    SUGGESTION_DECIDED,
+    Upsert,
+)
 from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact, StatusChange
 
 PROJECTION_LOCK = 774_001
@@ -103,142 +113,27 @@ class PostgresProjectionWriter:
 
     async def record_referral(self, data) -> None:  # noqa: ANN001 - ReferralCreated
         """A new referral; the first creation event wins, later status events only fold in."""
-        await self._conn.execute(
-            """
-            INSERT INTO referrals (referral_id, concern_id, target, recipient_id, department_id, municipality_code,
-                                   categories, severity, urgent, created_at, day)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-            ON CONFLICT (referral_id) DO UPDATE SET
-                recipient_id = EXCLUDED.recipient_id, categories = EXCLUDED.categories, severity = EXCLUDED.severity,
-                urgent = EXCLUDED.urgent, created_at = EXCLUDED.created_at, day = EXCLUDED.day
-            WHERE referrals.created_at IS NULL
-            """,
-            data.referral_id,
-            data.concern_id,
-            data.target,
-            data.recipient_id,
-            data.department_id,
-            data.municipality_code,
-            [str(c) for c in data.categories],
-            data.severity,
-            data.urgent,
-            data.created_at,
-            local_day(data.created_at),
-        )
+        await self._upsert(REFERRAL_CREATED, data)
 
     async def record_status_change(self, change: StatusChange) -> None:
         """Fold a lifecycle move in: latest state, first answer, first completion and its outcome."""
-        await self._conn.execute(
-            """
-            INSERT INTO referrals (referral_id, concern_id, target, department_id, municipality_code,
-                                   status, status_changed_at, acknowledged_at, completed_at, outcome)
-            VALUES ($1, $2, $3, $4, $5, $6, $7,
-                    CASE WHEN $8 THEN $7::timestamptz END, CASE WHEN $9 THEN $7::timestamptz END, $10)
-            ON CONFLICT (referral_id) DO UPDATE SET
-                status = CASE WHEN referrals.status_changed_at IS NULL
-                                OR EXCLUDED.status_changed_at >= referrals.status_changed_at
-                              THEN EXCLUDED.status ELSE referrals.status END,
-                status_changed_at = GREATEST(referrals.status_changed_at, EXCLUDED.status_changed_at),
-                acknowledged_at = LEAST(referrals.acknowledged_at, EXCLUDED.acknowledged_at),
-                completed_at = LEAST(referrals.completed_at, EXCLUDED.completed_at),
-                outcome = CASE WHEN EXCLUDED.completed_at IS NOT NULL AND (referrals.completed_at IS NULL
-                                    OR EXCLUDED.completed_at < referrals.completed_at)
-                               THEN EXCLUDED.outcome ELSE referrals.outcome END
-            """,
-            change.referral_id,
-            change.concern_id,
-            change.target,
-            change.department_id,
-            change.municipality_code,
-            change.to_status,
-            change.changed_at,
-            change.acknowledges,
-            change.completes,
-            change.outcome if change.completes else None,
-        )
+        await self._upsert(STATUS_CHANGED, change)
 
     async def count_clock_event(self, data, column: str) -> None:  # noqa: ANN001 - breach or escalation
         """One more SLA breach or escalation of a referral."""
-        if column not in ("sla_breaches", "escalations"):
-            raise ValueError(column)
-        await self._conn.execute(
-            f"""
-            INSERT INTO referrals (referral_id, concern_id, target, department_id, municipality_code, {column})
-            VALUES ($1, $2, $3, $4, $5, 1)
-            ON CONFLICT (referral_id) DO UPDATE SET {column} = referrals.{column} + 1
-            """,  # noqa: S608 - column is one of two literals, checked above
-            data.referral_id,
-            data.concern_id,
-            data.target,
-            data.department_id,
-            data.municipality_code,
-        )
+        await self._upsert(CLOCK_EVENTS[column], data)
 
     async def record_delivery(self, data, *, delivered: bool) -> None:  # noqa: ANN001 - notification data
         """A delivery succeeded or an attempt failed (finally or not)."""
-        at = data.delivered_at if delivered else data.failed_at
-        await self._conn.execute(
-            """
-            INSERT INTO deliveries (delivery_id, channel, municipality_code, day, delivered_at, latency_ms,
-                                    failed_attempts, final_failed)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (delivery_id) DO UPDATE SET
-                municipality_code = COALESCE(deliveries.municipality_code, EXCLUDED.municipality_code),
-                day = LEAST(deliveries.day, EXCLUDED.day),
-                latency_ms = CASE WHEN EXCLUDED.delivered_at IS NOT NULL AND (deliveries.delivered_at IS NULL
-                                       OR EXCLUDED.delivered_at < deliveries.delivered_at)
-                                  THEN EXCLUDED.latency_ms ELSE deliveries.latency_ms END,
-                delivered_at = LEAST(deliveries.delivered_at, EXCLUDED.delivered_at),
-                failed_attempts = deliveries.failed_attempts + EXCLUDED.failed_attempts,
-                final_failed = deliveries.final_failed OR EXCLUDED.final_failed
-            """,
-            data.delivery_id,
-            data.channel,
-            data.municipality_code,
-            local_day(at),
-            at if delivered else None,
-            data.latency_ms if delivered else None,
-            0 if delivered else 1,
-            (not delivered) and data.final,
-        )
+        await self._upsert(DELIVERY, data, delivered)
 
     async def record_suggestion(self, data) -> None:  # noqa: ANN001 - ReferralSuggested
         """A recipient a hint suggested; its day is the suggestion's (a decision read first kept its own)."""
-        await self._conn.execute(
-            """
-            INSERT INTO suggestions (suggestion_id, concern_id, hint, target, department_id, municipality_code, day,
-                                     suggested_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (suggestion_id) DO UPDATE SET suggested_at = EXCLUDED.suggested_at, day = EXCLUDED.day
-            WHERE suggestions.suggested_at IS NULL
-            """,
-            data.suggestion_id,
-            data.concern_id,
-            data.hint,
-            data.target,
-            data.department_id,
-            data.municipality_code,
-            local_day(data.suggested_at),
-            data.suggested_at,
-        )
+        await self._upsert(SUGGESTED, data)
 
     async def record_suggestion_decision(self, data) -> None:  # noqa: ANN001 - ReferralSuggestionDecided
         """The consultant's decision on a suggestion; the first one counts (a suggestion is decided once)."""
-        await self._conn.execute(
-            """
-            INSERT INTO suggestions (suggestion_id, concern_id, hint, target, department_id, municipality_code, day,
-                                     decision, decided_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT (suggestion_id) DO UPDATE SET decision = EXCLUDED.decision, decided_at = EXCLUDED.decided_at
-            WHERE suggestions.decision IS NULL
-            """,
-            data.suggestion_id,
-            data.concern_id,
-            data.hint,
-            data.target,
-            data.department_id,
-            data.municipality_code,
-            local_day(data.decided_at),
-            data.decision,
-            data.decided_at,
-        )
+        await self._upsert(SUGGESTION_DECIDED, data)
+
+    async def _upsert(self, upsert: Upsert, *event: Any) -> None:
+        await self._conn.execute(upsert.sql, *upsert.values(*event))
