@@ -109,6 +109,28 @@ def test_only_unacknowledged_referrals_fall_due_and_each_clock_fires_once(row, e
     assert falls_due(row, cph(2025, 3, 4, 10, 0)) == expected
 
 
+def _underretning(status: str = "requested", *, receipt: timedelta, reminded: bool = False) -> dict:
+    now = cph(2025, 3, 4, 10, 0)
+    row = _row(status, due=timedelta(hours=-2), escalate=timedelta(hours=1), breached=True)
+    receipt_marks = {"receipt_due_at": now + receipt, "receipt_breached_at": now if reminded else None}
+    return row | {"underretning": True, **receipt_marks}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (_underretning(receipt=timedelta(hours=-1)), (1, False)),  # its unconfirmed receipt is a reminder too
+        (_underretning(receipt=timedelta(hours=-1), reminded=True), (0, False)),
+        (_underretning(receipt=timedelta(hours=1)), (0, False)),
+        (_underretning("received", receipt=timedelta(hours=-1)), (0, False)),  # the municipality confirmed it
+        (_underretning(receipt=timedelta(hours=-1)) | {"breached_at": None}, (2, False)),
+    ],
+)
+def test_an_underretnings_unconfirmed_receipt_is_counted_among_the_reminders(row, expected) -> None:
+    # The clocks send referral.sla_breached.v1 (clock underretning_receipt) for it; the summary counted it nowhere.
+    assert falls_due(row, cph(2025, 3, 4, 10, 0)) == expected
+
+
 def _settings(**overrides: object) -> RoutingSettings:
     url = "postgresql://routing@127.0.0.1/routing"
     return RoutingSettings(database_url=url, subject_key_secret="s" * 32, **overrides)

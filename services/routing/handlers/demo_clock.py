@@ -41,7 +41,8 @@ UPDATE referrals r SET created_at = r.created_at - m.span, ack_due_at = r.ack_du
     escalated_at = r.escalated_at - m.span, receipt_due_at = r.receipt_due_at - m.span,
     receipt_breached_at = r.receipt_breached_at - m.span, updated_at = now()
 FROM moves m WHERE r.referral_id = m.referral_id
-RETURNING r.status, r.ack_due_at, r.escalate_at, r.breached_at, r.escalated_at
+RETURNING r.status, r.ack_due_at, r.escalate_at, r.breached_at, r.escalated_at, r.underretning, r.receipt_due_at,
+    r.receipt_breached_at
 """
 
 
@@ -58,12 +59,16 @@ class Advanced:
     escalations_due: int
 
 
-def falls_due(row: dict, now: datetime) -> tuple[bool, bool]:
-    """Whether the clocks now owe this referral its reminder and its escalation (only while unacknowledged)."""
+def falls_due(row: dict, now: datetime) -> tuple[int, bool]:
+    """The reminders the clocks now owe this referral (its acknowledgement's, and an underretning's unconfirmed
+    receipt's: both are referral.sla_breached.v1) and whether its escalation; only while unacknowledged."""
     waiting = ReferralStatus(row["status"]) in UNACKNOWLEDGED
     reminder = waiting and row["breached_at"] is None and row["ack_due_at"] <= now
+    receipt = row.get("receipt_due_at")
+    unconfirmed = bool(row.get("underretning")) and waiting and row.get("receipt_breached_at") is None
+    receipt_reminder = unconfirmed and receipt is not None and receipt <= now
     escalation = waiting and row["escalated_at"] is None and row["escalate_at"] <= now
-    return reminder, escalation
+    return int(reminder) + int(receipt_reminder), escalation
 
 
 async def advance(deps: Deps, working_days: int) -> Advanced:

@@ -36,7 +36,8 @@ class ClockAdvanced(BaseModel):
     referrals_moved: int
     """Open referrals whose clocks moved."""
     reminders: int
-    """Unacknowledged referrals now past their due time: `referral.sla_breached.v1`, a reminder to the recipient."""
+    """Reminders now due (`referral.sla_breached.v1`): unacknowledged referrals past their due time, and
+    underretninger whose receipt is unconfirmed past its clock."""
     escalations: int
     """Unacknowledged referrals now past twice their due time: `referral.escalated.v1` to the escalation contact."""
 
