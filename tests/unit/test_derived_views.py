@@ -82,7 +82,8 @@ def full_referral(**changes: object) -> Referral:
     return replace(referral, **changes)
 
 
-def _suggestion() -> Suggestion:
+def full_suggestion() -> Suggestion:
+    """A decided suggestion whose every field differs from its default."""
     return Suggestion(
         suggestion_id="sug-1",
         concern_id="con-1",
@@ -143,19 +144,19 @@ def test_the_referral_view_shows_every_value_of_the_referral() -> None:
             rerouted_to=None,
         ).model_dump()
     ]
-    view = ReferralView.of(referral, now=T0 + timedelta(days=3), history=history, suggestions=[_suggestion()])
+    view = ReferralView.of(referral, now=T0 + timedelta(days=3), history=history, suggestions=[full_suggestion()])
 
     for name in set(ReferralView.model_fields) - {"overdue", "concern_erased", "history", "suggestions"}:
         assert getattr(view, name) == getattr(referral, name), name
     assert (view.overdue, view.concern_erased, len(view.history)) == (True, False, 1)
-    assert view.suggestions == [SuggestionView.of(_suggestion())]
+    assert view.suggestions == [SuggestionView.of(full_suggestion())]
     assert ReferralView.of(referral, now=T0, history=[]).overdue is False
     erased = ReferralView.of(full_referral(concern_erased_at=T0), now=T0, history=[])
     assert (erased.disclosure, erased.concern_erased) == (DISCLOSURE_ERASED, True)
 
 
 def test_the_suggestion_view_shows_every_value_but_who_decided() -> None:
-    suggestion = _suggestion()
+    suggestion = full_suggestion()
     answer = SuggestionView.of(suggestion).model_dump()
 
     assert answer == {

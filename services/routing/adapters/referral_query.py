@@ -6,6 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from services.routing.adapters.referral_store import to_referral
+from services.routing.adapters.rows import grouped
 from services.routing.domain.referral import Referral
 from shared.contracts.vocabulary import ReferralStatus, ReferralTarget
 
@@ -61,13 +62,13 @@ async def page(
 
 async def histories(conn: asyncpg.Connection, referral_ids: list[str]) -> dict[str, list[dict]]:
     """Each referral's moves, oldest first, in one query (a referral that never moved has an empty history)."""
-    found: dict[str, list[dict]] = {referral_id: [] for referral_id in referral_ids}
     rows = await conn.fetch(
         "SELECT referral_id, seq, from_status, to_status, reason, outcome, note, changed_by_role, changed_at, "
         "rerouted_to FROM referral_transitions WHERE referral_id = ANY($1::text[]) ORDER BY referral_id, seq",
         referral_ids,
     )
-    for row in rows:
-        move = dict(row)
-        found[move.pop("referral_id")].append(move)
-    return found
+    return grouped(referral_ids, rows, "referral_id", _move)
+
+
+def _move(row: asyncpg.Record) -> dict:
+    return {name: value for name, value in row.items() if name != "referral_id"}

@@ -1,44 +1,22 @@
 """The referrals table: insert new referrals, read one or many within a scope, record moves."""
 
 import functools
-from dataclasses import fields
 from datetime import datetime
 from enum import Enum
 
 import asyncpg
 
+from services.routing.adapters.rows import Rows
 from services.routing.domain.referral import Referral
-from shared.contracts.vocabulary import (
-    Category,
-    Disclosure,
-    LegalBasis,
-    Outcome,
-    ReferralStatus,
-    ReferralTarget,
-    Severity,
-    Task,
-)
+from shared.contracts.vocabulary import ReferralStatus
 
-COLUMNS = [f.name for f in fields(Referral)]
-_ENUMS = {
-    "target": ReferralTarget,
-    "severity": Severity,
-    "legal_basis": LegalBasis,
-    "disclosure": Disclosure,
-    "task": Task,
-    "concern_basis": LegalBasis,
-    "status": ReferralStatus,
-}
+ROWS = Rows(Referral)
+COLUMNS = ROWS.columns
 
 
 def to_referral(row: asyncpg.Record) -> Referral:
     """A Referral from a row of the referrals table."""
-    values = {name: row[name] for name in COLUMNS}
-    for name, enum in _ENUMS.items():
-        values[name] = enum(values[name])
-    values["categories"] = tuple(Category(c) for c in values["categories"])
-    values["outcome"] = Outcome(values["outcome"]) if values["outcome"] else None
-    return Referral(**values)
+    return ROWS.decode(row)
 
 
 # Column names come from the dataclass; values are bind parameters: one array per column, one statement per
@@ -68,9 +46,6 @@ def _enum_value(value: Enum | None) -> str | None:
     return None if value is None else value.value
 
 
-_ENUM_COLUMNS = frozenset(_ENUMS) | {"outcome"}
-
-
 def insert_args(referrals: list[Referral]) -> list[list]:
     """The parameters of `insert_sql`: one array per column (built column by column: the batch's hot path)."""
     columns = []
@@ -78,7 +53,7 @@ def insert_args(referrals: list[Referral]) -> list[list]:
         values = [getattr(r, name) for r in referrals]
         if name == "categories":  # comma-joined: unnest flattens nested arrays
             values = [",".join(c.value for c in v) for v in values]
-        elif name in _ENUM_COLUMNS:
+        elif name in ROWS.enums:
             values = [_enum_value(v) for v in values]
         columns.append(values)
     return columns

@@ -1,34 +1,17 @@
 """The referral_suggestions table: suggestions from hints, read within a scope and decided once."""
 
-from dataclasses import fields
-
 import asyncpg
 
+from services.routing.adapters.rows import Rows, grouped
 from services.routing.domain.suggestions import Suggestion, SuggestionStatus
-from shared.contracts.vocabulary import Disclosure, Hint, LegalBasis, ReferralTarget, Task
 
-COLUMNS = [f.name for f in fields(Suggestion)]
-_ENUMS = {
-    "hint": Hint,
-    "target": ReferralTarget,
-    "task": Task,
-    "legal_basis": LegalBasis,
-    "disclosure": Disclosure,
-    "status": SuggestionStatus,
-}
+ROWS = Rows(Suggestion)
+COLUMNS = ROWS.columns
 
 
 def to_suggestion(row: asyncpg.Record) -> Suggestion:
     """A Suggestion from a row."""
-    values = {name: row[name] for name in COLUMNS}
-    for name, enum in _ENUMS.items():
-        values[name] = enum(values[name])
-    return Suggestion(**values)
-
-
-def _value(suggestion: Suggestion, name: str) -> object:
-    value = getattr(suggestion, name)
-    return value.value if name in _ENUMS else value
+    return ROWS.decode(row)
 
 
 async def insert_many(conn: asyncpg.Connection, suggestions: list[Suggestion]) -> None:
@@ -39,7 +22,7 @@ async def insert_many(conn: asyncpg.Connection, suggestions: list[Suggestion]) -
     await conn.executemany(
         f"INSERT INTO referral_suggestions ({', '.join(COLUMNS)}) VALUES ({placeholders}) "  # noqa: S608
         "ON CONFLICT (suggestion_id) DO NOTHING",
-        [[_value(s, name) for name in COLUMNS] for s in suggestions],
+        [ROWS.values(s) for s in suggestions],
     )
 
 
@@ -55,15 +38,12 @@ async def get(conn: asyncpg.Connection, suggestion_id: str, *, for_update: bool 
 
 async def of_concerns(conn: asyncpg.Connection, concern_ids: list[str]) -> dict[str, list[Suggestion]]:
     """The suggestions of each concern, oldest first."""
-    found: dict[str, list[Suggestion]] = {c: [] for c in concern_ids}
     rows = await conn.fetch(
         "SELECT * FROM referral_suggestions WHERE concern_id = ANY($1::text[]) "
         "ORDER BY concern_id, created_at, suggestion_id",
         concern_ids,
     )
-    for row in rows:
-        found[row["concern_id"]].append(to_suggestion(row))
-    return found
+    return grouped(concern_ids, rows, "concern_id", to_suggestion)
 
 
 async def page(
