@@ -219,16 +219,17 @@ class Pipeline(Generic[T]):
 
 
 def dispatch(handlers: Mapping[str, ApplyBatch]) -> ApplyBatch:
-    """An `apply` from a handler table (event type -> batch handler): consecutive events of one type go together.
+    """An `apply` from a handler table (event type -> batch handler): consecutive events of one handler go together.
 
-    Order is kept: a batch [a1, a2, b1, a3] is applied as [a1, a2], [b1], [a3].
+    Order is kept: a batch [a1, a2, b1, a3] is applied as [a1, a2], [b1], [a3]. A handler the table names for
+    several types takes their runs as one (routing's one handler of reports and erasures: one transaction a batch).
     """
 
     async def apply(events: list[Any]) -> list[Any]:
         results: list[Any] = []
         run: list[Any] = []
         for event in events:
-            if run and event_type_of(run[0]) != event_type_of(event):
+            if run and handlers[event_type_of(run[0])] is not handlers[event_type_of(event)]:
                 results.append(await handlers[event_type_of(run[0])](run))
                 run = []
             run.append(event)
