@@ -10,7 +10,8 @@ from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
 from services.stats.domain.disclosure import Disclosure
 from services.stats.domain.reference import ReferenceData
-from services.stats.entrypoints import agents, api, dashboard
+from services.stats.entrypoints import agents, api
+from services.stats.entrypoints.api import dashboard
 from services.stats.entrypoints.deps import StatsContext
 from services.stats.metrics import refreshing
 from services.stats.settings import StatsSettings
@@ -47,7 +48,7 @@ def build_app(settings: StatsSettings) -> FastAPI:
         title="Stats",
         description="The flow made visible for ops, management and municipal cooperation.",
         lifespan=lifespan,
-        routers=[api.router, dashboard.router, reference_data, whoami],
+        routers=[*api.routers, reference_data, whoami],
         body_limits=BodyLimits(settings.max_body_bytes),
     )
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")

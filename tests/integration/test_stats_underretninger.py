@@ -60,7 +60,7 @@ async def test_underretninger_are_counted_per_municipality_and_department_with_r
             async def lifespan(_):  # noqa: ANN001, ANN202
                 yield
 
-            app = create_app(title="stats", description="test", lifespan=lifespan, routers=[api.router])
+            app = create_app(title="stats", description="test", lifespan=lifespan, routers=[api.stats.router])
             app.state.clients = registry
             app.state.runtime = SimpleNamespace(pool=pool)
             app.state.stats = StatsContext(reference_from_directory(owner_directory()), UnitCosts())

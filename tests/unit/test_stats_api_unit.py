@@ -9,7 +9,7 @@ import pytest
 from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
 from services.stats.domain.reference import ReferenceData
-from services.stats.entrypoints import api, dashboard
+from services.stats.entrypoints import api
 from services.stats.entrypoints.deps import StatsContext
 from shared.auth.admin import new_client
 from shared.auth.principal import Role
@@ -49,7 +49,7 @@ def edge():  # noqa: ANN201
     async def lifespan(_):  # noqa: ANN001, ANN202
         yield
 
-    app = create_app(title="stats", description="test", lifespan=lifespan, routers=[api.router, dashboard.router])
+    app = create_app(title="stats", description="test", lifespan=lifespan, routers=api.routers)
     pool = UnreachablePool()
     app.state.clients = registry
     app.state.runtime = SimpleNamespace(pool=pool)

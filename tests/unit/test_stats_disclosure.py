@@ -21,8 +21,8 @@ from services.stats.domain.disclosure import Disclosure, Unprotectable, withheld
 from services.stats.domain.reference import Department, ReferenceData
 from services.stats.domain.reports import concern_section
 from services.stats.domain.scope import OutOfScope, select
-from services.stats.entrypoints import api
-from services.stats.entrypoints.api import _withheld_departments
+from services.stats.entrypoints.api import stats
+from services.stats.entrypoints.api.stats import _withheld_departments
 from services.stats.entrypoints.deps import StatsContext
 from shared.auth.principal import Principal, Role
 from shared.contracts.health import HEALTH_CATEGORIES
@@ -299,7 +299,7 @@ async def test_a_municipality_compares_only_with_hours_of_enough_referrals(monke
     )
     start = date(2026, 3, 2)
     context = StatsContext(ReferenceData(version="1"), UnitCosts())
-    body = await api.response_times(Period(start, start), holbaek, context, None, "municipality")
+    body = await stats.response_times(Period(start, start), holbaek, context, None, "municipality")
     # 0340's one referral (99 hours) stays out: two others are too few for a median.
     assert body["comparison"]["all"]["median_hours_to_acknowledgement"] == {
         "municipalities": 2,

@@ -2,13 +2,13 @@
 
 import re
 from datetime import date
-from typing import Any
 
 import pytest
 
 from services.stats.adapters.reference_data import reference_from_directory
-from services.stats.entrypoints.dashboard import CONTENT_SECURITY_POLICY, STATIC
+from services.stats.entrypoints.api.dashboard import CONTENT_SECURITY_POLICY, STATIC
 from services.stats.handlers import EVENT_HANDLERS
+from services.stats.handlers.ports import RecordingWriter
 from shared.contracts.envelope import make_event
 from shared.contracts.examples import example_events
 from shared.contracts.referrals import ReferralStatusChanged
@@ -17,19 +17,6 @@ from tests.support.reference import owner_directory
 
 pytestmark = pytest.mark.unit
 DEMO_DEPARTMENTS = {"holbaek-1", "holbaek-2", "hoeng-1", "kalundborg-1", "roskilde-1", "odense-1", "aarhus-1"}
-
-
-class RecordingWriter:
-    """The in-memory fake of the ProjectionWriter port: what the handlers asked for, in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Any]] = []
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        async def record(*args: Any, **kwargs: Any) -> None:
-            self.calls.append((name, args, kwargs))
-
-        return record
 
 
 def test_every_event_type_on_the_three_topics_has_a_handler() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-STATIC = Path(__file__).resolve().parents[1] / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 # Everything comes from this origin (Chart.js is vendored): no CDN, no inline script, no framing.
 CONTENT_SECURITY_POLICY = (
