@@ -88,7 +88,7 @@ async def _await_output(bootstrap: str, topic: str, expected: int, within: float
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await partitions_of(consumer, topic)
+        partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline, seen = time.monotonic() + within, 0

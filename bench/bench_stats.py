@@ -69,7 +69,7 @@ async def raw_consume(bootstrap: str, topics: list[str]) -> tuple[int, float]:
     )
     await consumer.start()
     try:
-        partitions = [tp for t in topics for tp in await partitions_of(consumer, t)]
+        partitions = await partitions_of(bootstrap, *topics)
         consumer.assign(partitions)
         started = time.perf_counter()
         await consumer.seek_to_beginning(*partitions)

@@ -116,7 +116,7 @@ class LagProbe:
             # Broker-side group ids carry the topic prefix (Settings.kafka_group).
             committed = await admin.list_consumer_group_offsets(self._prefix + group)
             for topic in topics:
-                partitions = await partitions_of(consumer, self._prefix + topic)
+                partitions = await partitions_of(admin, self._prefix + topic)
                 ends = await consumer.end_offsets(partitions) if partitions else {}
                 lag = sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
                 CONSUMER_LAG.labels(group, topic).set(max(lag, 0))

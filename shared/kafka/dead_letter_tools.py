@@ -66,7 +66,7 @@ async def read_dead_letters(
     await consumer.start()
     letters: list[DeadLetter] = []
     try:
-        partitions = await partitions_of(consumer, dlq_topic)
+        partitions = await partitions_of(bootstrap_servers, dlq_topic)
         if not partitions:
             raise ValueError(f"no such topic: {dlq_topic}")
         consumer.assign(partitions)

@@ -63,7 +63,7 @@ class CompactedFollower:
                 await consumer.stop()
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        partitions = await partitions_of(consumer, self._topic)
+        partitions = await partitions_of(self._bootstrap, self._topic)
         if not partitions:
             raise RuntimeError(f"topic {self._topic} not found; run `crp topics ensure`")
         consumer.assign(partitions)

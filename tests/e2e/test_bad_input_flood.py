@@ -208,7 +208,7 @@ async def follow_dead_letters(bootstrap: str, prefix: str, tally: DeadLetterTall
     )
     await consumer.start()
     try:
-        partitions = [p for topic in CONSUMERS for p in await partitions_of(consumer, prefix + dlq(topic))]
+        partitions = await partitions_of(bootstrap, *(prefix + dlq(topic) for topic in CONSUMERS))
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         while not done.is_set():
@@ -234,7 +234,7 @@ async def read_events(bootstrap: str, topic: str) -> list[tuple[int, object]]:
     await consumer.start()
     events = []
     try:
-        partitions = await partitions_of(consumer, topic)
+        partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)

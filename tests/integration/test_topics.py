@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -59,20 +59,22 @@ async def test_partitions_of_several_topics_in_one_request_in_the_order_asked_le
 ) -> None:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(kafka_bootstrap, partitions=3, prefix=prefix)
-    consumer = AIOKafkaConsumer(**client_config(kafka_bootstrap), enable_auto_commit=False)
-    await consumer.start()
+    admin = AIOKafkaAdminClient(**client_config(kafka_bootstrap))
+    await admin.start()
     try:
         asked = (prefix + REFERRAL_EVENTS, prefix + "no-such-topic", prefix + API_CLIENTS)
 
         async def visible() -> bool:  # a new topic reaches the broker's metadata a moment after its creation
-            return len(await partitions_of(consumer, prefix + REFERRAL_EVENTS, prefix + API_CLIENTS)) == 4
+            return len(await partitions_of(admin, prefix + REFERRAL_EVENTS, prefix + API_CLIENTS)) == 4
 
         await eventually(visible, within=10, what="the new topics in the broker's metadata")
-        found = await partitions_of(consumer, *asked)
-        assert found == [TopicPartition(prefix + REFERRAL_EVENTS, p) for p in range(3)] + [
+        expected = [TopicPartition(prefix + REFERRAL_EVENTS, p) for p in range(3)] + [
             TopicPartition(prefix + API_CLIENTS, 0)
         ]
-        assert await partitions_of(consumer, prefix + "no-such-topic") == []
-        assert prefix + "no-such-topic" not in await consumer.topics()  # asking did not create it
+        assert await partitions_of(admin, *asked) == expected
+        assert await partitions_of(kafka_bootstrap, *asked) == expected  # a short-lived admin client of its own
+        assert await partitions_of(admin, prefix + "no-such-topic") == []
+        assert await partitions_of(kafka_bootstrap) == []
+        assert prefix + "no-such-topic" not in await admin.list_topics()  # asking did not create it
     finally:
-        await consumer.stop()
+        await admin.close()

@@ -146,7 +146,7 @@ async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
     await consumer.start()
     records: list[Any] = []
     try:
-        partitions = await partitions_of(consumer, topic)
+        partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)

@@ -24,7 +24,7 @@ async def read_all(bootstrap: str, topic: str, *, expected: int, within: float =
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
-        partitions = await partitions_of(consumer, topic)
+        partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
 

@@ -86,7 +86,7 @@ async def read_committed(bootstrap: str, topic: str, *, expected: int, within: f
     await consumer.start()
     events: list[Envelope] = []
     try:
-        partitions = await partitions_of(consumer, topic)
+        partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + within

@@ -130,6 +130,7 @@ class EventLog:
     """Reads concern-, referral- and notification-events (read_committed) from the start into memory."""
 
     def __init__(self, bootstrap: str, prefix: str):
+        self._bootstrap = bootstrap
         self._consumer = AIOKafkaConsumer(
             **client_config(bootstrap), enable_auto_commit=False, isolation_level="read_committed"
         )
@@ -140,7 +141,7 @@ class EventLog:
     async def start(self) -> None:
         """Assign every partition from the beginning and read in the background."""
         await self._consumer.start()
-        partitions = [p for t in self._topics for p in await partitions_of(self._consumer, t)]
+        partitions = await partitions_of(self._bootstrap, *self._topics)
         self._consumer.assign(partitions)
         await self._consumer.seek_to_beginning(*partitions)
         self._task = asyncio.create_task(self._read())
@@ -176,7 +177,7 @@ async def everything_on(bootstrap: str, prefix: str) -> list[tuple[str, bytes]]:
     await consumer.start()
     found: list[tuple[str, bytes]] = []
     try:
-        partitions = [p for t in topics for p in await partitions_of(consumer, t)]
+        partitions = await partitions_of(bootstrap, *topics)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

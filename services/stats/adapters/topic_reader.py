@@ -1,5 +1,6 @@
 """Reading whole topics, partition by partition, up to a snapshot of their end offsets (for rebuilds)."""
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -15,6 +16,7 @@ class TopicReader:
     def __init__(
         self, bootstrap_servers: str, topics: Sequence[str] = (), *, partitions: Sequence[TopicPartition] = ()
     ):
+        self._bootstrap = bootstrap_servers
         self._topics = list(topics)
         self._consumer = AIOKafkaConsumer(
             **security_config(),
@@ -31,9 +33,14 @@ class TopicReader:
         self.partitions: list[TopicPartition] = list(partitions)
 
     async def __aenter__(self) -> "TopicReader":
-        await self._consumer.start()
-        if self._topics:
-            self.partitions += await partitions_of(self._consumer, *self._topics)
+        # The consumer's connection and the metadata of the topics (a short-lived admin client) at once.
+        started = asyncio.gather(self._consumer.start(), partitions_of(self._bootstrap, *self._topics))
+        try:
+            _, found = await started
+        except BaseException:
+            await self._consumer.stop()
+            raise
+        self.partitions += found
         self._consumer.assign(self.partitions)
         return self
 
