@@ -1,12 +1,12 @@
 """The rebuild's ProjectionWriter: the projections folded in memory, event by event, as the live SQL would.
 
 The keyed tables (referrals, deliveries, suggestions) are folded by the merge rules of `upserts.py`, the very
-rules the live statements are made from. The concern facts keep the first report of each concern; their rollups,
-erasures and repeat flags are made once, when the rows come out to be copied in bulk.
+rules the live statements are made from. The concern facts keep the first report of each concern (as live's
+`DO NOTHING`), and their daily rollups are counted when the rows come out to be copied in bulk; erasures and repeat
+flags are left to the live statements, which the rebuild runs over all the loaded facts at once.
 """
 
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from services.stats.adapters.upserts import (
     Rows,
 )
 from services.stats.domain.calendar import local_day
-from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact, StatusChange
+from services.stats.domain.facts import ConcernFact, StatusChange
 
 COLUMNS = {
     "concern_facts": (
@@ -102,27 +102,13 @@ class ProjectionFold:
         DELIVERY.fold(self.deliveries, DELIVERY.values(data, delivered))
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every projection table's rows (columns as in COLUMNS)."""
+        """Every projection table's rows (columns as in COLUMNS). Erasures and repeat flags are not applied to the
+        concern facts here: the rebuild applies them with the live statements (`erase_facts`, `refresh_repeats`)."""
         facts, counts, categories = [], Counter(), Counter()
-        erasures = self.erasures
-        repeated = _repeated([fact for fact in self.facts.values() if fact[0] not in erasures])
         for concern_id, organisation, department, municipality, key, severity, kinds, at in self.facts.values():
-            erased = concern_id in erasures
             day = local_day(at)
             facts.append(
-                (
-                    concern_id,
-                    organisation,
-                    department,
-                    municipality,
-                    None if erased else key,
-                    severity,
-                    list(kinds),
-                    at,
-                    day,
-                    concern_id in repeated,
-                    erased,
-                )
+                (concern_id, organisation, department, municipality, key, severity, list(kinds), at, day, False, False)
             )
             counts[(day, department, municipality, severity)] += 1
             for category in kinds:
@@ -136,20 +122,3 @@ class ProjectionFold:
             "deliveries": [tuple(row) for row in self.deliveries.values()],
             "suggestions": [tuple(row) for row in self.suggestions.values()],
         }
-
-
-def _repeated(facts: list[Fact]) -> set[str]:
-    """Concerns with REPEAT_THRESHOLD or more of their tenancy's concerns in the window up to them (inclusive)."""
-    by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for fact in facts:
-        if fact[4] is not None:  # no tenancy named: not a repeat of anything
-            by_tenancy[fact[4]].append((fact[7], fact[0]))
-    repeated = set()
-    for concerns in by_tenancy.values():
-        if len(concerns) < REPEAT_THRESHOLD:
-            continue
-        times = sorted(at for at, _ in concerns)
-        for at, concern_id in concerns:
-            if bisect_right(times, at) - bisect_left(times, at - REPEAT_WINDOW) >= REPEAT_THRESHOLD:
-                repeated.add(concern_id)
-    return repeated

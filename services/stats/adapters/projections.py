@@ -31,10 +31,25 @@ FROM (
            (SELECT count(*) FROM concern_facts o
              WHERE o.subject_key = a.subject_key
                AND o.reported_at BETWEEN a.reported_at - make_interval(secs => $3) AND a.reported_at) AS n
-      FROM concern_facts a WHERE a.subject_key = $1
+      FROM concern_facts a WHERE a.subject_key = ANY($1::text[])
 ) r
 WHERE c.concern_id = r.concern_id AND c.repeated IS DISTINCT FROM (r.n >= $2)
 """
+_ERASE = (
+    "UPDATE concern_facts SET subject_key = NULL, erased = true, repeated = false WHERE concern_id = ANY($1::text[])"
+)
+
+
+async def erase_facts(conn: asyncpg.Connection, concern_ids: list[str]) -> None:
+    """Erased concerns lose their tenancy pseudonym and their repeat flag (live: one; a rebuild: all at once)."""
+    await conn.execute(_ERASE, concern_ids)
+
+
+async def refresh_repeats(conn: asyncpg.Connection, subject_keys: list[str]) -> None:
+    """The repeat flags of these tenancies' concerns, counted anew (live: one tenancy; a rebuild: every one)."""
+    # The window in elapsed seconds, not days: '90 days' in SQL would follow the session's time zone across
+    # daylight saving, where the domain counts 90 x 24 hours.
+    await conn.execute(_REFRESH_REPEATS, subject_keys, REPEAT_THRESHOLD, REPEAT_WINDOW.total_seconds())
 
 
 class PostgresProjectionWriter:
@@ -89,7 +104,7 @@ class PostgresProjectionWriter:
             fact.severity,
         )
         if not erased and fact.subject_key is not None:
-            await self._refresh_repeats(fact.subject_key)
+            await refresh_repeats(self._conn, [fact.subject_key])
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
         """Forget the concern's tenancy pseudonym; the anonymous counts stay."""
@@ -99,17 +114,8 @@ class PostgresProjectionWriter:
         stored = await self._conn.fetchval(
             "SELECT subject_key FROM concern_facts WHERE concern_id = $1 FOR UPDATE", concern_id
         )
-        await self._conn.execute(
-            "UPDATE concern_facts SET subject_key = NULL, erased = true, repeated = false WHERE concern_id = $1",
-            concern_id,
-        )
-        for key in {stored or subject_key, subject_key}:
-            await self._refresh_repeats(key)
-
-    async def _refresh_repeats(self, subject_key: str) -> None:
-        # The window in elapsed seconds, not days: '90 days' in SQL would follow the session's time zone across
-        # daylight saving, where the rebuild (in Python) counts 90 x 24 hours.
-        await self._conn.execute(_REFRESH_REPEATS, subject_key, REPEAT_THRESHOLD, REPEAT_WINDOW.total_seconds())
+        await erase_facts(self._conn, [concern_id])
+        await refresh_repeats(self._conn, sorted({stored or subject_key, subject_key}))
 
     async def record_referral(self, data) -> None:  # noqa: ANN001 - ReferralCreated
         """A new referral; the first creation event wins, later status events only fold in."""
