@@ -72,3 +72,31 @@ async def test_a_refusing_routing_is_reported_for_a_person(tmp_path: Path, statu
     async with httpx.AsyncClient(transport=transport) as http:
         with pytest.raises(DemoClockRefused, match=says):
             await advance(http, _stack(tmp_path), 1)
+
+
+def test_the_demo_housing_systems_send_codes_intakes_mappings_read_as_the_departments_meant() -> None:
+    """The demo systems' department and category codes are theirs, but intake's mappings must read them as the
+    departments and categories the demo means (a mapping changed alone would dead-letter the demo's inbound)."""
+    from deploy.demo.cases import (
+        SYSTEM_A_CATEGORIES,
+        SYSTEM_A_DEPARTMENTS,
+        SYSTEM_B_CATEGORIES,
+        SYSTEM_B_DEPARTMENTS,
+        inbound_payload,
+    )
+    from services.intake.adapters.mappings import load_mappings, map_inbound
+    from services.intake.settings import SERVICE_DIR
+
+    mappings = load_mappings(SERVICE_DIR / "mappings")
+    systems = {
+        "ejendomssystem-a": (SYSTEM_A_DEPARTMENTS, SYSTEM_A_CATEGORIES),
+        "beboerapp-b": (SYSTEM_B_DEPARTMENTS, SYSTEM_B_CATEGORIES),
+    }
+    rng, now = random.Random(3), datetime.now(UTC)
+    for system, (departments, categories) in systems.items():
+        seen: set[tuple[str, str]] = set()
+        for n in range(200):
+            report = map_inbound(mappings[system], inbound_payload(rng, system, f"demo-{n}", now), f"demo-{n}")
+            seen |= {(report.department_id, str(c)) for c in report.categories}
+        assert {d for d, _ in seen} == set(departments), system
+        assert {c for _, c in seen} == set(categories), system
