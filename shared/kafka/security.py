@@ -10,27 +10,25 @@ literally and the service's groups, transactional ids and Faust's internal topic
 (`<prefix><service>`), so `grant(prefix)` is called for each prefix the topics are created for.
 """
 
-import hashlib
+import asyncio
+import os
 import secrets as random
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import for_code
-from aiokafka.protocol.api import Request, RequestStruct, Response
-from aiokafka.protocol.types import (
-    Array,
-    CompactArray,
-    CompactBytes,
-    CompactString,
-    Int8,
-    Int16,
-    Int32,
-    Schema,
-    String,
-    TaggedFields,
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
 )
 
 from shared.contracts.topics import (
@@ -42,7 +40,7 @@ from shared.contracts.topics import (
     REFERRAL_EVENTS,
     dlq,
 )
-from shared.kafka.config import SASL_MECHANISM, client_config
+from shared.kafka.config import SASL_MECHANISM, security_config
 
 ADMIN_PRINCIPAL = "admin"
 """The operator's principal: `crp` (clients, topics, dead letters), the stack's setup; the broker's super user."""
@@ -95,7 +93,6 @@ class Operation(IntEnum):
     DESCRIBE_CONFIGS = 10
 
 
-ALLOW = 3
 ANY_HOST = "*"
 
 
@@ -109,16 +106,16 @@ class Acl:
     pattern: Pattern
     operation: Operation
 
-    def creation(self) -> tuple[int, str, int, str, str, int, int]:
-        """The CreateAcls v1 entry."""
-        return (
-            int(self.resource),
+    def binding(self) -> AclBinding:
+        """The ACL binding the broker stores: allow `User:<principal>` from any host."""
+        return AclBinding(
+            ResourceType(int(self.resource)),
             self.name,
-            int(self.pattern),
+            ResourcePatternType(int(self.pattern)),
             f"User:{self.principal}",
             ANY_HOST,
-            int(self.operation),
-            ALLOW,
+            AclOperation(int(self.operation)),
+            AclPermissionType.ALLOW,
         )
 
 
@@ -178,149 +175,74 @@ def planned_acls(prefix: str = "") -> list[Acl]:
     return acls + [acl for system in housing_systems() for acl in housing_acls(system, prefix)]
 
 
-# -- the admin protocol calls aiokafka's admin client lacks -------------------------------------------------
+# -- credentials and ACLs through confluent-kafka's admin client (aiokafka's has no SCRAM or ACL calls) ---------
 
-
-class _CreateAclsResponse_v1(Response):  # noqa: N801 - Kafka's protocol naming
-    API_KEY = 30
-    API_VERSION = 1
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        ("creation_responses", Array(("error_code", Int16), ("error_message", String("utf-8")))),
-    )
-
-
-class _CreateAclsRequest_v1(RequestStruct):  # noqa: N801
-    API_KEY = 30
-    API_VERSION = 1
-    RESPONSE_TYPE = _CreateAclsResponse_v1
-    SCHEMA = Schema(
-        (
-            "creations",
-            Array(
-                ("resource_type", Int8),
-                ("resource_name", String("utf-8")),
-                ("resource_pattern_type", Int8),
-                ("principal", String("utf-8")),
-                ("host", String("utf-8")),
-                ("operation", Int8),
-                ("permission_type", Int8),
-            ),
-        ),
-    )
-
-
-class _CreateAcls(Request[_CreateAclsRequest_v1]):
-    API_KEY = 30
-
-    def __init__(self, creations: list[tuple[Any, ...]]):
-        self._creations = creations
-
-    def build(self, request_struct_class: type[_CreateAclsRequest_v1]) -> _CreateAclsRequest_v1:
-        return request_struct_class(self._creations)
-
-
-class _AlterScramResponse_v0(Response):  # noqa: N801
-    API_KEY = 51
-    API_VERSION = 0
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "results",
-            CompactArray(
-                ("user", CompactString("utf-8")),
-                ("error_code", Int16),
-                ("error_message", CompactString("utf-8")),
-                ("tags", TaggedFields),
-            ),
-        ),
-        ("tags", TaggedFields),
-    )
-
-
-class _AlterScramRequest_v0(RequestStruct):  # noqa: N801
-    FLEXIBLE_VERSION = True
-    API_KEY = 51
-    API_VERSION = 0
-    RESPONSE_TYPE = _AlterScramResponse_v0
-    SCHEMA = Schema(
-        ("deletions", CompactArray(("name", CompactString("utf-8")), ("mechanism", Int8), ("tags", TaggedFields))),
-        (
-            "upsertions",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                ("mechanism", Int8),
-                ("iterations", Int32),
-                ("salt", CompactBytes),
-                ("salted_password", CompactBytes),
-                ("tags", TaggedFields),
-            ),
-        ),
-        ("tags", TaggedFields),
-    )
-
-
-_Upsertion: TypeAlias = tuple[str, int, int, bytes, bytes, dict]
-
-
-class _AlterScram(Request[_AlterScramRequest_v0]):
-    API_KEY = 51
-
-    def __init__(self, upsertions: list[_Upsertion]):
-        self._upsertions = upsertions
-
-    def build(self, request_struct_class: type[_AlterScramRequest_v0]) -> _AlterScramRequest_v0:
-        return request_struct_class([], self._upsertions, {})
-
-
-SCRAM_SHA_512 = 2
-"""Kafka's ScramMechanism code of SCRAM-SHA-512."""
-
-
-def _salted(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> bytes:
-    """RFC 5802's SaltedPassword: the broker stores keys derived from it, never the password."""
-    return hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+REQUEST_TIMEOUT_S = 15.0
 
 
 class AclError(RuntimeError):
     """The broker refused an ACL or a credential change; the message says which."""
 
 
-async def _admin(bootstrap_servers: str) -> AIOKafkaAdminClient:
-    admin = AIOKafkaAdminClient(**client_config(bootstrap_servers, client_id="crp-security", request_timeout_ms=15000))
-    await admin.start()
-    return admin
+def _admin_config(bootstrap_servers: str) -> dict[str, Any]:
+    """librdkafka's settings for this process's principal: the same credentials as every aiokafka client."""
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "client.id": "crp-security"}
+    secure = security_config()
+    if secure:
+        config |= {
+            "security.protocol": secure["security_protocol"],
+            "sasl.mechanism": secure["sasl_mechanism"],
+            "sasl.username": secure["sasl_plain_username"],
+            "sasl.password": secure["sasl_plain_password"],
+        }
+        if os.environ.get("KAFKA_SSL_CAFILE"):
+            config["ssl.ca.location"] = os.environ["KAFKA_SSL_CAFILE"]
+    return config
 
 
-async def set_passwords(bootstrap_servers: str, passwords: dict[str, str]) -> None:
-    """Create or rotate the SCRAM credentials of `passwords`' principals (as the admin principal)."""
-    assert SASL_MECHANISM == "SCRAM-SHA-512"  # noqa: S101 - the mechanism code below is SCRAM-SHA-512's
-    upsertions = []
-    for name, password in passwords.items():
-        salt = random.token_bytes(32)
-        upsertions.append((name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, _salted(password, salt), {}))
-    admin = await _admin(bootstrap_servers)
-    try:
-        response = await admin._send_to_controller(_AlterScram(upsertions))  # noqa: SLF001
-    finally:
-        await admin.close()
-    failed = [f"{user}: {message or for_code(code).__name__}" for user, code, message, _ in response.results if code]
+def _failures(futures: dict[Any, Any]) -> dict[Any, str]:
+    """Wait for each of an admin call's futures; what the broker said to each one it refused."""
+    failed = {}
+    for key, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as error:
+            failed[key] = error.args[0].str() if error.args else str(error)
+    return failed
+
+
+def _set_passwords(bootstrap_servers: str, passwords: dict[str, str]) -> None:
+    assert SASL_MECHANISM == "SCRAM-SHA-512"  # noqa: S101 - the mechanism below is SCRAM-SHA-512
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
+    upsertions = [
+        UserScramCredentialUpsertion(name, info, password.encode(), random.token_bytes(32))
+        for name, password in passwords.items()
+    ]
+    admin = AdminClient(_admin_config(bootstrap_servers))
+    futures = admin.alter_user_scram_credentials(upsertions, request_timeout=REQUEST_TIMEOUT_S)
+    failed = [f"{user}: {message}" for user, message in _failures(futures).items()]
     if failed:
         raise AclError("setting Kafka credentials failed: " + "; ".join(failed))
 
 
+def _create_acls(bootstrap_servers: str, acls: list[Acl]) -> None:
+    admin = AdminClient(_admin_config(bootstrap_servers))
+    bindings = [acl.binding() for acl in dict.fromkeys(acls)]
+    failed = _failures(admin.create_acls(bindings, request_timeout=REQUEST_TIMEOUT_S)) if bindings else {}
+    if failed:
+        raise AclError("creating Kafka ACLs failed: " + "; ".join(sorted(set(failed.values()))))
+
+
+async def set_passwords(bootstrap_servers: str, passwords: dict[str, str]) -> None:
+    """Create or rotate the SCRAM credentials of `passwords`' principals (as this process's principal, the admin).
+
+    The broker stores keys derived from a fresh 32-byte salt and SCRAM_ITERATIONS, never the password."""
+    await asyncio.to_thread(_set_passwords, bootstrap_servers, passwords)
+
+
 async def create_acls(bootstrap_servers: str, acls: list[Acl]) -> None:
     """Create the ACLs (an existing one is left as it is) as the admin principal."""
-    admin = await _admin(bootstrap_servers)
-    try:
-        creations = [acl.creation() for acl in dict.fromkeys(acls)]
-        for start in range(0, len(creations), 500):
-            response = await admin._send_request(_CreateAcls(creations[start : start + 500]))  # noqa: SLF001
-            failed = [message or for_code(code).__name__ for code, message in response.creation_responses if code]
-            if failed:
-                raise AclError("creating Kafka ACLs failed: " + "; ".join(sorted(set(failed))))
-    finally:
-        await admin.close()
+    await asyncio.to_thread(_create_acls, bootstrap_servers, acls)
 
 
 async def grant(bootstrap_servers: str, prefix: str = "") -> None:

@@ -21,7 +21,6 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
-from aiokafka.protocol.metadata import MetadataRequest
 
 from deploy import broker as broker_files
 from deploy import jars
@@ -78,15 +77,12 @@ async def _produce(broker: SaslBroker, principal: str, topic: str, password: str
 
 async def _metadata_error(broker: SaslBroker, principal: str, topic: str) -> int:
     """The error code the broker answers `principal`'s metadata request for `topic` with (0: none)."""
-    consumer = AIOKafkaConsumer(**broker.credentials(principal), enable_auto_commit=False)
-    await consumer.start()
+    admin = AIOKafkaAdminClient(**broker.credentials(principal))  # a consumer hides the refusal (never assigns)
+    await admin.start()
     try:
-        client = consumer._client  # noqa: SLF001 - aiokafka hides the refusal (it just never assigns the topic)
-        request = MetadataRequest([topic], allow_auto_topic_creation=False)
-        response = await client.send(client.get_random_node(), request)
-        return next(t[0] for t in response.topics if t[1] == topic)
+        return next(t["error_code"] for t in await admin.describe_topics([topic]) if t["topic"] == topic)
     finally:
-        await consumer.stop()
+        await admin.close()
 
 
 async def _consume(broker: SaslBroker, principal: str, topic: str, group: str) -> list:
