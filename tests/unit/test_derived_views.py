@@ -16,8 +16,9 @@ from services.routing.domain.referral import (
     escalated_event,
     receipt_breached_event,
 )
+from services.routing.domain.routing import ReferralPlan
 from services.routing.domain.suggestions import Suggestion, SuggestionStatus
-from services.routing.entrypoints.schemas import HistoryEntry, ReferralView, SuggestionView
+from services.routing.entrypoints.schemas import HistoryEntry, ReferralView, SimulatedReferral, SuggestionView
 from shared.contracts.referrals import ReferralClockRan, ReferralCreated
 from shared.contracts.vocabulary import (
     DISCLOSURE_ERASED,
@@ -114,8 +115,9 @@ def full_suggestion() -> Suggestion:
     [
         (ReferralView, Referral, REFERRAL_LEFT_OUT, {"overdue", "concern_erased", "history", "suggestions"}),
         (SuggestionView, Suggestion, SUGGESTION_LEFT_OUT, set()),
+        (SimulatedReferral, ReferralPlan, {"underretning"}, {"ack_due_at", "escalate_at"}),
     ],
-    ids=["referral", "suggestion"],
+    ids=["referral", "suggestion", "simulated"],
 )
 def test_every_domain_field_is_in_its_view_with_its_type_or_left_out_by_name(view, domain, left_out, own) -> None:  # noqa: ANN001
     hints = get_type_hints(domain)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.routing.domain.referral import Referral
+from services.routing.domain.routing import ReferralPlan
 from services.routing.domain.rules_diff import FieldChange, SectionDiff
 from services.routing.domain.suggestions import Suggestion, Verdict
 from shared.contracts.concern_report import ConcernReport
@@ -19,10 +20,8 @@ from shared.contracts.vocabulary import (
     LegalBasis,
     Outcome,
     ReferralStatus,
-    ReferralTarget,
     RejectReason,
     Severity,
-    Task,
 )
 from shared.web.derived import derived_from
 
@@ -222,18 +221,10 @@ class SimulationRequest(BaseModel):
         return value
 
 
-class SimulatedReferral(BaseModel):
+class SimulatedReferral(derived_from(ReferralPlan, leave_out=("underretning",))):
     """A referral routing would create."""
 
-    target: ReferralTarget
-    recipient_id: str
-    task: Task
-    legal_basis: LegalBasis
-    disclosure: Disclosure
-    categories: tuple[Category, ...]
-    urgent: bool
-    suggested_function: str | None
-    rule_id: str
+    # Its fields are the ReferralPlan's (the plan of a referral), with the due times it would get.
     ack_due_at: datetime
     escalate_at: datetime
 

@@ -188,7 +188,7 @@ async def simulate(body: SimulationRequest, _: Steward, request: Request, deps: 
         fired_rules=[rule.id for rule in fired_rules(facts, document)],
         referrals=[
             SimulatedReferral(
-                **{k: getattr(p, k) for k in SimulatedReferral.model_fields if hasattr(p, k)},
+                **SimulatedReferral.domain_values(p),
                 ack_due_at=clock.ack_due_at(now, severity, urgent=p.urgent),
                 escalate_at=clock.escalate_at(now, severity, urgent=p.urgent),
             )
