@@ -288,3 +288,14 @@ async def test_a_rejection_answers_both_referrals_with_their_histories(routing) 
     assert [h["to_status"] for h in answer["referral"]["history"]] == ["received", "rejected"]
     assert answer["referral"]["history"][-1]["reason"] == "not_our_responsibility"
     assert answer["rerouted_to"]["history"] == []
+
+
+async def test_simulate_shows_an_underretnings_due_times_as_the_referral_gets_them(routing) -> None:
+    """A child's concern: the children and youth entry's underretning is due in 1 working day, whatever severity."""
+    http, ops = routing.http, routing.headers["ops"]
+    body = concern_body(categories=["child_welfare"], severity="low", consent="not_asked")
+    friday = "2025-03-07T09:00:00Z"
+    simulated = await http.post("/v1/rules/simulate", json={"concern": body, "reported_at": friday}, headers=ops)
+    assert simulated.status_code == 200, simulated.text
+    (entry,) = [r for r in simulated.json()["referrals"] if r["recipient_id"] == "children-0316"]
+    assert entry["ack_due_at"].startswith("2025-03-10T09:00:00"), entry  # Monday: 1 working day, not low's 6

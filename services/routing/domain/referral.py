@@ -99,13 +99,21 @@ def from_plan(
         rule_id=plan.rule_id,
         concern_basis=facts.basis_for_personal_details or LegalBasis.NONE,
         status=ReferralStatus.REQUESTED,
-        ack_due_at=clock.ack_due_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
-        escalate_at=clock.escalate_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
+        **due_times(plan, severity, now),
         created_at=now,
         replaces_referral_id=replaces,
         underretning=plan.underretning,
         receipt_due_at=clock.receipt_due_at(now) if plan.underretning else None,
     )
+
+
+def due_times(plan: ReferralPlan, severity: Severity, now: datetime) -> dict[str, datetime]:
+    """When a referral of `plan` created at `now` must be acknowledged and when it escalates (`ack_due_at`,
+    `escalate_at`); the simulation shows the same."""
+    return {
+        "ack_due_at": clock.ack_due_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
+        "escalate_at": clock.escalate_at(now, severity, urgent=plan.urgent, underretning=plan.underretning),
+    }
 
 
 def moved(referral: Referral, to: ReferralStatus, *, reason: str | None, outcome: Outcome | None) -> Referral:

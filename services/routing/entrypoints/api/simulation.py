@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from services.routing.adapters import rules_store
 from services.routing.adapters.directory import with_directory
-from services.routing.domain import clock
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.facts import ConcernFacts
+from services.routing.domain.referral import due_times
 from services.routing.domain.repeats import REPEAT_THRESHOLD
 from services.routing.domain.routing import Unroutable, decide, fired_rules
 from services.routing.entrypoints.api.rules_input import InvalidRules, invalid, validate_document
@@ -189,8 +189,7 @@ async def simulate(body: SimulationRequest, _: Steward, request: Request, deps: 
         referrals=[
             SimulatedReferral(
                 **SimulatedReferral.domain_values(p),
-                ack_due_at=clock.ack_due_at(now, severity, urgent=p.urgent),
-                escalate_at=clock.escalate_at(now, severity, urgent=p.urgent),
+                **due_times(p, severity, now),  # an underretning's clock too, as the referral would get it
             )
             for p in plans
         ],
