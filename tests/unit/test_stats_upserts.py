@@ -80,9 +80,9 @@ def test_the_live_statement_and_the_fold_come_from_the_same_rules() -> None:
 def test_an_upsert_must_give_its_key_first_and_rules_only_for_what_it_gives() -> None:
     table = Table("t", ("k", "a", "b"), {})
     with pytest.raises(ValueError, match="key first"):
-        Upsert(table, lambda: (), ("a", "k"), {})
+        Upsert(table, ("a", "k"), {})
     with pytest.raises(ValueError, match="does not give"):
-        Upsert(table, lambda: (), ("k", "a"), {"b": follows("a", "<")})
+        Upsert(table, ("k", "a"), {"b": follows("a", "<")})
     with pytest.raises(ValueError):
         follows("a", ">")
 

@@ -10,18 +10,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.stats.adapters.upserts import (
-    CLOCK_EVENTS,
-    DELIVERY,
-    REFERRAL_CREATED,
-    STATUS_CHANGED,
-    SUGGESTED,
-    SUGGESTION_DECIDED,
-    TABLES,
-    Rows,
-)
+from services.stats.adapters.upserts import TABLES, KeyedWrites, Rows, Upsert
 from services.stats.domain.calendar import local_day
-from services.stats.domain.facts import ConcernFact, StatusChange
+from services.stats.domain.facts import ConcernFact
 
 COLUMNS = {
     "concern_facts": (
@@ -48,7 +39,7 @@ Fact = tuple[str, str, str, str, str, str, tuple[str, ...], datetime]
 """A reported concern: id, organisation, department, municipality, subject key, severity, categories, reported at."""
 
 
-class ProjectionFold:
+class ProjectionFold(KeyedWrites):
     """Every projection row, in memory; feed it the handlers' calls in arrival order, then take `rows()`."""
 
     def __init__(self) -> None:
@@ -57,6 +48,7 @@ class ProjectionFold:
         self.referrals: Rows = {}
         self.deliveries: Rows = {}
         self.suggestions: Rows = {}
+        self._keyed = {"referrals": self.referrals, "deliveries": self.deliveries, "suggestions": self.suggestions}
 
     async def record_concern(self, fact: ConcernFact) -> None:
         """The first report of a concern counts (another event id for the same concern does not)."""
@@ -73,33 +65,12 @@ class ProjectionFold:
             )
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
-        """The first erasure of a concern is kept; the fact loses its pseudonym when rows are made."""
+        """The first erasure of a concern is kept; the rebuild erases its fact with the live statement (erase_facts)."""
         self.erasures.setdefault(concern_id, erased_at)
 
-    async def record_referral(self, data: Any) -> None:
-        """A referral's creation; the first one wins."""
-        REFERRAL_CREATED.fold(self.referrals, REFERRAL_CREATED.values(data))
-
-    async def record_status_change(self, change: StatusChange) -> None:
-        """Latest state (later arrival on a tie), first answer, first completion and its outcome."""
-        STATUS_CHANGED.fold(self.referrals, STATUS_CHANGED.values(change))
-
-    async def count_clock_event(self, data: Any, column: str) -> None:
-        """One more SLA breach or escalation."""
-        upsert = CLOCK_EVENTS[column]
-        upsert.fold(self.referrals, upsert.values(data))
-
-    async def record_suggestion(self, data: Any) -> None:
-        """A suggestion: its day is the suggestion's (a decision read first kept its own until then)."""
-        SUGGESTED.fold(self.suggestions, SUGGESTED.values(data))
-
-    async def record_suggestion_decision(self, data: Any) -> None:
-        """The first decision on a suggestion counts."""
-        SUGGESTION_DECIDED.fold(self.suggestions, SUGGESTION_DECIDED.values(data))
-
-    async def record_delivery(self, data: Any, *, delivered: bool) -> None:
-        """A delivery or a failed attempt: first place, earliest day and success, attempts added up."""
-        DELIVERY.fold(self.deliveries, DELIVERY.values(data, delivered))
+    async def apply(self, upsert: Upsert, values: tuple[Any, ...]) -> None:
+        """A keyed table's write (`upserts.py`), folded into its rows by the same rules as live."""
+        upsert.fold(self._keyed[upsert.table.name], values)
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection table's rows (columns as in COLUMNS). Erasures and repeat flags are not applied to the

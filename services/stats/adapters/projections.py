@@ -10,16 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from services.stats.adapters.upserts import (
-    CLOCK_EVENTS,
-    DELIVERY,
-    REFERRAL_CREATED,
-    STATUS_CHANGED,
-    SUGGESTED,
-    SUGGESTION_DECIDED,
-    Upsert,
-)
-from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact, StatusChange
+from services.stats.adapters.upserts import KeyedWrites, Upsert
+from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact
 
 PROJECTION_LOCK = 774_001
 """Advisory lock: live updates hold it shared, the rebuild's swap exclusively."""
@@ -52,7 +44,7 @@ async def refresh_repeats(conn: asyncpg.Connection, subject_keys: list[str]) -> 
     await conn.execute(_REFRESH_REPEATS, subject_keys, REPEAT_THRESHOLD, REPEAT_WINDOW.total_seconds())
 
 
-class PostgresProjectionWriter:
+class PostgresProjectionWriter(KeyedWrites):
     """Writes one event's effect through a connection inside the caller's transaction."""
 
     def __init__(self, conn: asyncpg.Connection):
@@ -117,29 +109,6 @@ class PostgresProjectionWriter:
         await erase_facts(self._conn, [concern_id])
         await refresh_repeats(self._conn, sorted({stored or subject_key, subject_key}))
 
-    async def record_referral(self, data) -> None:  # noqa: ANN001 - ReferralCreated
-        """A new referral; the first creation event wins, later status events only fold in."""
-        await self._upsert(REFERRAL_CREATED, data)
-
-    async def record_status_change(self, change: StatusChange) -> None:
-        """Fold a lifecycle move in: latest state, first answer, first completion and its outcome."""
-        await self._upsert(STATUS_CHANGED, change)
-
-    async def count_clock_event(self, data, column: str) -> None:  # noqa: ANN001 - breach or escalation
-        """One more SLA breach or escalation of a referral."""
-        await self._upsert(CLOCK_EVENTS[column], data)
-
-    async def record_delivery(self, data, *, delivered: bool) -> None:  # noqa: ANN001 - notification data
-        """A delivery succeeded or an attempt failed (finally or not)."""
-        await self._upsert(DELIVERY, data, delivered)
-
-    async def record_suggestion(self, data) -> None:  # noqa: ANN001 - ReferralSuggested
-        """A recipient a hint suggested; its day is the suggestion's (a decision read first kept its own)."""
-        await self._upsert(SUGGESTED, data)
-
-    async def record_suggestion_decision(self, data) -> None:  # noqa: ANN001 - ReferralSuggestionDecided
-        """The consultant's decision on a suggestion; the first one counts (a suggestion is decided once)."""
-        await self._upsert(SUGGESTION_DECIDED, data)
-
-    async def _upsert(self, upsert: Upsert, *event: Any) -> None:
-        await self._conn.execute(upsert.sql, *upsert.values(*event))
+    async def apply(self, upsert: Upsert, values: tuple[Any, ...]) -> None:
+        """A keyed table's write (`upserts.py`): its INSERT ... ON CONFLICT statement."""
+        await self._conn.execute(upsert.sql, *values)

@@ -7,7 +7,7 @@ in-memory fold of the same rows (`fold`, in `folding.py`), so the two cannot dri
 one write reads the row as it was before that write.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,14 +80,14 @@ class Table:
 
 
 class Upsert:
-    """One kind of write to a table: `values(...)` makes its row values; `sql` and `fold` apply them."""
+    """One kind of write to a table, given values for the columns `given`: `sql` and `fold` apply them."""
 
-    def __init__(self, table: Table, values: Callable[..., tuple[Any, ...]], given: tuple[str, ...], rules: dict):
+    def __init__(self, table: Table, given: tuple[str, ...], rules: dict[str, Rule]):
         if given[0] != table.columns[0] or not set(given) | set(rules) <= set(table.columns):
             raise ValueError(f"an upsert of {table.name} must give its key first, and only its columns")
         if not set(rules) <= set(given) or any(r.by and r.by not in table.columns for r in rules.values()):
             raise ValueError(f"an upsert of {table.name} has a rule for a column it does not give")
-        self.table, self.values, self.given, self.rules = table, values, given, rules
+        self.table, self.given, self.rules = table, given, rules
         self.sql = self._sql()
         self.fold: Callable[[Rows, tuple[Any, ...]], None] = self._fold()
 
@@ -240,13 +240,12 @@ def _suggestion(data: Any, at: Any, *rest: Any) -> tuple[Any, ...]:
 
 _CREATION = ("recipient_id", "categories", "severity", "urgent", "created_at", "day")
 REFERRAL_CREATED = Upsert(
-    REFERRALS, _referral, (*_REFERRAL[:3], "recipient_id", *_REFERRAL[3:], *_CREATION[1:]),
+    REFERRALS, (*_REFERRAL[:3], "recipient_id", *_REFERRAL[3:], *_CREATION[1:]),
     dict.fromkeys(_CREATION, while_null("created_at")),
 )  # fmt: skip
 """A referral's creation: the first one fills in what a row begun by a status or clock event lacks."""
 STATUS_CHANGED = Upsert(
     REFERRALS,
-    _status_change,
     (*_REFERRAL, "status", "status_changed_at", "acknowledged_at", "completed_at", "outcome"),
     {
         "status": follows("status_changed_at", ">="),  # the latest state; the later arrival on a tie
@@ -257,11 +256,10 @@ STATUS_CHANGED = Upsert(
     },
 )
 """A lifecycle move folded into the referral."""
-SLA_BREACHED = Upsert(REFERRALS, _clock_event, (*_REFERRAL, "sla_breaches"), {"sla_breaches": ADD})
-ESCALATED = Upsert(REFERRALS, _clock_event, (*_REFERRAL, "escalations"), {"escalations": ADD})
+SLA_BREACHED = Upsert(REFERRALS, (*_REFERRAL, "sla_breaches"), {"sla_breaches": ADD})
+ESCALATED = Upsert(REFERRALS, (*_REFERRAL, "escalations"), {"escalations": ADD})
 DELIVERY = Upsert(
     DELIVERIES,
-    _delivery,
     DELIVERIES.columns,
     {
         "municipality_code": FILL,
@@ -275,17 +273,47 @@ DELIVERY = Upsert(
 """A delivery that succeeded or an attempt that failed (finally or not)."""
 SUGGESTED = Upsert(
     SUGGESTIONS,
-    lambda data: _suggestion(data, data.suggested_at),
     (*_SUGGESTION, "suggested_at"),
     dict.fromkeys(("day", "suggested_at"), while_null("suggested_at")),
 )
 """A suggestion; its day is the suggestion's (a row a decision began keeps the decision's day until then)."""
 SUGGESTION_DECIDED = Upsert(
     SUGGESTIONS,
-    lambda data: _suggestion(data, data.decided_at, str(data.decision)),
     (*_SUGGESTION, "decided_at", "decision"),
     dict.fromkeys(("decided_at", "decision"), while_null("decision")),
 )
 """The decision on a suggestion: the first one counts."""
 CLOCK_EVENTS = {"sla_breaches": SLA_BREACHED, "escalations": ESCALATED}
 TABLES = (REFERRALS, DELIVERIES, SUGGESTIONS)
+
+
+class KeyedWrites:
+    """The ProjectionWriter methods of the keyed tables, each one `Upsert`; a writer says how to apply it."""
+
+    async def apply(self, upsert: Upsert, values: tuple[Any, ...]) -> None:
+        """Apply one write's values (live: its statement; the rebuild: its fold)."""
+        raise NotImplementedError
+
+    def record_referral(self, data: Any) -> Awaitable[None]:
+        """A new referral; the first creation event wins, later status events only fold in."""
+        return self.apply(REFERRAL_CREATED, _referral(data))
+
+    def record_status_change(self, change: StatusChange) -> Awaitable[None]:
+        """Fold a lifecycle move in: latest state, first answer, first completion and its outcome."""
+        return self.apply(STATUS_CHANGED, _status_change(change))
+
+    def count_clock_event(self, data: Any, column: str) -> Awaitable[None]:
+        """One more SLA breach or escalation of a referral."""
+        return self.apply(CLOCK_EVENTS[column], _clock_event(data))
+
+    def record_delivery(self, data: Any, *, delivered: bool) -> Awaitable[None]:
+        """A delivery succeeded or an attempt failed (finally or not)."""
+        return self.apply(DELIVERY, _delivery(data, delivered))
+
+    def record_suggestion(self, data: Any) -> Awaitable[None]:
+        """A recipient a hint suggested; its day is the suggestion's (a decision read first kept its own)."""
+        return self.apply(SUGGESTED, _suggestion(data, data.suggested_at))
+
+    def record_suggestion_decision(self, data: Any) -> Awaitable[None]:
+        """The consultant's decision on a suggestion; the first one counts (a suggestion is decided once)."""
+        return self.apply(SUGGESTION_DECIDED, _suggestion(data, data.decided_at, str(data.decision)))
