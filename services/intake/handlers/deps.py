@@ -9,8 +9,10 @@ import asyncpg
 
 from services.intake.adapters.mappings import InboundMapping
 from services.intake.adapters.sealing import Sealer
+from services.intake.adapters.unit_of_work import PostgresUnitOfWork
 from services.intake.domain.directory import Directory
 from services.intake.domain.guidance import Guidance
+from services.intake.handlers.ports import UnitOfWork
 from services.intake.settings import IntakeSettings
 from shared.contracts.vocabulary import Category
 from shared.web.rate_limit import TokenBuckets
@@ -32,10 +34,15 @@ class Deps:
     guidance: dict[Category, Guidance]
     mappings: dict[str, InboundMapping]
     clock: Callable[[], datetime] = field(default=utc_now)
+    uow: Callable[[], UnitOfWork] | None = None
+    """A new unit of work (one transaction) per call; PostgreSQL on `pool` unless a fake is given."""
     receipt_guesses: TokenBuckets = field(init=False)
     """Per client: receipt-code look-ups that failed or are under way (an empty bucket answers 429: guessing)."""
 
     def __post_init__(self) -> None:
+        if self.uow is None:
+            pool, consumer = self.pool, self.settings.consumer_group
+            self.uow = lambda: PostgresUnitOfWork(pool, consumer)
         self.receipt_guesses = TokenBuckets(
             self.settings.receipt_lookup_failures_per_minute, self.settings.receipt_lookup_failures_burst
         )

@@ -2,24 +2,22 @@
 
 from typing import Any
 
-from services.intake.adapters import referral_store
 from services.intake.handlers.deps import Deps
 from shared.contracts.envelope import Envelope
-from shared.db.inbox import first_delivery
 
 
 async def on_referral_created(deps: Deps, event: Envelope[Any]) -> None:
     """Remember the referral: its recipient decides who may read the concern's details."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if await first_delivery(conn, deps.settings.consumer_group, event.id):
-            await referral_store.record_created(conn, event.id, event.data)
+    async with deps.uow() as uow:
+        if await uow.first_delivery(event.id):
+            await uow.referrals.add(event.id, event.data)
 
 
 async def on_referral_status_changed(deps: Deps, event: Envelope[Any]) -> None:
     """Follow the referral's lifecycle (a rejected or cancelled referral no longer opens the details)."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if await first_delivery(conn, deps.settings.consumer_group, event.id):
-            await referral_store.record_status(conn, event.id, event.data)
+    async with deps.uow() as uow:
+        if await uow.first_delivery(event.id):
+            await uow.referrals.move(event.id, event.data)
 
 
 async def on_referral_clock(deps: Deps, event: Envelope[Any]) -> None:
@@ -27,8 +25,6 @@ async def on_referral_clock(deps: Deps, event: Envelope[Any]) -> None:
     data = event.data
     kind = "sla_breached" if event.type == "referral.sla_breached.v1" else "escalated"
     at = data.breached_at if kind == "sla_breached" else data.escalated_at
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if await first_delivery(conn, deps.settings.consumer_group, event.id):
-            await referral_store.record_history(
-                conn, event.id, data.referral_id, data.concern_id, kind, None, None, None, None, at
-            )
+    async with deps.uow() as uow:
+        if await uow.first_delivery(event.id):
+            await uow.referrals.add_step(event.id, data.referral_id, data.concern_id, kind, at)

@@ -1,0 +1,74 @@
+"""The handlers' unit of work on PostgreSQL: one connection from the pool, one transaction."""
+
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from services.intake.adapters import referral_store
+from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
+from shared.db.inbox import first_delivery
+
+
+class PostgresReferrals:
+    """ReferralRepository on the `referrals` and `referral_history` tables."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def add(self, event_id: str, data: ReferralCreated) -> None:
+        await referral_store.record_created(self._conn, event_id, data)
+
+    async def move(self, event_id: str, data: ReferralStatusChanged) -> None:
+        await referral_store.record_status(self._conn, event_id, data)
+
+    async def add_step(self, event_id: str, referral_id: str, concern_id: str, event: str, at: datetime) -> None:
+        await referral_store.record_history(
+            self._conn, event_id, referral_id, concern_id, event, None, None, None, None, at
+        )
+
+    async def of_concern(self, concern_id: str) -> list[StoredReferral]:
+        return await referral_store.referrals_of(self._conn, concern_id)
+
+    async def history_of(self, concern_id: str) -> list[HistoryEntry]:
+        return await referral_store.history_of(self._conn, concern_id)
+
+
+class PostgresUnitOfWork:
+    """UnitOfWork on PostgreSQL; `consumer` names this service in the processed-events inbox."""
+
+    def __init__(self, pool: asyncpg.Pool, consumer: str):
+        self._pool = pool
+        self._consumer = consumer
+        self._conn: asyncpg.Connection | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+
+    async def first_delivery(self, event_id: str) -> bool:
+        assert self._conn is not None, "use the unit of work inside `async with`"
+        return await first_delivery(self._conn, self._consumer, event_id)
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._pool.acquire()
+        try:
+            self._transaction = self._conn.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self._pool.release(self._conn)
+            raise
+        self.referrals = PostgresReferrals(self._conn)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        assert self._conn is not None and self._transaction is not None
+        try:
+            if kind is None:
+                await self._transaction.commit()
+            else:
+                await self._transaction.rollback()
+        finally:
+            await self._pool.release(self._conn)
+            self._conn = self._transaction = None
