@@ -35,15 +35,12 @@ COLUMNS = {
 }
 """Each projection table's columns, in the order of the rows `ProjectionFold.rows` gives."""
 
-Fact = tuple[str, str, str, str, str, str, tuple[str, ...], datetime]
-"""A reported concern: id, organisation, department, municipality, subject key, severity, categories, reported at."""
-
 
 class ProjectionFold(KeyedWrites):
     """Every projection row, in memory; feed it the handlers' calls in arrival order, then take `rows()`."""
 
     def __init__(self) -> None:
-        self.facts: dict[str, Fact] = {}
+        self.facts: dict[str, ConcernFact] = {}
         self.erasures: dict[str, datetime] = {}
         self.referrals: Rows = {}
         self.deliveries: Rows = {}
@@ -53,16 +50,7 @@ class ProjectionFold(KeyedWrites):
     async def record_concern(self, fact: ConcernFact) -> None:
         """The first report of a concern counts (another event id for the same concern does not)."""
         if fact.concern_id not in self.facts:
-            self.facts[fact.concern_id] = (
-                fact.concern_id,
-                fact.organisation_id,
-                fact.department_id,
-                fact.municipality_code,
-                fact.subject_key,
-                fact.severity,
-                fact.categories,
-                fact.reported_at,
-            )
+            self.facts[fact.concern_id] = fact
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
         """The first erasure of a concern is kept; the rebuild erases its fact with the live statement (erase_facts)."""
