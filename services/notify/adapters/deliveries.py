@@ -1,6 +1,6 @@
 """The delivery queue in PostgreSQL: written by the consumer, claimed with a lease by workers in any process."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import asyncpg
@@ -9,26 +9,13 @@ from services.notify.adapters.sticky import StickyConnection
 from services.notify.domain.model import Channel, PlannedDelivery
 
 
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    """A delivery this process holds the lease on, with what sending it needs."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedDelivery(PlannedDelivery):
+    """A delivery this process holds the lease on: the planned delivery, with what sending it needs."""
 
-    id: str
-    channel: Channel
-    target_key: str
-    event_id: str
-    event_type: str
-    event_time: datetime
-    body: str
     attempts: int  # counting the attempt about to be made
     generation: int
     window_started_at: datetime
-    subscription_id: str | None
-    recipient_id: str | None
-    template: str | None
-    concern_id: str | None
-    referral_id: str | None
-    municipality_code: str | None
     subscription_url: str | None
     subscription_state: str | None
     secret_ciphertext: bytes | None
@@ -45,21 +32,7 @@ class ClaimedDelivery:
         return cls(**values)
 
 
-_INSERT_COLUMNS = [
-    "id",
-    "channel",
-    "target_key",
-    "event_id",
-    "event_type",
-    "event_time",
-    "body",
-    "subscription_id",
-    "recipient_id",
-    "template",
-    "concern_id",
-    "referral_id",
-    "municipality_code",
-]
+_INSERT_COLUMNS = [f.name for f in fields(PlannedDelivery)]
 _PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(_INSERT_COLUMNS)))
 
 
