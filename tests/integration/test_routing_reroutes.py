@@ -25,7 +25,7 @@ from shared.contracts.vocabulary import ReferralStatus as S
 from shared.contracts.vocabulary import ReferralTarget
 from tests.support.databases import migrated_database
 from tests.support.reference import owner_holder
-from tests.support.routing_events import concern_event
+from tests.support.routing_events import concern_event, erased_event
 from tests.support.routing_invariants import Reroute, concerns, moves_of, pick, steps, violations
 
 pytestmark = pytest.mark.integration
@@ -146,11 +146,14 @@ async def test_two_rejections_at_once_to_one_recipient_give_one_open_referral(fr
             await pool.close()
 
 
+@pytest.mark.parametrize("erased", [False, True], ids=["kept", "erased"])
 async def test_a_concern_delivered_again_under_a_new_event_id_and_newer_rules_gets_no_second_set(
-    fresh_database,
+    fresh_database, erased: bool
 ) -> None:
     """The concern was routed (and re-routed); the same concern under another event id, after the rules changed so
-    that it would go elsewhere too, adds nothing: neither a second referral nor one the unique index would refuse."""
+    that it would go elsewhere too, adds nothing: neither a second referral nor one the unique index would refuse.
+    Nor after its erasure: it was routed anew (a referral with full disclosure of erased details) and counted
+    towards its tenancy's repeats again."""
     async with fresh_database("routing") as url:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
@@ -169,6 +172,8 @@ async def test_a_concern_delivered_again_under_a_new_event_id_and_newer_rules_ge
             (consultant,) = await _referrals(pool, reported.data.concern_id)
             await move_referral(deps, ADMIN, consultant.referral_id, Move(S.RECEIVED))
             await move_referral(deps, ADMIN, consultant.referral_id, Move(S.REJECTED, reason="capacity"))
+            if erased:
+                await apply_concern_events(deps, [erased_event(reported)])
             # Version 2: noise goes to the consultant (again) and to the municipality.
             noise = next(r for r in rules.rules if r.id == "neighbour_conflict_noise")
             wider = noise.model_copy(
@@ -184,5 +189,7 @@ async def test_a_concern_delivered_again_under_a_new_event_id_and_newer_rules_ge
             await apply_concern_events(deps, [again])
             assert await _referrals(pool, reported.data.concern_id) == before
             assert not violations(before, [])
+            counted = "SELECT count(*) FROM subject_concerns WHERE concern_id = $1"
+            assert await pool.fetchval(counted, reported.data.concern_id) == (0 if erased else 1)
         finally:
             await pool.close()

@@ -44,11 +44,18 @@ async def record_and_read(
 ) -> tuple[dict[str, dict[str, datetime]], set[str]]:
     """Remember the applied concerns (as `record`) and, in the same statement, read the concerns (id ->
     reported_at) of `subject_keys` reported after `after` as they were before this statement. Also answers which
-    of `concerns` were recorded before: the same concern delivered under another event id, routed already."""
+    of `concerns` were recorded before: the same concern delivered under another event id, routed already.
+
+    A concern erased since (its subject_concerns row is gone, its referrals are marked) is not recorded again and
+    counts as routed already: delivered again, it is neither routed anew nor counted towards its subject's repeats.
+    """
     keys, ids, times = zip(*concerns, strict=True) if concerns else ((), (), ())
     rows = await conn.fetch(
-        "WITH recorded AS (INSERT INTO subject_concerns (subject_key, concern_id, reported_at) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING concern_id) "
+        "WITH erased AS (SELECT DISTINCT concern_id FROM referrals WHERE concern_id = ANY($2::text[]) "
+        "AND concern_erased_at IS NOT NULL), "
+        "recorded AS (INSERT INTO subject_concerns (subject_key, concern_id, reported_at) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c (subject_key, concern_id, reported_at) "
+        "WHERE c.concern_id NOT IN (SELECT concern_id FROM erased) ON CONFLICT DO NOTHING RETURNING concern_id) "
         "SELECT subject_key, concern_id, reported_at FROM subject_concerns WHERE subject_key = ANY($4::text[]) "
         "AND reported_at > $5::timestamptz "
         "UNION ALL SELECT NULL, concern_id, NULL FROM recorded",
