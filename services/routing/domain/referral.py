@@ -2,8 +2,10 @@
 
 Re-routing a rejected referral is in `moves.py`."""
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import Any
 
 from services.routing.domain import clock, ids
 from services.routing.domain.facts import ConcernFacts
@@ -73,36 +75,32 @@ class Referral:
     """When the clocks found that receipt unconfirmed past its due time."""
 
 
+PLACE = ("concern_id", "organisation_id", "department_id", "municipality_code")
+"""What a referral or a suggestion takes from its concern's facts as they are: the concern and where it arose."""
+
+
+def same_named(source: object, names: Iterable[str]) -> dict[str, Any]:
+    """`source`'s values of `names`: for building one record from another that names its fields alike."""
+    return {name: getattr(source, name) for name in names}
+
+
 def from_plan(
     plan: ReferralPlan, facts: ConcernFacts, *, rules_version: int, now: datetime, replaces: str | None = None
 ) -> Referral:
-    """A new `requested` referral with its clock started at `now`."""
+    """A new `requested` referral with its clock started at `now`: every field of the plan (to whom, to do what,
+    seeing what, which rule), the concern's facts, its severity after repeats."""
     severity = facts.effective_severity
     return Referral(
         referral_id=ids.referral_id(facts.concern_id, plan.target, plan.recipient_id, replaces=replaces),
-        concern_id=facts.concern_id,
-        subject_key=facts.subject_key,
-        organisation_id=facts.organisation_id,
-        department_id=facts.department_id,
-        municipality_code=facts.municipality_code,
-        target=plan.target,
-        recipient_id=plan.recipient_id,
-        categories=plan.categories,
+        **same_named(plan, (f.name for f in fields(ReferralPlan))),
+        **same_named(facts, (*PLACE, "subject_key", "repeated")),
         severity=severity,
-        urgent=plan.urgent,
-        repeated=facts.repeated,
-        legal_basis=plan.legal_basis,
-        disclosure=plan.disclosure,
-        task=plan.task,
-        suggested_function=plan.suggested_function,
         rules_version=rules_version,
-        rule_id=plan.rule_id,
         concern_basis=facts.basis_for_personal_details or LegalBasis.NONE,
         status=ReferralStatus.REQUESTED,
         **due_times(plan, severity, now),
         created_at=now,
         replaces_referral_id=replaces,
-        underretning=plan.underretning,
         receipt_due_at=clock.receipt_due_at(now) if plan.underretning else None,
     )
 
@@ -165,7 +163,7 @@ def status_changed_event(
 
 def _carried(r: Referral, event: type[EventData]) -> dict:
     """The referral's values of `event`'s fields: an event about a referral names its fields as the referral does."""
-    return {name: getattr(r, name) for name in event.model_fields}
+    return same_named(r, event.model_fields)
 
 
 def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:

@@ -16,7 +16,7 @@ from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.handover import Handover, fresh_referral, hand_over, withheld
 from services.routing.domain.lifecycle import IllegalTransition
-from services.routing.domain.referral import Referral
+from services.routing.domain.referral import PLACE, Referral, same_named
 from services.routing.domain.routing import ReferralPlan
 from shared.contracts.referrals import ReferralSuggested, ReferralSuggestionDecided
 from shared.contracts.vocabulary import (
@@ -37,6 +37,9 @@ SUGGESTING_HINTS: dict[Hint, Category] = {
     Hint.POSSIBLE_EVICTION: Category.EVICTION_RISK,
 }
 """The hints that suggest, and the category whose recipients they suggest."""
+
+SUGGESTED = ("target", "recipient_id", "task", "legal_basis", "disclosure", "suggested_function", "rule_id")
+"""What a suggestion takes from the plan the rules made with the hint's category (the recipient and its terms)."""
 
 DECIDED = "this suggestion was decided already ({status}); each suggestion is decided once"
 
@@ -109,18 +112,9 @@ def suggest(
             sid = suggestion_id(facts.concern_id, hint, plan.target, plan.recipient_id)
             found[sid] = Suggestion(
                 suggestion_id=sid,
-                concern_id=facts.concern_id,
                 hint=hint,
-                target=plan.target,
-                recipient_id=plan.recipient_id,
-                task=plan.task,
-                legal_basis=plan.legal_basis,
-                disclosure=plan.disclosure,
-                suggested_function=plan.suggested_function,
-                rule_id=plan.rule_id,
-                organisation_id=facts.organisation_id,
-                department_id=facts.department_id,
-                municipality_code=facts.municipality_code,
+                **same_named(plan, SUGGESTED),
+                **same_named(facts, PLACE),
                 rules_version=rules_version,
                 created_at=now,
             )
