@@ -90,10 +90,11 @@ def test_the_cycle_collector_is_off_while_the_fold_grows_and_back_as_it_was_afte
         gc.enable()
 
 
-async def test_the_topic_reader_long_polls_briefly() -> None:
-    from services.stats.adapters.topic_reader import TopicReader
+def test_the_topic_reader_long_polls_briefly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.stats.adapters import topic_reader
 
     # A fetch that asks only for partitions at their end holds every drained partition for its whole long-poll.
-    reader = TopicReader("127.0.0.1:1", ["t"])
-    assert reader._consumer._fetch_max_wait_ms == 20
-    await reader._consumer.stop()
+    made: list[dict] = []
+    monkeypatch.setattr(topic_reader, "AIOKafkaConsumer", lambda **config: made.append(config))
+    topic_reader.TopicReader("127.0.0.1:1", ["t"])
+    assert [config["fetch_max_wait_ms"] for config in made] == [20]
