@@ -6,10 +6,42 @@ from typing import Self
 
 import asyncpg
 
-from services.intake.adapters import referral_store
+from services.intake.adapters import audit, concern_store, referral_store
+from services.intake.adapters.audit import AuditEntry
+from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from shared.auth.principal import Principal
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 from shared.db.inbox import first_delivery
+
+
+class PostgresConcerns:
+    """ConcernRepository on the `concerns` and `concern_keys` tables."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def get(self, concern_id: str) -> StoredConcern | None:
+        return await concern_store.get_concern(self._conn, concern_id)
+
+    async def by_receipt_code(self, code: str, reporter_client_id: str | None) -> StoredConcern | None:
+        return await concern_store.find_by_receipt_code(self._conn, code, reporter_client_id)
+
+    async def matching(self, where: ConcernFilter, *, limit: int, offset: int) -> list[StoredConcern]:
+        return await concern_store.list_concerns(self._conn, where, limit=limit, offset=offset)
+
+
+class PostgresAudit:
+    """AuditLog on the `audit_log` table."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def record(self, concern_id: str, principal: Principal, *, action: str, basis: str) -> None:
+        await audit.record_access(self._conn, concern_id, principal, action=action, basis=basis)
+
+    async def trail(self, concern_id: str) -> list[AuditEntry]:
+        return await audit.audit_trail(self._conn, concern_id)
 
 
 class PostgresReferrals:
@@ -35,6 +67,9 @@ class PostgresReferrals:
     async def history_of(self, concern_id: str) -> list[HistoryEntry]:
         return await referral_store.history_of(self._conn, concern_id)
 
+    async def statuses_of(self, concern_ids: list[str]) -> dict[str, list[str]]:
+        return await referral_store.statuses_of(self._conn, concern_ids)
+
 
 class PostgresUnitOfWork:
     """UnitOfWork on PostgreSQL; `consumer` names this service in the processed-events inbox."""
@@ -57,7 +92,9 @@ class PostgresUnitOfWork:
         except BaseException:
             await self._pool.release(self._conn)
             raise
+        self.concerns = PostgresConcerns(self._conn)
         self.referrals = PostgresReferrals(self._conn)
+        self.audit = PostgresAudit(self._conn)
         return self
 
     async def __aexit__(

@@ -2,7 +2,6 @@
 
 import math
 
-from services.intake.adapters import concern_store, referral_store
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.domain.access import sees_receipt_code
 from services.intake.entrypoints.schemas import ConcernPage, ConcernSummary, ConcernView
@@ -33,8 +32,9 @@ async def view_by_receipt_code(deps: Deps, code: str, principal: Principal) -> C
         raise TooManyGuesses(math.ceil(wait))
     try:
         owner = None if principal.role in PLATFORM_WIDE else principal.client_id
-        concern = await concern_store.find_by_receipt_code(deps.pool, code, owner)
-        view = await view_stored(deps, concern, principal) if concern is not None else None
+        async with deps.uow() as uow:
+            concern = await uow.concerns.by_receipt_code(code, owner)
+            view = await view_stored(deps, uow, concern, principal) if concern is not None else None
     except BaseException:
         deps.receipt_guesses.give_back(key)  # the database failed, not the guess
         raise
@@ -69,9 +69,12 @@ async def list_concerns(
     """A page of the caller's concerns, newest first; summaries only (nothing decrypted, nothing audited)."""
     where = list_filter(principal, external_ref)
     # One more than asked tells whether there is a next page.
-    found = await concern_store.list_concerns(deps.pool, where, limit=limit + 1, offset=offset) if where else []
-    page = found[:limit]
-    statuses = await referral_store.statuses_of(deps.pool, [c.id for c in page]) if page else {}
+    if where is None:
+        return ConcernPage(items=[], limit=limit, offset=offset, next_offset=None)
+    async with deps.uow() as uow:
+        found = await uow.concerns.matching(where, limit=limit + 1, offset=offset)
+        page = found[:limit]
+        statuses = await uow.referrals.statuses_of([c.id for c in page]) if page else {}
     items = [_summary(c, statuses.get(c.id, []), principal) for c in page]
     next_offset = offset + limit if len(found) > limit else None
     return ConcernPage(items=items, limit=limit, offset=offset, next_offset=next_offset)

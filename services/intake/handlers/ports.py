@@ -5,13 +5,40 @@ against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `P
 """
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from services.intake.adapters.audit import AuditEntry
+from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from shared.auth.principal import Principal
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
+
+
+class ConcernRepository(Protocol):
+    """The stored concerns (what the read side needs of them)."""
+
+    async def get(self, concern_id: str) -> StoredConcern | None:
+        """The concern with its wrapped data key (None when erased), or None when there is no such concern."""
+
+    async def by_receipt_code(self, code: str, reporter_client_id: str | None) -> StoredConcern | None:
+        """The concern with this receipt code, only among `reporter_client_id`'s own reports unless it is None."""
+
+    async def matching(self, where: ConcernFilter, *, limit: int, offset: int) -> list[StoredConcern]:
+        """Concerns matching `where`, newest first (ties by id, so pages never overlap)."""
+
+
+class AuditLog(Protocol):
+    """Every read of personal details and every erasure, with who, role, basis and when."""
+
+    async def record(self, concern_id: str, principal: Principal, *, action: str, basis: str) -> None:
+        """One audited access; it commits with the unit of work, before the details leave the service."""
+
+    async def trail(self, concern_id: str) -> list[AuditEntry]:
+        """The concern's audited accesses, oldest first."""
 
 
 class ReferralRepository(Protocol):
@@ -32,11 +59,16 @@ class ReferralRepository(Protocol):
     async def history_of(self, concern_id: str) -> list[HistoryEntry]:
         """The concern's referral steps, oldest first."""
 
+    async def statuses_of(self, concern_ids: list[str]) -> dict[str, list[str]]:
+        """Each listed concern's referral statuses, oldest referral first."""
+
 
 class UnitOfWork(Protocol):
     """One transaction: what happens inside `async with` commits together, or not at all."""
 
+    concerns: ConcernRepository
     referrals: ReferralRepository
+    audit: AuditLog
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record the event as applied by this service (the inbox); False when it already was."""
@@ -50,11 +82,63 @@ class UnitOfWork(Protocol):
 
 @dataclass
 class _Tables:
+    concerns: dict[str, StoredConcern] = field(default_factory=dict)
+    audit: list[tuple[str, AuditEntry]] = field(default_factory=list)
     referrals: dict[str, tuple[str, StoredReferral]] = field(default_factory=dict)
     """referral_id -> (concern_id, referral)"""
     history: dict[str, tuple[str, str, HistoryEntry]] = field(default_factory=dict)
     """event_id -> (concern_id, event_id, step)"""
     processed: set[str] = field(default_factory=set)
+
+
+class InMemoryConcerns:
+    """The in-memory fake of ConcernRepository; `store` puts a concern in (as intake's accept would)."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    def store(self, concern: StoredConcern) -> None:
+        self._t.concerns[concern.id] = concern
+
+    async def get(self, concern_id: str) -> StoredConcern | None:
+        return self._t.concerns.get(concern_id)
+
+    async def by_receipt_code(self, code: str, reporter_client_id: str | None) -> StoredConcern | None:
+        for concern in self._t.concerns.values():
+            if concern.receipt_code == code and reporter_client_id in (None, concern.reporter_client_id):
+                return concern
+        return None
+
+    async def matching(self, where: ConcernFilter, *, limit: int, offset: int) -> list[StoredConcern]:
+        found = [c for c in self._t.concerns.values() if _matches(where, c)]
+        found.sort(key=lambda c: (c.received_at, c.id), reverse=True)
+        return found[offset : offset + limit]
+
+
+def _matches(where: ConcernFilter, concern: StoredConcern) -> bool:
+    reporters = {where.reporter_client_id, None} if where.or_inbound else {where.reporter_client_id}
+    return (
+        (where.reporter_client_id is None or concern.reporter_client_id in reporters)
+        and where.organisation_id in (None, concern.organisation_id)
+        and (not where.department_ids or concern.department_id in where.department_ids)
+        and where.external_system in (None, concern.external_system)
+        and where.external_id in (None, concern.external_id)
+    )
+
+
+class InMemoryAudit:
+    """The in-memory fake of AuditLog."""
+
+    def __init__(self, tables: _Tables, clock: Callable[[], datetime]):
+        self._t = tables
+        self._clock = clock
+
+    async def record(self, concern_id: str, principal: Principal, *, action: str, basis: str) -> None:
+        entry = AuditEntry(principal.client_id, principal.role.value, action, basis, self._clock())
+        self._t.audit.append((concern_id, entry))
+
+    async def trail(self, concern_id: str) -> list[AuditEntry]:
+        return [entry for c, entry in self._t.audit if c == concern_id]
 
 
 class InMemoryReferrals:
@@ -101,6 +185,13 @@ class InMemoryReferrals:
         mine = [(step.at, event_id, step) for c, event_id, step in self._t.history.values() if c == concern_id]
         return [step for _, _, step in sorted(mine, key=lambda s: (s[0], s[1]))]
 
+    async def statuses_of(self, concern_ids: list[str]) -> dict[str, list[str]]:
+        statuses: dict[str, list[str]] = {}
+        for concern_id in concern_ids:
+            for referral in await self.of_concern(concern_id):
+                statuses.setdefault(concern_id, []).append(referral.status)
+        return statuses
+
     def _step(self, event_id: str, concern_id: str, step: HistoryEntry) -> None:
         self._t.history.setdefault(event_id, (concern_id, event_id, step))
 
@@ -112,7 +203,9 @@ class InMemoryUnitOfWork:
         self.tables = _Tables()
         self.commits = 0
         self._saved: _Tables | None = None
+        self.concerns = InMemoryConcerns(self.tables)
         self.referrals = InMemoryReferrals(self.tables)
+        self.audit = InMemoryAudit(self.tables, lambda: datetime.now(UTC))
 
     def __call__(self) -> Self:
         return self

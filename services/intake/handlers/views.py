@@ -1,7 +1,6 @@
 """Reading a concern as the caller may see it: access rules, decryption and the audit row, together."""
 
-from services.intake.adapters import concern_store, referral_store
-from services.intake.adapters.audit import AuditEntry, audit_trail, record_access
+from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
 from services.intake.adapters.sealing import UnreadableDetails
@@ -15,6 +14,7 @@ from services.intake.entrypoints.schemas import (
     ReferralView,
 )
 from services.intake.handlers.deps import Deps
+from services.intake.handlers.ports import UnitOfWork
 from services.intake.metrics import DETAIL_READS
 from shared.auth.principal import Principal
 from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure
@@ -22,22 +22,23 @@ from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure
 
 async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> ConcernView | None:
     """The concern as `principal` may see it, or None when it does not exist for them (404)."""
-    concern = await concern_store.get_concern(deps.pool, concern_id)
-    if concern is None:
-        return None
-    return await view_stored(deps, concern, principal)
+    async with deps.uow() as uow:
+        concern = await uow.concerns.get(concern_id)
+        if concern is None:
+            return None
+        return await view_stored(deps, uow, concern, principal)
 
 
-async def view_stored(deps: Deps, concern: StoredConcern, principal: Principal) -> ConcernView | None:
+async def view_stored(deps: Deps, uow: UnitOfWork, concern: StoredConcern, principal: Principal) -> ConcernView | None:
     """A stored concern as `principal` may see it, or None when it does not exist for them (404)."""
-    referrals = await referral_store.referrals_of(deps.pool, concern.id)
+    referrals = await uow.referrals.of_concern(concern.id)
     access = decide_access(principal, facts_of(concern), [r.facts() for r in referrals])
     if access is None:
         return None
     details = None
     if access.shows_details and concern.erased_at is None:
-        details = await _open_audited(deps, concern, principal, access.basis or "unspecified")
-    history = await referral_store.history_of(deps.pool, concern.id)
+        details = await _open_audited(deps, uow, concern, principal, access.basis or "unspecified")
+    history = await uow.referrals.history_of(concern.id)
     return _shape(concern, access, referrals, history, details, principal)
 
 
@@ -55,14 +56,16 @@ def external_ref_of(concern: StoredConcern) -> ExternalRefView | None:
     return ExternalRefView(system=concern.external_system, id=concern.external_id)
 
 
-async def _open_audited(deps: Deps, concern: StoredConcern, principal: Principal, basis: str) -> DetailsView | None:
+async def _open_audited(
+    deps: Deps, uow: UnitOfWork, concern: StoredConcern, principal: Principal, basis: str
+) -> DetailsView | None:
     try:
         sealed = deps.sealer.open(concern.id, concern.wrapped_key, concern.sealed)
     except UnreadableDetails:
         return None
-    # The audit row is written before the details leave the service; if it cannot be written, they do not.
-    async with deps.pool.acquire() as conn:
-        await record_access(conn, concern.id, principal, action="read_details", basis=basis)
+    # The audit row is written before the details leave the service; if it cannot be written (the unit of work
+    # does not commit), they do not.
+    await uow.audit.record(concern.id, principal, action="read_details", basis=basis)
     DETAIL_READS.labels(principal.role.value, basis).inc()
     reporter = sealed["reporter"]
     return DetailsView(
@@ -157,18 +160,18 @@ def _referral(referral: StoredReferral, full: bool, *, erased: bool) -> Referral
 
 async def reporter_contact(deps: Deps, concern_id: str, principal: Principal) -> ContactView | None:
     """The reporter's contact for receipts (audited), or None: unknown concern, no contact, or erased."""
-    concern = await concern_store.get_concern(deps.pool, concern_id)
-    if concern is None or concern.erased_at is not None or not concern.has_reporter_contact:
-        return None
-    try:
-        sealed = deps.sealer.open(concern.id, concern.wrapped_key, concern.sealed)
-    except UnreadableDetails:
-        return None
-    reporter = sealed["reporter"]
-    if not reporter.get("contact_address"):
-        return None
-    async with deps.pool.acquire() as conn:
-        await record_access(conn, concern.id, principal, action="read_reporter_contact", basis="reporter_notification")
+    async with deps.uow() as uow:
+        concern = await uow.concerns.get(concern_id)
+        if concern is None or concern.erased_at is not None or not concern.has_reporter_contact:
+            return None
+        try:
+            sealed = deps.sealer.open(concern.id, concern.wrapped_key, concern.sealed)
+        except UnreadableDetails:
+            return None
+        reporter = sealed["reporter"]
+        if not reporter.get("contact_address"):
+            return None
+        await uow.audit.record(concern.id, principal, action="read_reporter_contact", basis="reporter_notification")
     DETAIL_READS.labels(principal.role.value, "reporter_notification").inc()
     return ContactView(
         channel=reporter.get("contact_channel"), address=reporter["contact_address"], receipt_code=concern.receipt_code
@@ -177,6 +180,7 @@ async def reporter_contact(deps: Deps, concern_id: str, principal: Principal) ->
 
 async def audit_entries(deps: Deps, concern_id: str) -> list[AuditEntry] | None:
     """The concern's audit trail, or None when there is no such concern."""
-    if await concern_store.get_concern(deps.pool, concern_id) is None:
-        return None
-    return await audit_trail(deps.pool, concern_id)
+    async with deps.uow() as uow:
+        if await uow.concerns.get(concern_id) is None:
+            return None
+        return await uow.audit.trail(concern_id)
