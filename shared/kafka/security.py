@@ -186,7 +186,8 @@ class AclError(RuntimeError):
 
 def _admin_config(bootstrap_servers: str) -> dict[str, Any]:
     """librdkafka's settings for this process's principal: the same credentials as every aiokafka client."""
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "client.id": "crp-security"}
+    # log_level 4: librdkafka's warnings and errors on stderr, not its notices (a purged queue at every close).
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "client.id": "crp-security", "log_level": 4}
     secure = security_config()
     if secure:
         config |= {

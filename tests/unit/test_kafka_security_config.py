@@ -65,3 +65,46 @@ def test_no_service_but_intake_reads_concern_inbound_and_none_writes_the_token_r
         ("p.concern-inbound", security.Operation.WRITE),
         ("p.concern-inbound", security.Operation.DESCRIBE),
     }
+
+
+def test_the_credential_and_acl_calls_authenticate_as_the_same_principal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """librdkafka's settings (confluent-kafka's admin client) from the same environment as every aiokafka client."""
+    for key in ("KAFKA_SECURITY_PROTOCOL", "KAFKA_USERNAME", "KAFKA_PASSWORD", "KAFKA_SSL_CAFILE"):
+        monkeypatch.delenv(key, raising=False)
+    assert security._admin_config("b:9092") == {
+        "bootstrap.servers": "b:9092",
+        "client.id": "crp-security",
+        "log_level": 4,
+    }
+    env = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_USERNAME": "admin", "KAFKA_PASSWORD": "pw"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KAFKA_SSL_CAFILE", "/etc/ca.pem")
+    monkeypatch.setattr("aiokafka.helpers.create_ssl_context", lambda cafile: object())
+    config = security._admin_config("b:9093")
+    assert {k: v for k, v in config.items() if k.startswith(("security", "sasl", "ssl"))} == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "admin",
+        "sasl.password": "pw",
+        "ssl.ca.location": "/etc/ca.pem",
+    }
+
+
+def test_an_acl_becomes_the_binding_kafka_stores_with_the_same_codes() -> None:
+    from confluent_kafka.admin import AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    acl = security.Acl(
+        "stats", security.Resource.TOPIC, "p.stats", security.Pattern.PREFIXED, security.Operation.DESCRIBE_CONFIGS
+    )
+    binding = acl.binding()
+    assert (binding.restype, binding.name, binding.resource_pattern_type) == (
+        ResourceType.TOPIC, "p.stats", ResourcePatternType.PREFIXED,
+    )  # fmt: skip
+    assert (binding.principal, binding.host, binding.operation, binding.permission_type) == (
+        "User:stats", "*", AclOperation.DESCRIBE_CONFIGS, AclPermissionType.ALLOW,
+    )  # fmt: skip
+    transactional = security.Acl(
+        "routing", security.Resource.TRANSACTIONAL_ID, "routing", security.Pattern.LITERAL, security.Operation.WRITE
+    )
+    assert transactional.binding().restype == ResourceType.TRANSACTIONAL_ID
