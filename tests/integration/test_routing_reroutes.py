@@ -55,6 +55,10 @@ async def _play(url: str, concern: dict, script: list) -> None:
                 clock.advance(timedelta(days=4))  # past the due time and twice it, for most severities
                 await scheduler.tick(deps)
                 continue
+            if intent == "erase":
+                await apply_concern_events(deps, [erased_event(reported)])
+                assert not violations(await _referrals(pool, concern_id), reroutes)
+                continue
             target = pick(await _referrals(pool, concern_id), index)
             for to, why, how in moves_of(intent, target, reason, outcome):
                 current = await _referrals(pool, concern_id)
@@ -84,6 +88,9 @@ async def _play(url: str, concern: dict, script: list) -> None:
         settled = sorted(await _referrals(pool, concern_id), key=lambda r: r.referral_id)
         await apply_concern_events(deps, [reported, reported.model_copy(update={"id": str(uuid.uuid4())})])
         assert sorted(await _referrals(pool, concern_id), key=lambda r: r.referral_id) == settled
+        erased = any(r.concern_erased_at for r in settled)  # an erased concern no longer counts towards repeats
+        counted = await pool.fetchval("SELECT count(*) FROM subject_concerns WHERE concern_id = $1", concern_id)
+        assert counted == (0 if erased else 1)
     finally:
         await pool.close()
 

@@ -59,6 +59,9 @@ def violations(referrals: list[Referral], reroutes: list[Reroute]) -> list[str]:
         full = r.disclosure is Disclosure.FULL
         if r.concern_erased_at is None and full != (r.legal_basis is not LegalBasis.NONE):  # erased: nothing to show
             wrong.append(f"{r.recipient_id} sees {r.disclosure} on basis {r.legal_basis}")
+    erased = {r.concern_erased_at is not None for r in referrals}
+    if len(erased) > 1:  # a re-route after the erasure hands the mark on; the erasure reaches every referral
+        wrong.append("the erasure marks some of the concern's referrals and not others")
     for step in reroutes:
         wrong += _reroute_violations(step)
     return wrong
@@ -73,6 +76,8 @@ def _reroute_violations(step: Reroute) -> list[str]:
     anonymous = rejected.disclosure is Disclosure.ANONYMOUS and new.legal_basis is LegalBasis.NONE
     if anonymous and new.task is not Task.OBTAIN_CONSENT:
         wrong.append(f"{name}: an anonymous consultation went on as {new.task}, not obtain_consent")
+    if before is None and rejected.concern_erased_at is not None and new.disclosure is Disclosure.FULL:
+        wrong.append(f"{name}: full disclosure handed on after the concern was erased")
     if before is None:
         # An association never gets details, whatever the concern's basis: the consultant after it may.
         ceiling = rejected.concern_basis if rejected.target is ReferralTarget.ASSOCIATION else rejected.legal_basis
@@ -92,8 +97,9 @@ def _reroute_violations(step: Reroute) -> list[str]:
 
 # ---- the strategies ----------------------------------------------------------------------------------------------
 
-INTENTS = ("receive", "reject", "reject", "accept", "start", "hold", "complete", "cancel", "fail", "clock")
-"""What a step tries (rejections twice as often: they are the point); an illegal move is refused and changes nothing."""
+INTENTS = ("receive", "reject", "reject", "accept", "start", "hold", "complete", "cancel", "fail", "clock", "erase")
+"""What a step tries (rejections twice as often: they are the point); an illegal move is refused and changes nothing.
+`clock` lets four days pass (and runs the clocks); `erase` erases the concern (concern.erased.v1, once or again)."""
 
 
 @st.composite

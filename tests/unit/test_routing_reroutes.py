@@ -5,6 +5,7 @@ in-memory concern (what the handler stores, without PostgreSQL); the invariants 
 hold after every step. The examples below pin the two defects the issue names.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,6 +63,12 @@ class Concern:
         self.referrals[referral.referral_id] = decision.referral
         return decision
 
+    def erase(self) -> None:
+        """concern.erased.v1 as the handler applies it: every referral of the concern marked, once."""
+        self.referrals = {
+            k: r if r.concern_erased_at else replace(r, concern_erased_at=self.now) for k, r in self.referrals.items()
+        }
+
     def to(self, recipient: str) -> Referral:
         """The concern's open referral to `recipient` (the only one, when the invariants hold)."""
         (found,) = [r for r in self.referrals.values() if r.recipient_id == recipient and r.status not in _CLOSED]
@@ -83,6 +90,10 @@ def test_random_moves_keep_the_reroute_invariants(concern: dict, script: list) -
         if intent == "clock":
             state.now += timedelta(days=4)
             continue
+        if intent == "erase":
+            state.erase()
+            assert not state.violations()
+            continue
         target = pick(list(state.referrals.values()), index)
         for to, why, how in moves_of(intent, target, reason, outcome):
             try:
@@ -91,6 +102,8 @@ def test_random_moves_keep_the_reroute_invariants(concern: dict, script: list) -
                 break
             if decision.rerouted_to:
                 event("re-route merged" if decision.merged else "re-route created")
+                if target.concern_erased_at:
+                    event("re-route after the erasure")
             wrong = state.violations()
             assert not wrong, f"{wrong}; concern {concern}; steps {[(i, n, str(r), str(o)) for i, n, r, o in script]}"
 
