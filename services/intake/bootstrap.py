@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from services.intake.adapters.guidance_files import load_guidance
 from services.intake.adapters.mappings import load_mappings
-from services.intake.adapters.outbox_relay import OutboxRelay
 from services.intake.adapters.reference_data import load_reference_data, municipality_codes, read_reference_file
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
@@ -21,8 +20,10 @@ from services.intake.handlers.reference import ReferenceKeeper
 from services.intake.metrics import CONCERNS_REFUSED
 from services.intake.settings import IntakeSettings
 from shared.contracts.reference import ReferenceDirectory
+from shared.contracts.topics import CONCERN_EVENTS
 from shared.db.pool import database_ready
 from shared.logging import get_logger
+from shared.outbox import relay_for
 from shared.reference.follower import publish_directory
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
@@ -73,14 +74,14 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             app.state.reference_owner = ReferenceOwner(official_municipalities, keeper)
             tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference, keeper), name="reference-data")]
             if settings.outbox_relay_enabled:
-                relay = OutboxRelay(
-                    runtime.pool,
-                    runtime.publisher,
-                    dsn=settings.database_url.get_secret_value(),
-                    physical_topic=settings.topic,
+                relay = relay_for(
+                    "intake",
+                    database_url=settings.database_url.get_secret_value(),
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    topics={CONCERN_EVENTS: settings.topic(CONCERN_EVENTS)},
                     batch_size=settings.outbox_batch_size,
                     poll_interval_s=settings.outbox_poll_interval_s,
-                    retention_hours=settings.outbox_retention_hours,
+                    retention_s=settings.outbox_retention_hours * 3600,
                 )
                 tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
 

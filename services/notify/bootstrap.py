@@ -16,7 +16,6 @@ from services.notify.adapters.client_scopes import ClientScopes
 from services.notify.adapters.deliveries import DeliveryQueue
 from services.notify.adapters.delivery_log import DeliveryLog
 from services.notify.adapters.email import EmailSender, SmtpTransport
-from services.notify.adapters.outbox import OutboxRelay
 from services.notify.adapters.reporter_contacts import IntakeReporterContacts
 from services.notify.adapters.resolver import SystemResolver
 from services.notify.adapters.secrets import SecretBox
@@ -36,6 +35,7 @@ from services.notify.settings import NotifySettings
 from shared.contracts.topics import NOTIFICATION_EVENTS
 from shared.kafka.pipeline import consuming
 from shared.logging import get_logger
+from shared.outbox import relay_for
 from shared.runtime import Runtime, attach, serve, service_runtime
 from shared.web.app import create_app
 from shared.web.body_limit import BodyLimits
@@ -88,7 +88,14 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
             )
         else:
             log.warning("reporter_receipts_disabled", because="INTAKE_TOKEN is not set")
-        relay = OutboxRelay(pool, runtime.producer)
+        relay = relay_for(
+            "notify",
+            database_url=settings.database_url.get_secret_value(),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topics={NOTIFICATION_EVENTS: settings.topic(NOTIFICATION_EVENTS)},
+            poll_interval_s=0.5,
+            linger_s=0.05,  # every recorded outcome wakes it: a moment's wait lets one batch carry many
+        )
         address_book = AddressBook()
         if runtime.reference is not None:
             runtime.reference.subscribe(address_book.replace)
@@ -128,7 +135,7 @@ async def notify_running(settings: NotifySettings, runtime: Runtime) -> AsyncIte
             poll_s=settings.delivery_poll_s,
             topic=settings.topic(NOTIFICATION_EVENTS),
             source=settings.event_source,
-            on_recorded=relay.wakeup.set,
+            on_recorded=relay.wake,
         )
         links = Links(settings.public_routing_url, settings.public_intake_url)
         deps = EventDeps(

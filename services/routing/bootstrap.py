@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from services.routing.adapters import rules_store
-from services.routing.adapters.relay import OutboxRelay
 from services.routing.domain.clock import Clock, SystemClock, preload_holidays
 from services.routing.entrypoints import agents, api
 from services.routing.entrypoints.background import LagProbe, background, every, run_clocks
@@ -17,6 +16,7 @@ from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.kafka.streams import make_stream_app, running
+from shared.outbox import relay_for
 from shared.runtime import attach, serve, service_runtime, tune_gc
 from shared.web.app import create_app
 from shared.web.body_limit import BodyLimits
@@ -82,10 +82,11 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
             stream_app.conf.table_standby_replicas = 0
             agent_pool = await _agent_pool(settings)
             agents.register_agents(stream_app, settings, replace(deps, pool=agent_pool), runtime.dead_letters)
-            relay = OutboxRelay(
+            relay = relay_for(
+                "routing",
                 database_url=settings.database_url.get_secret_value(),
                 bootstrap_servers=settings.kafka_bootstrap_servers,
-                transactional_id=settings.relay_transactional_id,
+                topics={REFERRAL_EVENTS: settings.topic(REFERRAL_EVENTS)},
                 batch_size=settings.relay_batch_size,
                 poll_interval_s=settings.relay_poll_interval_s,
                 linger_s=settings.relay_linger_s,

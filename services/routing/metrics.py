@@ -41,9 +41,6 @@ CONSUMER_LAG = Gauge(
 BATCH_SIZE = Histogram(
     "routing_batch_size", "Concern events applied per transaction.", buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 )
-OUTBOX_PENDING = Gauge("routing_outbox_pending", "Events in the outbox not yet published.")
-OUTBOX_PUBLISHED = Counter("routing_outbox_published_total", "Events the relay published to Kafka.", ["event_type"])
-RELAY_LEADER = Gauge("routing_outbox_relay_leader", "1 while this worker's relay holds the relay lock.")
 
 AGE_BUCKETS = (("lt_1h", "1 hour"), ("lt_1d", "1 day"), ("lt_3d", "3 days"), ("lt_7d", "7 days"), ("lt_30d", "30 days"))
 """Age buckets of open referrals (upper bounds); older ones count as `gte_30d`."""

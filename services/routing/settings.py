@@ -24,7 +24,7 @@ class RoutingSettings(Settings):
         200_000, ge=1, description="Subjects a worker keeps in its repeat-windows table (least recently used go)."
     )
     relay_batch_size: int = Field(
-        2000, ge=1, le=5000, description="Outbox rows per Kafka transaction (fewer commits keep up with floods)."
+        2000, ge=1, le=5000, description="Outbox rows per relay batch (fewer, larger batches keep up with floods)."
     )
     relay_linger_s: float = Field(0.02, ge=0, description="How long the relay waits after a NOTIFY for more rows.")
     relay_poll_interval_s: float = Field(1.0, gt=0, description="Outbox poll when no NOTIFY arrives.")
@@ -36,8 +36,3 @@ class RoutingSettings(Settings):
     def stream_app_name(self) -> str:
         """Name behind the Faust app id and consumer group: `routing` (`<prefix>routing` in a prefixed deployment)."""
         return f"{self.topic_prefix}{self.service_name}"
-
-    @property
-    def relay_transactional_id(self) -> str:
-        """One transactional id per deployment: a new relay leader fences the previous one."""
-        return f"{self.topic_prefix}routing-outbox-relay"

@@ -57,6 +57,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         linger_s: float = 0.0,
         retention_s: float = 3600.0,
+        drain_s: float = 2.0,
     ):
         self._outbox = outbox
         self._senders = senders
@@ -65,6 +66,7 @@ class OutboxRelay:
         self._poll = poll_interval_s
         self._linger = linger_s
         self._retention = retention_s
+        self._drain_s = drain_s
         self._session: Session | None = None
 
     def wake(self) -> None:
@@ -117,6 +119,18 @@ class OutboxRelay:
                 metrics.LAG.labels(self._service).set(0)
 
     async def _lead(self, session: Session, sender: Sender) -> None:
+        try:
+            await self._publish_while_leading(session, sender)
+        except asyncio.CancelledError:
+            # Stopping: publish what is committed first (a short while at most), so a restart or a rolling deploy
+            # does not hold events back until the next leader starts; whatever is left waits for it.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._drain_s):
+                    while await self.relay_batch(session, sender) >= self._batch:
+                        pass
+            raise
+
+    async def _publish_while_leading(self, session: Session, sender: Sender) -> None:
         last_backlog = last_purge = 0.0
         while True:
             while await self.relay_batch(session, sender) >= self._batch:

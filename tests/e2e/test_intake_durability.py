@@ -35,7 +35,7 @@ async def start(processes: list[ServiceProcess], token: str) -> None:
 async def unpublished(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return await conn.fetchval("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
     finally:
         await conn.close()
 
@@ -90,7 +90,7 @@ BEGIN
     RAISE EXCEPTION 'marking published refused by the test';
 END;
 $$;
-CREATE TRIGGER test_refuse_marking BEFORE UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION test_refuse_marking();
+CREATE TRIGGER test_refuse_marking BEFORE UPDATE ON outbox_events FOR EACH ROW EXECUTE FUNCTION test_refuse_marking();
 """
 
 
@@ -117,7 +117,7 @@ async def test_a_relay_killed_between_publishing_and_marking_loses_nothing_and_t
                 assert await unpublished(url) == 50, "published, but none marked"
             finally:
                 first.kill()  # SIGKILL: no shutdown, the relay dies between publishing and marking
-            await admin.execute("DROP TRIGGER test_refuse_marking ON outbox")
+            await admin.execute("DROP TRIGGER test_refuse_marking ON outbox_events")
 
             second = ServiceProcess("intake", service_env | {"DATABASE_URL": url})
             try:

@@ -71,7 +71,7 @@ async def test_worker_killed_in_the_middle_of_2000_concerns_loses_and_doubles_no
             await publish(kafka_bootstrap, topic_prefix + CONCERN_EVENTS, concerns)
 
             async def well_under_way() -> bool:
-                published = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
+                published = await conn.fetchval("SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL")
                 return published >= 300
 
             await eventually(well_under_way, within=120, what="routing under way")

@@ -106,7 +106,7 @@ async def test_a_replay_with_the_same_idempotency_key_returns_the_first_answer(a
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
-    stored = await rows(api, "SELECT id FROM outbox WHERE kafka_key = (SELECT subject_key FROM concerns "
+    stored = await rows(api, "SELECT id FROM outbox_events WHERE key = (SELECT subject_key FROM concerns "
                              "WHERE id = $1::uuid)", first.json()["id"])  # fmt: skip
     assert len(stored) == 1
 
@@ -322,5 +322,5 @@ async def test_metrics_count_accepted_and_refused_concerns_by_reason(api) -> Non
     assert 'intake_concerns_refused_total{reason="unknown_department",source="http"}' in metrics
     assert 'intake_concerns_refused_total{reason="invalid_request",source="http"}' in metrics
     assert 'intake_concerns_accepted_total{source="http"}' in metrics
-    assert "intake_outbox_lag_seconds" in metrics and "intake_concern_accept_seconds_bucket" in metrics
+    assert "outbox_oldest_pending_seconds" in metrics and "intake_concern_accept_seconds_bucket" in metrics
     assert 'http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/concerns"}' in metrics

@@ -20,7 +20,7 @@ ADMIN = Principal("admin-1", Role.ADMIN)
 
 async def _clock_events(pool) -> dict[str, list[str]]:  # noqa: ANN001
     rows = await pool.fetch(
-        "SELECT event_type, o.event_id, r.severity FROM outbox o JOIN referrals r ON o.key = r.subject_key "
+        "SELECT event_type, o.event_id, r.severity FROM outbox_events o JOIN referrals r ON o.key = r.subject_key "
         "WHERE event_type IN ('referral.sla_breached.v1', 'referral.escalated.v1') ORDER BY o.id"
     )
     found: dict[str, list[str]] = {}

@@ -35,7 +35,7 @@ async def routing_deps(url: str, clock: FakeClock, topic: str = "referral-events
 
 
 async def outbox_types(pool: asyncpg.Pool) -> list[tuple[str, str]]:
-    rows = await pool.fetch("SELECT event_type, event_id FROM outbox ORDER BY id")
+    rows = await pool.fetch("SELECT event_type, event_id FROM outbox_events ORDER BY id")
     return [(r["event_type"], r["event_id"]) for r in rows]
 
 
@@ -125,7 +125,7 @@ async def test_breach_and_escalation_fire_once_each_with_two_workers(fresh_datab
 
         clock.advance(timedelta(minutes=59))
         await both_workers()
-        assert await one.pool.fetchval("SELECT count(*) FROM outbox WHERE event_type LIKE 'referral.sla%'") == 0
+        assert await one.pool.fetchval("SELECT count(*) FROM outbox_events WHERE event_type LIKE 'referral.sla%'") == 0
         clock.advance(timedelta(minutes=2))  # the urgent ones: due after 1 hour, escalate after 2
         await both_workers()
         clock.current = datetime(2025, 3, 5, 8, 1, tzinfo=UTC)  # Wednesday 09:01: one working day later
@@ -134,7 +134,7 @@ async def test_breach_and_escalation_fire_once_each_with_two_workers(fresh_datab
         await both_workers()
         await both_workers()
         rows = await one.pool.fetch(
-            "SELECT event_type, count(*) AS n, count(DISTINCT event_id) AS distinct_ids FROM outbox "
+            "SELECT event_type, count(*) AS n, count(DISTINCT event_id) AS distinct_ids FROM outbox_events "
             "WHERE event_type IN ('referral.sla_breached.v1', 'referral.escalated.v1') GROUP BY 1"
         )
         open_referrals = 29 + 2  # 30 hoarding referrals less the acknowledged one, plus the 2 urgent ones
@@ -174,5 +174,7 @@ async def test_rejection_reroutes_along_the_fallback_chain_until_the_last_resort
         with pytest.raises(IllegalTransition, match="last resort"):
             await move_referral(deps, admin, current, Move(ReferralStatus.REJECTED, reason="capacity"))
         assert await deps.pool.fetchval("SELECT status FROM referrals WHERE referral_id = $1", current) == "received"
-        created = await deps.pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'referral.created.v1'")
+        created = await deps.pool.fetchval(
+            "SELECT count(*) FROM outbox_events WHERE event_type = 'referral.created.v1'"
+        )
         assert created == 3

@@ -41,7 +41,7 @@ def _app(deps) -> FastAPI:  # noqa: ANN001
 
 
 async def _created(pool) -> list[dict]:  # noqa: ANN001
-    rows = await pool.fetch("SELECT payload FROM outbox WHERE event_type = 'referral.created.v1' ORDER BY id")
+    rows = await pool.fetch("SELECT payload FROM outbox_events WHERE event_type = 'referral.created.v1' ORDER BY id")
     return [json.loads(bytes(r["payload"]))["data"] for r in rows]
 
 
@@ -136,7 +136,7 @@ async def test_a_hoarding_hint_suggests_the_consultant_who_confirms_or_dismisses
         assert len(await _created(deps.pool)) == len(after)  # a dismissal refers nobody
         # The events, with codes and ids only (never the reason): one suggestion each, one decision each.
         rows = await deps.pool.fetch(
-            "SELECT event_type, key, payload FROM outbox WHERE event_type LIKE 'referral.suggest%' ORDER BY id"
+            "SELECT event_type, key, payload FROM outbox_events WHERE event_type LIKE 'referral.suggest%' ORDER BY id"
         )
         events = [(r["event_type"], r["key"], json.loads(bytes(r["payload"]))["data"]) for r in rows]
         assert [(t, d["suggestion_id"]) for t, _, d in events] == [

@@ -21,7 +21,7 @@ HOLBAEK = Principal("holbaek-1", Role.MUNICIPALITY, municipality_code="0316")
 
 
 async def _events(pool, event_type: str) -> list[dict]:  # noqa: ANN001
-    rows = await pool.fetch("SELECT payload FROM outbox WHERE event_type = $1 ORDER BY id", event_type)
+    rows = await pool.fetch("SELECT payload FROM outbox_events WHERE event_type = $1 ORDER BY id", event_type)
     return [json.loads(bytes(r["payload"]))["data"] for r in rows]
 
 

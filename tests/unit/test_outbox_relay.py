@@ -22,7 +22,8 @@ class Crash(Exception):
 
 
 def relay(outbox: InMemoryOutbox, sender: RecordingSender, service: str = "unit", **kw) -> OutboxRelay:  # noqa: ANN003
-    return OutboxRelay(outbox, sender.session, service=service, poll_interval_s=0.01, **kw)
+    kw.setdefault("poll_interval_s", 0.01)
+    return OutboxRelay(outbox, sender.session, service=service, **kw)
 
 
 def first_copies(sent: list[OutboxRow]) -> dict[str, list[int]]:
@@ -197,3 +198,15 @@ async def test_the_kafka_sender_keeps_each_partitions_rows_in_order() -> None:
         key = f"sk_{k}".encode()
         assert by_key[key] == [f"e-{i}" for i in range(1, 31) if i % 3 == k]
         assert len(partitions[key]) == 1
+
+
+async def test_a_stopping_relay_publishes_what_was_committed_before_it_goes() -> None:
+    outbox, sender = InMemoryOutbox(), RecordingSender()
+    r = relay(outbox, sender, poll_interval_s=600)
+    task = asyncio.create_task(r.run())
+    await asyncio.sleep(0.05)  # leading, waiting for a wake-up that never comes
+    outbox.add("notification-events", "sub-1")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert outbox.pending_ids() == [] and [row.key for row in sender.sent] == ["sub-1"]

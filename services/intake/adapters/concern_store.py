@@ -5,14 +5,14 @@ from datetime import datetime
 
 import asyncpg
 
-from services.intake.adapters.outbox import outbox_values
 from services.intake.adapters.sealing import Sealed
 from services.intake.domain.concern import NewConcern
 from shared.contracts.envelope import Envelope
+from shared.outbox import insert_sql, record_of
 
 # One statement, so one round trip and atomic without an explicit transaction: the concern, its wrapped
 # data key and its event are stored together or not at all. A taken external ref stores nothing.
-_INSERT = """
+_INSERT = f"""
 WITH c AS (
     INSERT INTO concerns (
         id, receipt_code, organisation_id, department_id, municipality_code, subject_key, categories, severity,
@@ -24,10 +24,10 @@ WITH c AS (
 ), k AS (
     INSERT INTO concern_keys (concern_id, master_key_id, wrapped_key) SELECT id, $23, $24 FROM c
 ), o AS (
-    INSERT INTO outbox (event_id, topic, kafka_key, event_type, envelope) SELECT $25, $26, $27, $28, $29 FROM c
+    {insert_sql("SELECT $25, $26, $27, $28, $29 FROM c")}
 )
 SELECT count(*) FROM c
-"""
+"""  # noqa: S608 - a constant fragment, placeholders only
 
 _COLUMNS = """
     c.id::text AS id, receipt_code, organisation_id, department_id, municipality_code, subject_key, categories,
@@ -99,7 +99,8 @@ async def insert_concern(
         sealed.ciphertext,
         sealed.master_key_id,
         sealed.wrapped_key,
-        *outbox_values(event, topic),
+        topic,
+        *record_of(event),
     )
     return created == 1
 

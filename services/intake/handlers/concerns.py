@@ -8,13 +8,13 @@ import asyncpg
 
 from services.intake.adapters import concern_store
 from services.intake.adapters.audit import record_access
-from services.intake.adapters.outbox import add_to_outbox
 from services.intake.domain.concern import NewConcern, check_report, fingerprint, new_concern
 from services.intake.domain.events import concern_erased, concern_reported
 from services.intake.domain.report import ConcernReport
 from services.intake.domain.triage import read_hints
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import ACCEPT_SECONDS, CONCERNS_ACCEPTED, CONCERNS_REPLAYED, ERASURES, source_label
+from shared import outbox
 from shared.auth.principal import Principal
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.contracts.vocabulary import IntakeChannel
@@ -143,11 +143,8 @@ async def erase_concern(deps: Deps, concern_id: str, principal: Principal) -> da
             return erased_at  # erasing twice changes nothing and emits nothing
         now = deps.clock()
         await concern_store.shred(conn, concern_id, now)
-        await add_to_outbox(
-            conn,
-            concern_erased(concern_id, subject_key, erased_at=now, source=deps.settings.event_source),
-            CONCERN_EVENTS,
-        )
+        erased = concern_erased(concern_id, subject_key, erased_at=now, source=deps.settings.event_source)
+        await outbox.enqueue(conn, CONCERN_EVENTS, [erased])
         await record_access(conn, concern_id, principal, action="erasure", basis="erasure_request")
     ERASURES.inc()
     return now

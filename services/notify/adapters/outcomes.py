@@ -6,12 +6,12 @@ from datetime import datetime
 import asyncpg
 
 from services.notify.adapters.deliveries import ClaimedDelivery
-from services.notify.adapters.outbox import OutboxEvent
 from services.notify.domain.model import AttemptResult, Decision, DeliveryState
+from shared.outbox import OutboxRecord, insert_sql
 
 # Atomic as one statement: each outcome applies only while its worker still holds the lease; the
 # subscription's failure streak changes only where it must; every applied outcome queues its event.
-_RECORD = """
+_RECORD = f"""
 WITH input AS (
     SELECT * FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::timestamptz[],
                          $8::int[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::text[],
@@ -37,11 +37,10 @@ WITH input AS (
     ) h
     WHERE s.id = h.subscription_id AND s.state = 'active'
 ), queued AS (
-    INSERT INTO outbox (topic, key, event_id, event_type, payload)
-    SELECT i.topic, i.key, i.event_id, i.event_type, i.payload FROM input i JOIN updated u ON u.id = i.id
+    {insert_sql("SELECT i.topic, i.key, i.event_id, i.event_type, i.payload FROM input i JOIN updated u USING (id)")}
 )
 SELECT id FROM updated
-"""
+"""  # noqa: S608 - a constant fragment, placeholders only
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ class Outcome:
     delivery: ClaimedDelivery
     result: AttemptResult
     decision: Decision
-    event: OutboxEvent
+    topic: str
+    event: OutboxRecord
     at: datetime
 
 
@@ -78,7 +78,7 @@ async def record_outcomes(conn: asyncpg.Connection, owner: str, outcomes: list[O
             o.delivery.generation,
             o.decision.disable_subscription,
             health_changes(o.delivery, o.decision),
-            o.event.topic,
+            o.topic,
             o.event.key,
             o.event.event_id,
             o.event.event_type,

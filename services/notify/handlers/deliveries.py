@@ -150,9 +150,9 @@ class DeliveryWorkers:
             policy=self._policy,
             rng=self._rng,
         )
-        event = outcome_event(delivery, result, decision, now, topic=self._topic, source=self._source)
+        event = outcome_event(delivery, result, decision, now, source=self._source)
         try:
-            recorded = await self._record(Outcome(delivery, result, decision, event, now))
+            recorded = await self._record(Outcome(delivery, result, decision, self._topic, event, now))
         except _DB_ERRORS as error:
             # The lease runs out and the delivery is attempted again: at least once, never lost.
             log.warning("delivery_record_failed", delivery_id=delivery.id, error=type(error).__name__)

@@ -16,7 +16,6 @@ from services.notify.adapters.deliveries import insert_deliveries
 from services.notify.adapters.delivery_log import cancel_reporter_deliveries
 from services.notify.adapters.feed import FeedEntry, append_to_feed
 from services.notify.adapters.inbox import first_deliveries
-from services.notify.adapters.outbox import insert_outbox
 from services.notify.adapters.subscriptions import active_subscriptions
 from services.notify.domain.fanout import (
     REPORTER,
@@ -30,6 +29,7 @@ from services.notify.domain.model import PlannedDelivery
 from services.notify.domain.payloads import Links, event_scope, thin_data
 from services.notify.domain.scope import SubscriberScope
 from services.notify.handlers.outcomes import cancelled_event
+from shared import outbox
 from shared.contracts.envelope import Envelope
 
 ScopeLookup = Callable[[str], SubscriberScope | None]
@@ -141,6 +141,6 @@ async def _write(conn: asyncpg.Connection, batch: Batch, deps: EventDeps) -> Non
     for concern_id, cause in batch.erasures:
         await conn.execute("DELETE FROM reporter_concerns WHERE concern_id = $1", concern_id)
         cancelled = await cancel_reporter_deliveries(conn, concern_id)
-        await insert_outbox(conn, [cancelled_event(row, cause, deps.outcome_topic, deps.source) for row in cancelled])
+        await outbox.enqueue(conn, deps.outcome_topic, [cancelled_event(row, cause, deps.source) for row in cancelled])
     await insert_deliveries(conn, batch.deliveries)
     await append_to_feed(conn, batch.feed)  # last: it holds the feed lock until commit

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.notify.adapters.deliveries import ClaimedDelivery
-from services.notify.adapters.outbox import OutboxEvent
 from services.notify.domain.fanout import REPORTER
 from services.notify.domain.model import AttemptResult, Decision, DeliveryState
 from shared.contracts.envelope import make_event
 from shared.contracts.notifications import NotificationDelivered, NotificationFailed
+from shared.outbox import OutboxRecord, record_of
 
 _NAMESPACE = uuid.UUID("0b8f2a52-7d4e-4c1b-93a0-6a1f5e2c8d44")
 
@@ -20,8 +20,8 @@ def outcome_key(subscription_id: str | None, recipient_id: str | None) -> str:
 
 
 def outcome_event(
-    delivery: ClaimedDelivery, result: AttemptResult, decision: Decision, now: datetime, *, topic: str, source: str
-) -> OutboxEvent:
+    delivery: ClaimedDelivery, result: AttemptResult, decision: Decision, now: datetime, *, source: str
+) -> OutboxRecord:
     """The event for one attempt; its id is derived, so a re-run attempt after a crash repeats the same id."""
     common = {
         "delivery_id": delivery.id,
@@ -41,10 +41,10 @@ def outcome_event(
     else:
         data = NotificationFailed(**common, reason=result.reason or "unknown", final=decision.final, failed_at=now)
         event_id = uuid.uuid5(_NAMESPACE, f"{delivery.id}|{delivery.generation}|{delivery.attempts}|failed")
-    return OutboxEvent.of(topic, make_event(data, source=source, subject=key, id=str(event_id), time=now), key)
+    return record_of(make_event(data, source=source, subject=key, id=str(event_id), time=now), key)
 
 
-def cancelled_event(row: Any, cause_id: str, topic: str, source: str) -> OutboxEvent:
+def cancelled_event(row: Any, cause_id: str, source: str) -> OutboxRecord:
     """The final notification.failed.v1 of a reporter delivery cancelled because the concern was erased."""
     key = outcome_key(None, REPORTER)
     data = NotificationFailed(
@@ -59,4 +59,4 @@ def cancelled_event(row: Any, cause_id: str, topic: str, source: str) -> OutboxE
         failed_at=datetime.now(UTC),
     )
     event_id = uuid.uuid5(_NAMESPACE, f"{row['id']}|cancelled|{cause_id}")
-    return OutboxEvent.of(topic, make_event(data, source=source, subject=key, id=str(event_id)), key)
+    return record_of(make_event(data, source=source, subject=key, id=str(event_id)), key)

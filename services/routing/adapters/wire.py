@@ -7,25 +7,17 @@ tests/unit/test_routing_wire.py holds it byte for byte to `encode(created_envelo
 default rules, and to the contract's `decode`; the re-routes of a rejection still take the contract path.
 """
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
 from services.routing.domain import ids
 from services.routing.domain.referral import Referral
 from shared.contracts.referrals import ReferralCreated
+from shared.outbox import OutboxRecord
 
 _ENCODE = msgspec.json.Encoder().encode
 _CREATED = ReferralCreated.event_type
-
-
-class OutboxRecord(NamedTuple):
-    """An encoded event as the outbox stores it."""
-
-    key: str
-    event_id: str
-    event_type: str
-    payload: bytes
 
 
 def created_record(referral: Referral, source: str) -> OutboxRecord:

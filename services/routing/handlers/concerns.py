@@ -7,7 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from services.routing import metrics
-from services.routing.adapters import outbox, referral_store, subjects, suggestion_store, wire
+from services.routing.adapters import referral_store, subjects, suggestion_store, wire
 from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
@@ -15,6 +15,7 @@ from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
 from services.routing.domain.routing import Unroutable
 from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, suggest, suggested_event
 from services.routing.handlers.deps import Deps
+from shared import outbox
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
 from shared.kafka.errors import PermanentError
@@ -136,7 +137,7 @@ async def _route(
     # The referrals, their events and the relay's wake-up in one statement.
     records = [wire.created_record(r, deps.source) for r in referrals]
     effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
-    await outbox.enqueue_records(conn, deps.referral_topic, records, effect=effect)
+    await outbox.enqueue(conn, deps.referral_topic, records, effect=effect)
     if suggestions:
         await suggestion_store.insert_many(conn, suggestions)
         keys = {d.concern_id: d.subject_key for d in reported}

@@ -10,12 +10,12 @@ from datetime import datetime
 import asyncpg
 
 from services.routing import metrics
-from services.routing.adapters import outbox
 from services.routing.adapters.referral_store import to_referral
 from services.routing.domain import ids
 from services.routing.domain.lifecycle import OPEN
 from services.routing.domain.referral import breached_event, escalated_event, receipt_breached_event
 from services.routing.handlers.deps import Deps
+from shared import outbox
 from shared.contracts.envelope import make_event
 
 BATCH = 200

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.routing import metrics
-from services.routing.adapters import outbox, referral_store, suggestion_store
+from services.routing.adapters import referral_store, suggestion_store
 from services.routing.domain import ids
 from services.routing.domain.referral import Referral
 from services.routing.domain.suggestions import Suggestion, Verdict, decide_suggestion, decided_event
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, NotFound
+from shared import outbox
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role
 from shared.contracts.envelope import make_event
 

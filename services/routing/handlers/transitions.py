@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from services.routing import metrics
-from services.routing.adapters import outbox, referral_store
+from services.routing.adapters import referral_store
 from services.routing.domain import ids
 from services.routing.domain.moves import decide_move
 from services.routing.domain.referral import Referral, status_changed_event
 from services.routing.handlers import scope
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
+from shared import outbox
 from shared.auth.principal import Principal
 from shared.contracts.envelope import make_event
 from shared.contracts.vocabulary import ActorRole, Outcome, ReferralStatus
