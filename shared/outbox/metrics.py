@@ -3,7 +3,7 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 PENDING = Gauge("outbox_pending", "Outbox rows not yet published (set by the leading relay, 0 elsewhere).", ["service"])
-LAG = Gauge("outbox_lag_seconds", "Age of the oldest unpublished outbox row (0 when none).", ["service"])
+LAG = Gauge("outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row (0 when none).", ["service"])
 LEADER = Gauge("outbox_relay_leader", "1 while this process's relay holds its service's relay lock.", ["service"])
 PUBLISHED = Counter("outbox_published_total", "Events the relay published to Kafka.", ["service", "event_type"])
 BATCH_SIZE = Histogram(
