@@ -2,15 +2,13 @@
 
 Re-routing a rejected referral is in `moves.py`."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
 
 from services.routing.domain import clock, ids
 from services.routing.domain.facts import ConcernFacts
+from services.routing.domain.records import event_of, same_named
 from services.routing.domain.routing import ReferralPlan
-from shared.contracts.events import EventData
 from shared.contracts.referrals import (
     ReferralClockRan,
     ReferralCreated,
@@ -79,11 +77,6 @@ PLACE = ("concern_id", "organisation_id", "department_id", "municipality_code")
 """What a referral or a suggestion takes from its concern's facts as they are: the concern and where it arose."""
 
 
-def same_named(source: object, names: Iterable[str]) -> dict[str, Any]:
-    """`source`'s values of `names`: for building one record from another that names its fields alike."""
-    return {name: getattr(source, name) for name in names}
-
-
 def from_plan(
     plan: ReferralPlan, facts: ConcernFacts, *, rules_version: int, now: datetime, replaces: str | None = None
 ) -> Referral:
@@ -127,7 +120,7 @@ def moved(referral: Referral, to: ReferralStatus, *, reason: str | None, outcome
 
 def created_event(r: Referral) -> ReferralCreated:
     """referral.created.v1 for a new referral (its fields are the referral's; `underretning` only when one)."""
-    return ReferralCreated(**_carried(r, ReferralCreated) | {"underretning": True if r.underretning else None})
+    return event_of(ReferralCreated, r, underretning=True if r.underretning else None)
 
 
 def status_changed_event(
@@ -161,23 +154,22 @@ def status_changed_event(
     )
 
 
-def _carried(r: Referral, event: type[EventData]) -> dict:
-    """The referral's values of `event`'s fields: an event about a referral names its fields as the referral does."""
-    return same_named(r, event.model_fields)
+def _clock_fields(r: Referral) -> dict:
+    return same_named(r, ReferralClockRan.model_fields)
 
 
 def breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
     """referral.sla_breached.v1: the recipient did not acknowledge in time."""
-    return ReferralSlaBreached(**_carried(r, ReferralClockRan), breached_at=at)
+    return ReferralSlaBreached(**_clock_fields(r), breached_at=at)
 
 
 def receipt_breached_event(r: Referral, at: datetime) -> ReferralSlaBreached:
     """referral.sla_breached.v1 on the underretning_receipt clock: receipt not confirmed within 6 working days."""
     assert r.receipt_due_at is not None  # noqa: S101 - only underretninger have the clock
-    fields = _carried(r, ReferralClockRan) | {"ack_due_at": r.receipt_due_at}
+    fields = _clock_fields(r) | {"ack_due_at": r.receipt_due_at}
     return ReferralSlaBreached(**fields, breached_at=at, clock="underretning_receipt")
 
 
 def escalated_event(r: Referral, contact: str, at: datetime) -> ReferralEscalated:
     """referral.escalated.v1: still unacknowledged at twice the due time."""
-    return ReferralEscalated(**_carried(r, ReferralClockRan), escalation_contact_id=contact, escalated_at=at)
+    return ReferralEscalated(**_clock_fields(r), escalation_contact_id=contact, escalated_at=at)

@@ -16,7 +16,8 @@ from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.handover import Handover, fresh_referral, hand_over, withheld
 from services.routing.domain.lifecycle import IllegalTransition
-from services.routing.domain.referral import PLACE, Referral, same_named
+from services.routing.domain.records import event_of, same_named
+from services.routing.domain.referral import PLACE, Referral
 from services.routing.domain.routing import ReferralPlan
 from shared.contracts.referrals import ReferralSuggested, ReferralSuggestionDecided
 from shared.contracts.vocabulary import (
@@ -184,33 +185,10 @@ def confirmed_referral(suggestion: Suggestion, concern: list[Referral], *, now: 
 
 def suggested_event(s: Suggestion) -> ReferralSuggested:
     """referral.suggested.v1 (codes and ids only)."""
-    return ReferralSuggested(
-        suggestion_id=s.suggestion_id,
-        concern_id=s.concern_id,
-        hint=s.hint,
-        target=s.target,
-        recipient_id=s.recipient_id,
-        organisation_id=s.organisation_id,
-        department_id=s.department_id,
-        municipality_code=s.municipality_code,
-        rule_id=s.rule_id,
-        suggested_at=s.created_at,
-    )
+    return event_of(ReferralSuggested, s, suggested_at=s.created_at)
 
 
 def decided_event(s: Suggestion) -> ReferralSuggestionDecided:
     """referral.suggestion_decided.v1 for a decided suggestion (never its reason: free text stays in routing)."""
     assert s.decided_at is not None and s.decided_by_role is not None  # noqa: S101 - decided suggestions only
-    return ReferralSuggestionDecided(
-        suggestion_id=s.suggestion_id,
-        concern_id=s.concern_id,
-        hint=s.hint,
-        target=s.target,
-        recipient_id=s.recipient_id,
-        department_id=s.department_id,
-        municipality_code=s.municipality_code,
-        decision=s.status.value,
-        decided_by_role=ActorRole(s.decided_by_role),
-        decided_at=s.decided_at,
-        referral_id=s.referral_id,
-    )
+    return event_of(ReferralSuggestionDecided, s, decision=s.status.value, decided_by_role=ActorRole(s.decided_by_role))
