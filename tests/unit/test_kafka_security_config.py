@@ -108,3 +108,14 @@ def test_an_acl_becomes_the_binding_kafka_stores_with_the_same_codes() -> None:
         "routing", security.Resource.TRANSACTIONAL_ID, "routing", security.Pattern.LITERAL, security.Operation.WRITE
     )
     assert transactional.binding().restype == ResourceType.TRANSACTIONAL_ID
+
+
+@pytest.mark.parametrize("sasl", [True, False])
+def test_the_local_broker_never_creates_a_topic_a_client_asks_about(tmp_path, sasl: bool) -> None:  # noqa: ANN001
+    """partitions_of asks by name through the admin client's metadata call, which allows creation where the
+    broker does: the broker must not."""
+    cfg = StackConfig(home=tmp_path, kafka_sasl=sasl)
+    secrets = {broker.password_key(p): "pw" for p in (security.ADMIN_PRINCIPAL, security.CONTROLLER_PRINCIPAL)}
+    broker.write_config(cfg, secrets)
+    lines = (broker.kafka_dir(cfg) / "server.properties").read_text().splitlines()
+    assert "auto.create.topics.enable=false" in lines
