@@ -17,8 +17,19 @@ OPEN_REFERRALS = Gauge(
     "Open referrals by target and age (the same figure from every worker: take max).",
     ["target", "age"],
 )
+# By municipality too, for the on-call alert "SLA breaches rising in one municipality": a municipality's single
+# entry point that stopped answering. A count of late referrals per municipality (98 public bodies) says nothing
+# of a resident; departments and categories stay off /metrics.
 SLA_BREACHES = Counter(
-    "routing_sla_breaches_total", "Referrals not acknowledged by their due time.", ["target", "severity"]
+    "routing_sla_breaches_total",
+    "Referrals not acknowledged by their due time, by target, severity and municipality code.",
+    ["target", "severity", "municipality"],
+)
+ACK_OVERDUE = Gauge(
+    "routing_ack_overdue_referrals",
+    "Referrals past their acknowledgement due time and still not acknowledged, by target and severity "
+    "(the same figure from every worker: take max).",
+    ["target", "severity"],
 )
 UNDERRETNING_RECEIPT_BREACHES = Counter(
     "routing_underretning_receipt_breaches_total",

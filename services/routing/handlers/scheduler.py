@@ -53,7 +53,7 @@ async def send_reminders(deps: Deps) -> int:
             ]
             await outbox.enqueue(conn, deps.referral_topic, envelopes)
         for r in referrals:
-            metrics.SLA_BREACHES.labels(r.target.value, r.severity.value).inc()
+            metrics.SLA_BREACHES.labels(r.target.value, r.severity.value, r.municipality_code).inc()
         total += len(referrals)
         if len(referrals) < BATCH:
             return total
@@ -125,20 +125,30 @@ async def send_escalations(deps: Deps) -> int:
 
 
 async def measure_open_referrals(deps: Deps) -> None:
-    """Set the open-referrals-by-age gauge from the database (the same figure in every worker)."""
+    """Set the open-referrals-by-age and the overdue-acknowledgement gauges from the database (the same figures
+    in every worker)."""
     buckets = " ".join(
         f"WHEN created_at > $1::timestamptz - interval '{span}' THEN '{name}'" for name, span in metrics.AGE_BUCKETS
     )
+    now = deps.clock.now()
     async with deps.pool.acquire() as conn:
         rows = await conn.fetch(
             f"SELECT target, CASE {buckets} ELSE 'gte_30d' END AS age, count(*) AS n FROM referrals "  # noqa: S608
             "WHERE status = ANY($2::text[]) GROUP BY 1, 2",
-            deps.clock.now(),
+            now,
             sorted(s.value for s in OPEN),
+        )
+        overdue = await conn.fetch(
+            "SELECT target, severity, count(*) AS n FROM referrals "
+            "WHERE status = 'requested' AND ack_due_at <= $1 GROUP BY 1, 2",
+            now,
         )
     metrics.OPEN_REFERRALS.clear()
     for row in rows:
         metrics.OPEN_REFERRALS.labels(row["target"], row["age"]).set(row["n"])
+    metrics.ACK_OVERDUE.clear()
+    for row in overdue:
+        metrics.ACK_OVERDUE.labels(row["target"], row["severity"]).set(row["n"])
 
 
 async def tick(deps: Deps) -> tuple[int, int]:
