@@ -76,6 +76,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Lead when the lock is free; after a database or broker failure, lead again after a backoff."""
+        metrics.LEADER.labels(self._service).set(0)  # a waiting relay reports too: no leader anywhere shows as 0
         backoff = self._poll
         while True:
             try:

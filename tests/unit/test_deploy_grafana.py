@@ -33,6 +33,7 @@ SCRAPE_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 def exported_series() -> set[str]:
     """Every series name the services' metric modules can export (counters as _total, histograms as _bucket...)."""
     importlib.import_module("shared.metrics")
+    importlib.import_module("shared.outbox.metrics")  # the relay's, one set for every service
     for service in SERVICES:
         importlib.import_module(f"services.{service}.metrics")
     names = set(SCRAPE_SERIES)
