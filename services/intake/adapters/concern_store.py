@@ -35,6 +35,8 @@ _COLUMNS = """
     reporter_client_id, request_hash, has_reporter_contact, has_resident_details, sealed, erased_at,
     k.wrapped_key, external_system, external_id
 """
+_SELECT = f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id"  # noqa: S608
+"""A concern with its wrapped data key (null once erased)."""
 
 
 @dataclass(frozen=True)
@@ -105,24 +107,19 @@ async def insert_concern(
     return created == 1
 
 
+async def _one(conn: asyncpg.Connection | asyncpg.Pool, where: str, *args: object) -> StoredConcern | None:
+    row = await conn.fetchrow(f"{_SELECT} WHERE {where}", *args)  # noqa: S608 - constant clauses, bound values
+    return StoredConcern(**dict(row)) if row else None
+
+
 async def get_concern(conn: asyncpg.Connection | asyncpg.Pool, concern_id: str) -> StoredConcern | None:
     """The concern with its wrapped data key (None when erased), or None when there is no such concern."""
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id WHERE c.id = $1::uuid",  # noqa: S608
-        concern_id,
-    )
-    return StoredConcern(**dict(row)) if row else None
+    return await _one(conn, "c.id = $1::uuid", concern_id)
 
 
 async def find_by_external_ref(conn: asyncpg.Connection, system: str, external_id: str) -> StoredConcern | None:
     """The concern stored under a source system's id, if any."""
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id "  # noqa: S608
-        "WHERE c.external_system = $1 AND c.external_id = $2",
-        system,
-        external_id,
-    )
-    return StoredConcern(**dict(row)) if row else None
+    return await _one(conn, "c.external_system = $1 AND c.external_id = $2", system, external_id)
 
 
 async def find_by_receipt_code(
@@ -132,13 +129,8 @@ async def find_by_receipt_code(
 
     One indexed query either way, so another reporter's code and a wrong code cost the same.
     """
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id "  # noqa: S608
-        "WHERE c.receipt_code = $1 AND ($2::text IS NULL OR c.reporter_client_id = $2::text)",
-        code,
-        reporter_client_id,
-    )
-    return StoredConcern(**dict(row)) if row else None
+    where = "c.receipt_code = $1 AND ($2::text IS NULL OR c.reporter_client_id = $2::text)"
+    return await _one(conn, where, code, reporter_client_id)
 
 
 @dataclass(frozen=True)
@@ -172,8 +164,7 @@ async def list_concerns(
             args.append(value)
             conditions.append(column.format(len(args)))
     sql = (
-        f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id "  # noqa: S608
-        f"WHERE {' AND '.join(conditions) or 'true'} "
+        f"{_SELECT} WHERE {' AND '.join(conditions) or 'true'} "
         f"ORDER BY c.received_at DESC, c.id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
     )
     rows = await conn.fetch(sql, *args, limit, offset)
