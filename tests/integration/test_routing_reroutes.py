@@ -200,3 +200,30 @@ async def test_a_concern_delivered_again_under_a_new_event_id_and_newer_rules_ge
             assert await pool.fetchval(counted, reported.data.concern_id) == (0 if erased else 1)
         finally:
             await pool.close()
+
+
+async def test_an_erased_concern_delivered_again_does_not_make_a_later_one_a_repeat(fresh_database) -> None:
+    """A tenancy's first two concerns, the first erased; the first delivered again (another event id) in the batch
+    of a third: the third is the tenancy's second concern within 90 days, not a third (a repeat)."""
+    async with fresh_database("routing") as url:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            await rules_store.seed(pool, rules_store.load_file(DEFAULT_RULES))
+            deps = Deps(
+                pool,
+                FakeClock(T0 + timedelta(days=2)),
+                RulesInForce(owner_holder()),
+                "routing-service",
+                "referral-events",
+                "/services/routing",
+            )
+            key = "sk_" + uuid.uuid4().hex[:32]
+            first, second = (concern_event(subject_key=key, reported_at=T0 + timedelta(hours=h)) for h in (1, 2))
+            await apply_concern_events(deps, [first, second])
+            await apply_concern_events(deps, [erased_event(first)])
+            third = concern_event(subject_key=key, reported_at=T0 + timedelta(hours=3))
+            await apply_concern_events(deps, [first.model_copy(update={"id": str(uuid.uuid4())}), third])
+            (referral,) = await _referrals(pool, third.data.concern_id)
+            assert referral.repeated is False, "the erased concern counted towards the tenancy's repeats"
+        finally:
+            await pool.close()

@@ -115,7 +115,8 @@ async def _route(
     version, document = await deps.rules.get(conn, rules_version or None)
     routed = await _windows(conn, deps, reported, working, dropped)
     for data in reported:  # all of the run first: a concern counts the others of the run reported before it
-        working[data.subject_key].concerns[data.concern_id] = data.reported_at
+        if data.concern_id not in routed:  # seen before: in its window already, or erased (it counts no more)
+            working[data.subject_key].concerns[data.concern_id] = data.reported_at
     now = deps.clock.now()
     referrals: list[Referral] = []
     suggestions: list[Suggestion] = []
