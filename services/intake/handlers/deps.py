@@ -35,17 +35,18 @@ class Deps:
     mappings: dict[str, InboundMapping]
     clock: Callable[[], datetime] = field(default=utc_now)
     uow: Callable[[], UnitOfWork] | None = None
-    """A new unit of work (one transaction) per call; PostgreSQL on `pool` unless a fake is given."""
+    """Makes the units of work in unit tests (a fake); None: PostgreSQL on `pool`."""
     receipt_guesses: TokenBuckets = field(init=False)
     """Per client: receipt-code look-ups that failed or are under way (an empty bucket answers 429: guessing)."""
 
     def __post_init__(self) -> None:
-        if self.uow is None:
-            pool, consumer = self.pool, self.settings.consumer_group
-            self.uow = lambda: PostgresUnitOfWork(pool, consumer)
         self.receipt_guesses = TokenBuckets(
             self.settings.receipt_lookup_failures_per_minute, self.settings.receipt_lookup_failures_burst
         )
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work: one transaction, used once with `async with`."""
+        return self.uow() if self.uow else PostgresUnitOfWork(self.pool, self.settings.consumer_group)
 
     @property
     def fingerprint_key(self) -> bytes:

@@ -32,7 +32,7 @@ async def view_by_receipt_code(deps: Deps, code: str, principal: Principal) -> C
         raise TooManyGuesses(math.ceil(wait))
     try:
         owner = None if principal.role in PLATFORM_WIDE else principal.client_id
-        async with deps.uow() as uow:
+        async with deps.unit_of_work() as uow:
             concern = await uow.concerns.by_receipt_code(code, owner)
             view = await view_stored(deps, uow, concern, principal) if concern is not None else None
     except BaseException:
@@ -71,7 +71,7 @@ async def list_concerns(
     # One more than asked tells whether there is a next page.
     if where is None:
         return ConcernPage(items=[], limit=limit, offset=offset, next_offset=None)
-    async with deps.uow() as uow:
+    async with deps.unit_of_work() as uow:
         found = await uow.concerns.matching(where, limit=limit + 1, offset=offset)
         page = found[:limit]
         statuses = await uow.referrals.statuses_of([c.id for c in page]) if page else {}

@@ -22,7 +22,7 @@ from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure
 
 async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> ConcernView | None:
     """The concern as `principal` may see it, or None when it does not exist for them (404)."""
-    async with deps.uow() as uow:
+    async with deps.unit_of_work() as uow:
         concern = await uow.concerns.get(concern_id)
         if concern is None:
             return None
@@ -160,7 +160,7 @@ def _referral(referral: StoredReferral, full: bool, *, erased: bool) -> Referral
 
 async def reporter_contact(deps: Deps, concern_id: str, principal: Principal) -> ContactView | None:
     """The reporter's contact for receipts (audited), or None: unknown concern, no contact, or erased."""
-    async with deps.uow() as uow:
+    async with deps.unit_of_work() as uow:
         concern = await uow.concerns.get(concern_id)
         if concern is None or concern.erased_at is not None or not concern.has_reporter_contact:
             return None
@@ -180,7 +180,7 @@ async def reporter_contact(deps: Deps, concern_id: str, principal: Principal) ->
 
 async def audit_entries(deps: Deps, concern_id: str) -> list[AuditEntry] | None:
     """The concern's audit trail, or None when there is no such concern."""
-    async with deps.uow() as uow:
+    async with deps.unit_of_work() as uow:
         if await uow.concerns.get(concern_id) is None:
             return None
         return await uow.audit.trail(concern_id)

@@ -1,5 +1,6 @@
 """What the handlers need, wired by bootstrap: the pool, the clock, the rules in force, topic names."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -7,10 +8,12 @@ import asyncpg
 from services.routing.adapters import rules_store
 from services.routing.adapters.directory import with_directory
 from services.routing.adapters.repeat_windows import RepeatWindows
+from services.routing.adapters.unit_of_work import PostgresUnitOfWork
 from services.routing.domain.clock import Clock
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.routing import ReferralPlan, Unroutable, decide
+from services.routing.handlers.ports import UnitOfWork
 from shared.reference.holder import ReferenceHolder
 
 DecisionKey = tuple[object, ...]
@@ -99,3 +102,9 @@ class Deps:
     source: str
     windows: RepeatWindows | None = None
     """The repeat-windows table (the agent's fast path); None: every window is read from PostgreSQL."""
+    uow: Callable[[], UnitOfWork] | None = None
+    """Makes the units of work in unit tests (a fake); None: PostgreSQL on `pool`."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work: one transaction, used once with `async with`."""
+        return self.uow() if self.uow else PostgresUnitOfWork(self.pool, self.rules, self.referral_topic)

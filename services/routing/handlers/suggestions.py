@@ -2,17 +2,13 @@
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from services.routing import metrics
-from services.routing.adapters import referral_store, suggestion_store
 from services.routing.domain import ids
 from services.routing.domain.referral import Referral
 from services.routing.domain.suggestions import Suggestion, Verdict, decide_suggestion, decided_event
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
 from services.routing.handlers.transitions import Forbidden, NotFound
-from shared import outbox
 from shared.auth.principal import PLATFORM_WIDE, Principal, Role
 from shared.contracts.envelope import make_event
 
@@ -41,23 +37,17 @@ class Decided:
     referral: Referral | None = None
 
 
-async def _lock_concern(conn: asyncpg.Connection, concern_id: str) -> list[Referral]:
-    """The concern's referrals under the concern's lock: the same lock the moves take (referral_store)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('routing.concern:' || $1, 0))", concern_id)
-    rows = await conn.fetch("SELECT * FROM referrals WHERE concern_id = $1 ORDER BY referral_id FOR UPDATE", concern_id)
-    return [referral_store.to_referral(row) for row in rows]
-
-
 async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: Verdict, reason: str | None) -> Decided:
     """Decide in one transaction with its events; raises NotFound, Forbidden or IllegalTransition (decided before)."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        found = await suggestion_store.get(conn, suggestion_id)
+    async with deps.unit_of_work() as uow:
+        found = await uow.suggestions.get(suggestion_id)
         if found is None or not may_read(principal, found):
             raise NotFound(suggestion_id)
         if not may_decide(principal, found):
             raise Forbidden(ONLY_CONSULTANT)
-        referrals = await _lock_concern(conn, found.concern_id)
-        suggestion = await suggestion_store.get(conn, suggestion_id, for_update=True)
+        # The concern's referrals under the concern's lock (the one moves take), then the suggestion itself.
+        referrals = await uow.referrals.lock_concern(found.concern_id)
+        suggestion = await uow.suggestions.get(suggestion_id, for_update=True)
         assert suggestion is not None  # noqa: S101 - suggestions are never deleted
         now = deps.clock.now()
         decision = decide_suggestion(
@@ -70,10 +60,10 @@ async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: 
             now=now,
         )
         if decision.created:
-            await referral_store.insert_many(conn, [decision.created])
+            await uow.referrals.add([decision.created])
         if decision.merged:
-            await referral_store.save_merge(conn, decision.merged)
-        await suggestion_store.save_decision(conn, decision.suggestion)
+            await uow.referrals.save_merge(decision.merged)
+        await uow.suggestions.save_decision(decision.suggestion)
         decided = make_event(
             decided_event(decision.suggestion),
             source=deps.source,
@@ -82,7 +72,7 @@ async def decide(deps: Deps, principal: Principal, suggestion_id: str, verdict: 
             time=now,
         )
         created = [created_envelope(decision.created, deps.source)] if decision.created else []
-        await outbox.enqueue(conn, deps.referral_topic, [*created, decided])
+        await uow.outbox.add([*created, decided])
     metrics.SUGGESTION_DECISIONS.labels(decision.suggestion.status.value).inc()
     if decision.created:
         metrics.referrals_created([decision.created])

@@ -3,14 +3,12 @@
 from dataclasses import dataclass
 
 from services.routing import metrics
-from services.routing.adapters import referral_store
 from services.routing.domain import ids
 from services.routing.domain.moves import decide_move
 from services.routing.domain.referral import Referral, status_changed_event
 from services.routing.handlers import scope
 from services.routing.handlers.concerns import created_envelope
 from services.routing.handlers.deps import Deps
-from shared import outbox
 from shared.auth.principal import Principal
 from shared.contracts.envelope import make_event
 from shared.contracts.vocabulary import ActorRole, Outcome, ReferralStatus
@@ -50,14 +48,14 @@ async def move_referral(deps: Deps, principal: Principal, referral_id: str, move
     other: a re-route sees the referral another has just opened and takes it over (the unique index of
     routing_0002 backs this: never two open referrals of one concern to one recipient).
     """
-    async with deps.pool.acquire() as conn, conn.transaction():
-        concern = await referral_store.lock_concern(conn, referral_id)
+    async with deps.unit_of_work() as uow:
+        concern = await uow.referrals.lock_concern_of(referral_id)
         before = next((r for r in concern if r.referral_id == referral_id), None)
         if before is None or not scope.may_read(principal, before):
             raise NotFound(referral_id)
         if not scope.may_move(principal, before):
             raise Forbidden("only the referral's recipient or an admin may move it")
-        version, document = await deps.rules.get(conn) if move.to is ReferralStatus.REJECTED else (0, None)
+        version, document = await uow.rules() if move.to is ReferralStatus.REJECTED else (0, None)
         now = deps.clock.now()
         decision = decide_move(
             before,
@@ -71,12 +69,11 @@ async def move_referral(deps: Deps, principal: Principal, referral_id: str, move
         )
         after, carried = decision.referral, decision.rerouted_to
         if decision.created:
-            await referral_store.insert_many(conn, [decision.created])
+            await uow.referrals.add([decision.created])
         if decision.merged:
-            await referral_store.save_merge(conn, decision.merged)
-        await referral_store.save_move(conn, after)
-        await referral_store.record_transition(
-            conn,
+            await uow.referrals.save_merge(decision.merged)
+        await uow.referrals.save_move(after)
+        await uow.referrals.record_transition(
             after,
             before.status,
             reason=move.reason,
@@ -106,7 +103,7 @@ async def move_referral(deps: Deps, principal: Principal, referral_id: str, move
         ]
         if decision.created:
             envelopes.append(created_envelope(decision.created, deps.source))
-        await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        await uow.outbox.add(envelopes)
     metrics.TRANSITIONS.labels(after.target.value, before.status.value, after.status.value).inc()
     if carried:
         metrics.REROUTES.labels(before.target.value, carried.target.value).inc()

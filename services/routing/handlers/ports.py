@@ -1,0 +1,196 @@
+"""The ports routing's move and decision handlers reach the database through: a unit of work with repositories.
+
+Small Protocols, each with its in-memory fake beside it (cosmicpython's pattern): the handlers' unit tests run
+against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `PostgresUnitOfWork`.
+"""
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from services.routing.domain.document import RulesDocument
+from services.routing.domain.referral import Referral
+from services.routing.domain.suggestions import Suggestion
+from shared.contracts.envelope import Envelope
+from shared.contracts.vocabulary import ReferralStatus
+
+
+class ReferralRepository(Protocol):
+    """The referrals and their moves."""
+
+    async def lock_concern_of(self, referral_id: str) -> list[Referral]:
+        """Every referral of the referral's concern, under the concern's lock to the end of the unit; empty when
+        there is no such referral (moves of one concern decide one after the other)."""
+
+    async def lock_concern(self, concern_id: str) -> list[Referral]:
+        """Every referral of the concern, under the same lock."""
+
+    async def add(self, referrals: list[Referral]) -> None:
+        """New referrals; an id that exists already is left as it is (ids are deterministic)."""
+
+    async def save_move(self, referral: Referral) -> None:
+        """The state a move produced: status, moves so far, outcome, reject reason."""
+
+    async def save_merge(self, referral: Referral) -> None:
+        """An open referral that took a re-routed one over: its task, urgency and due times."""
+
+    async def record_transition(self, referral: Referral, before: ReferralStatus, **move: Any) -> None:
+        """One line of the referral's history (reason, note, changed_by, changed_by_role, changed_at, rerouted_to)."""
+
+
+class SuggestionRepository(Protocol):
+    """The suggestions hints made, and the consultants' decisions on them."""
+
+    async def get(self, suggestion_id: str, *, for_update: bool = False) -> Suggestion | None:
+        """One suggestion, locked to the end of the unit when `for_update`."""
+
+    async def save_decision(self, suggestion: Suggestion) -> None:
+        """A decision (who, when, why, the referral that carries a confirmation), only on an open suggestion."""
+
+
+class Outbox(Protocol):
+    """Events to publish on the referral topic, committed with the change that made them."""
+
+    async def add(self, events: list[Envelope[Any]]) -> None:
+        """Queue the events, in order."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction: what happens inside `async with` commits together, or not at all."""
+
+    referrals: ReferralRepository
+    suggestions: SuggestionRepository
+    outbox: Outbox
+
+    async def rules(self) -> tuple[int, RulesDocument]:
+        """The rules version in force and its document (with the reference directory's recipients)."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+
+@dataclass
+class _Tables:
+    referrals: dict[str, Referral] = field(default_factory=dict)
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+    outbox: list[Envelope[Any]] = field(default_factory=list)
+
+
+class InMemoryReferrals:
+    """The in-memory fake of ReferralRepository (no locks are needed: one unit at a time)."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def lock_concern_of(self, referral_id: str) -> list[Referral]:
+        found = self._t.referrals.get(referral_id)
+        return await self.lock_concern(found.concern_id) if found else []
+
+    async def lock_concern(self, concern_id: str) -> list[Referral]:
+        return sorted((r for r in self._t.referrals.values() if r.concern_id == concern_id), key=_referral_id)
+
+    async def add(self, referrals: list[Referral]) -> None:
+        for referral in referrals:
+            self._t.referrals.setdefault(referral.referral_id, referral)
+
+    async def save_move(self, referral: Referral) -> None:
+        stored = self._t.referrals[referral.referral_id]
+        self._t.referrals[referral.referral_id] = replace(
+            stored,
+            status=referral.status,
+            transitions=referral.transitions,
+            outcome=referral.outcome,
+            reject_reason=referral.reject_reason,
+        )
+
+    async def save_merge(self, referral: Referral) -> None:
+        stored = self._t.referrals[referral.referral_id]
+        self._t.referrals[referral.referral_id] = replace(
+            stored,
+            task=referral.task,
+            urgent=referral.urgent,
+            ack_due_at=referral.ack_due_at,
+            escalate_at=referral.escalate_at,
+        )
+
+    async def record_transition(self, referral: Referral, before: ReferralStatus, **move: Any) -> None:
+        self._t.transitions.append(
+            {"referral_id": referral.referral_id, "seq": referral.transitions, "from_status": before,
+             "to_status": referral.status, "outcome": referral.outcome, **move}
+        )  # fmt: skip
+
+
+def _referral_id(referral: Referral) -> str:
+    return referral.referral_id
+
+
+class InMemorySuggestions:
+    """The in-memory fake of SuggestionRepository; `store` puts a suggestion in (as a concern's hints would)."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    def store(self, suggestion: Suggestion) -> None:
+        self._t.suggestions[suggestion.suggestion_id] = suggestion
+
+    async def get(self, suggestion_id: str, *, for_update: bool = False) -> Suggestion | None:
+        return self._t.suggestions.get(suggestion_id)
+
+    async def save_decision(self, suggestion: Suggestion) -> None:
+        stored = self._t.suggestions.get(suggestion.suggestion_id)
+        if stored is not None and stored.status.value == "open":
+            self._t.suggestions[suggestion.suggestion_id] = suggestion
+
+
+class InMemoryOutbox:
+    """The in-memory fake of Outbox: the events in the order they were queued."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def add(self, events: list[Envelope[Any]]) -> None:
+        self._t.outbox.extend(events)
+
+
+class InMemoryUnitOfWork:
+    """The in-memory fake of UnitOfWork: call it for a unit (as `Deps.uow`); an error inside rolls back."""
+
+    def __init__(self, rules: tuple[int, RulesDocument]):
+        self.tables = _Tables()
+        self.commits = 0
+        self._rules = rules
+        self._saved: _Tables | None = None
+        self.referrals = InMemoryReferrals(self.tables)
+        self.suggestions = InMemorySuggestions(self.tables)
+        self.outbox = InMemoryOutbox(self.tables)
+
+    def __call__(self) -> Self:
+        return self
+
+    async def rules(self) -> tuple[int, RulesDocument]:
+        return self._rules
+
+    async def __aenter__(self) -> Self:
+        self._saved = copy.deepcopy(self.tables)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commits += 1
+        elif self._saved is not None:
+            self.tables.__dict__.update(self._saved.__dict__)
+        self._saved = None
+
+
+def moves_of(uow: InMemoryUnitOfWork, referral_id: str) -> list[tuple[ReferralStatus, ReferralStatus, datetime]]:
+    """A referral's recorded moves (from, to, when), oldest first: what its history shows."""
+    rows = [t for t in uow.tables.transitions if t["referral_id"] == referral_id]
+    return [(t["from_status"], t["to_status"], t["changed_at"]) for t in sorted(rows, key=lambda t: t["seq"])]
