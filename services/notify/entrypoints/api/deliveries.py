@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
+from services.notify.domain.cursor import encode_cursor
+from services.notify.entrypoints.api.paging import position_after
 from services.notify.entrypoints.deps import PartsDep
 from services.notify.entrypoints.schemas import DeliveryOut, DeliveryPage, DeliveryState
 from shared.auth.principal import Principal, Role
@@ -30,10 +31,7 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveryPage:
     """`state=dead` lists the dead-letter state: deliveries notify gave up on."""
-    try:
-        position = decode_cursor("deliveries", after)
-    except BadCursor as error:
-        raise HTTPException(422, f"after: {error}") from None
+    position = position_after("deliveries", after)
     rows = await parts.deliveries.list(
         state=state,
         subscription_id=str(subscription_id) if subscription_id else None,

@@ -3,11 +3,12 @@
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from services.notify.adapters.feed import read_feed
-from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
+from services.notify.domain.cursor import encode_cursor
 from services.notify.domain.scope import FEED_ROLES, EventScope, SubscriberScope, feed_filter, matches
+from services.notify.entrypoints.api.paging import position_after
 from services.notify.entrypoints.deps import PartsDep
 from services.notify.entrypoints.schemas import FeedItem, FeedPage, ReferralEventType
 from shared.auth.principal import Principal
@@ -29,10 +30,7 @@ async def feed(
     event_types: Annotated[list[ReferralEventType] | None, Query(description="Only these types.")] = None,
 ) -> FeedPage:
     """The events the caller's scope covers: a municipality its own municipality's referrals, and so on."""
-    try:
-        position = decode_cursor("feed", after)
-    except BadCursor as error:
-        raise HTTPException(422, f"after: {error}") from None
+    position = position_after("feed", after)
     scope = SubscriberScope(principal.role, principal.municipality_code, principal.department_ids)
     rows = await read_feed(
         parts.pool,

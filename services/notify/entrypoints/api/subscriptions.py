@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from services.notify.adapters.resolver import resolve_target
 from services.notify.adapters.secrets import new_signing_secret
 from services.notify.adapters.subscriptions import SubscriptionRecord
-from services.notify.domain.cursor import BadCursor, decode_cursor, encode_cursor
+from services.notify.domain.cursor import encode_cursor
 from services.notify.domain.scope import SUBSCRIBER_ROLES
 from services.notify.domain.targets import TargetRefused
+from services.notify.entrypoints.api.paging import position_after
 from services.notify.entrypoints.deps import NotifyParts, PartsDep
 from services.notify.entrypoints.schemas import SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionPage
 from shared.auth.principal import PLATFORM_WIDE, Principal
@@ -64,10 +65,7 @@ async def list_subscriptions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SubscriptionPage:
     """Oldest first."""
-    try:
-        position = decode_cursor("subscriptions", after)
-    except BadCursor as error:
-        raise HTTPException(422, f"after: {error}") from None
+    position = position_after("subscriptions", after)
     owner = None if principal.role in PLATFORM_WIDE else principal.client_id
     rows = await parts.subscriptions.list(owner, after=position, limit=limit)
     next_cursor = encode_cursor("subscriptions", rows[-1][0]) if len(rows) == limit else None
