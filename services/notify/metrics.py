@@ -10,6 +10,11 @@ DELIVERIES = Counter(
 ATTEMPTS = Counter(
     "notify_delivery_attempts_total", "Delivery attempts by result (ok or the reason).", ["channel", "result"]
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "notify_webhook_attempts_total",
+    "Webhook delivery attempts by subscription id and result (ok or the reason): a receiver failing on its own.",
+    ["subscription", "result"],
+)
 ATTEMPT_DURATION = Histogram(
     "notify_delivery_attempt_seconds",
     "Time one attempt took (HTTP POST or SMTP send).",

@@ -70,6 +70,10 @@ async def test_failures_then_success_are_retried_and_recorded(
                 assert 'notify_delivery_attempts_total{channel="webhook",result="http_5xx"}' in metrics
                 assert 'notify_deliveries_total{channel="webhook",outcome="delivered"}' in metrics
                 assert 'notify_delivery_latency_seconds_count{channel="webhook"}' in metrics
+                # Per subscription, for the on-call alert on one receiver failing (deploy/prometheus/rules).
+                for result, count in (("http_5xx", 3), ("ok", 1)):
+                    labels = f'result="{result}",subscription="{subscription_id}"'
+                    assert f"notify_webhook_attempts_total{{{labels}}} {count}.0" in metrics
     records = await read_all(kafka_bootstrap, topic_prefix + NOTIFICATION_EVENTS, expected=4)
     outcomes = sorted((decode(r.value) for r in records), key=lambda e: e.data.attempts)
     assert [(e.type, e.data.attempts) for e in outcomes] == [

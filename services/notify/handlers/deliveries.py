@@ -18,7 +18,14 @@ from services.notify.domain.retry import RetryPolicy, decide
 from services.notify.handlers.outcomes import outcome_event
 from services.notify.handlers.recorder import OutcomeRecorder
 from services.notify.handlers.slots import Slots
-from services.notify.metrics import ATTEMPT_DURATION, ATTEMPTS, DELIVERIES, LATENCY, SUBSCRIPTIONS_DISABLED
+from services.notify.metrics import (
+    ATTEMPT_DURATION,
+    ATTEMPTS,
+    DELIVERIES,
+    LATENCY,
+    SUBSCRIPTIONS_DISABLED,
+    WEBHOOK_ATTEMPTS,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -140,6 +147,8 @@ class DeliveryWorkers:
         channel = delivery.channel.value
         ATTEMPT_DURATION.labels(channel).observe(time.perf_counter() - started)
         ATTEMPTS.labels(channel, result.reason or "ok").inc()
+        if delivery.subscription_id is not None:
+            WEBHOOK_ATTEMPTS.labels(delivery.subscription_id, result.reason or "ok").inc()
         now = datetime.now(UTC)
         decision = decide(
             result,
