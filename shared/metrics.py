@@ -26,6 +26,11 @@ EVENT_RETRIES = Counter(
     "Transient failures retried while applying an event.",
     ["consumer", "topic", "event_type"],
 )
+EVENTS_READ_BACK = Counter(
+    "events_read_back_total",
+    "Events the stream framework skipped and the consumer read back from the log (shared/kafka/positions.py).",
+    ["consumer", "topic"],
+)
 DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to a dead-letter topic.", ["consumer", "topic", "reason"])
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published, by topic and type.", ["topic", "event_type"])
 READY = Gauge("service_ready", "1 when the service's database and Kafka are reachable.", ["dependency"])

@@ -1,0 +1,78 @@
+"""What of a delivered run a consumer applies: from its durable position, holes read back, repeats left out."""
+
+import pytest
+
+from shared.db.positions import InMemoryPositions
+from shared.kafka.dead_letters import RawMessage
+from shared.kafka.pipeline import dispatch
+from shared.kafka.positions import InMemoryLog, PartitionPositions
+from tests.support.routing_events import concern_event
+
+pytestmark = pytest.mark.unit
+P = ("t.concern-events", 0)
+
+
+def messages(*offsets: int) -> list[RawMessage]:
+    return [RawMessage(P[0], P[1], o, b"k", f"v{o}".encode()) for o in offsets]
+
+
+def log_of(*offsets: int) -> InMemoryLog:
+    log = InMemoryLog()
+    for message in messages(*offsets):
+        log.append(message)
+    return log
+
+
+async def test_a_partition_never_applied_starts_at_the_start_of_the_log_not_where_faust_starts() -> None:
+    # Faust committed past 0-2 (it acked them while skipping them in a rebalance) before anything was applied.
+    log = log_of(0, 1, 2, 3, 4)
+    positions = PartitionPositions("c", InMemoryPositions(), log)
+    run = await positions.complete(P, messages(3, 4))
+    assert [m.offset for m in run] == [0, 1, 2, 3, 4]
+    assert log.reads == [(P, 0, 3)]
+
+
+async def test_holes_inside_a_run_are_read_back_and_repeats_below_the_position_left_out() -> None:
+    store = InMemoryPositions()
+    await store.save("c", {P: 10})
+    log = log_of(*range(10, 20))
+    positions = PartitionPositions("c", store, log)
+    run = await positions.complete(P, messages(8, 9, 10, 13, 14, 12, 17))
+    assert [m.offset for m in run] == [10, 11, 12, 13, 14, 15, 16, 17]
+    assert log.reads == [(P, 11, 13), (P, 15, 17)]
+
+
+async def test_a_hole_that_holds_no_record_is_passed_over() -> None:
+    # Offsets of transaction markers (or of records compacted away) hold nothing to apply.
+    positions = PartitionPositions("c", InMemoryPositions(), log_of(0, 2, 5))
+    assert [m.offset for m in await positions.complete(P, messages(0, 2, 5))] == [0, 2, 5]
+
+
+async def test_advance_saves_forward_only_and_forget_reads_the_store_again() -> None:
+    store = InMemoryPositions()
+    positions = PartitionPositions("c", store, log_of(*range(30)))
+    await positions.advance(P, messages(0, 1, 2))
+    assert store.stored[("c", *P)] == 3
+    await store.save("c", {P: 20})  # another worker went on meanwhile
+    await store.save("c", {P: 5})  # and a slower one finished an older batch: no step back
+    assert store.stored[("c", *P)] == 20
+    # Still at 3 in memory: 3-19 are read back (and applied again, idempotently) until the store is read again.
+    assert [m.offset for m in await positions.complete(P, messages(20))] == list(range(3, 21))
+    positions.forget()
+    assert [m.offset for m in await positions.complete(P, messages(20, 21))] == [20, 21]
+
+
+async def test_dispatch_gives_a_handler_named_for_several_types_their_mixed_run_in_one_call() -> None:
+    reported, erased = concern_event(), concern_event()
+    erased = erased.model_copy(update={"type": "concern.erased.v1"})
+    calls: list[list[str]] = []
+
+    async def both(events: list) -> None:
+        calls.append([e.type for e in events])
+
+    async def other(events: list) -> None:
+        calls.append(["other"] * len(events))
+
+    apply = dispatch({"concern.reported.v1": both, "concern.erased.v1": both, "x.v1": other})
+    await apply([reported, erased, reported])
+    assert calls == [["concern.reported.v1", "concern.erased.v1", "concern.reported.v1"]]
