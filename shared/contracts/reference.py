@@ -100,6 +100,13 @@ class Municipality(_Strict):
     """Who is told when the single entry does not answer in time."""
 
 
+_ENTRIES = (
+    ("single_entry", RecipientKind.SINGLE_ENTRY, "single entry shared by two municipalities"),
+    ("children_entry", RecipientKind.CHILDREN_AND_YOUTH, "children and youth entry shared with another entry"),
+)
+"""A municipality's entries: the field, the kind of recipient it must be, the problem when another entry has it."""
+
+
 class ReferenceContent(_Strict):
     """Organisations with their departments, recipients by id, municipalities by code."""
 
@@ -149,18 +156,14 @@ class ReferenceContent(_Strict):
         for code, municipality in self.municipalities.items():
             if not municipality.name:
                 found.append((f"municipalities.{code}.name", "missing name"))
-            if municipality.single_entry is not None:
-                field = f"municipalities.{code}.single_entry"
-                if municipality.single_entry in entries:
-                    found.append((field, "single entry shared by two municipalities"))
-                entries.add(municipality.single_entry)
-                found += self._recipient_problems(field, municipality.single_entry, RecipientKind.SINGLE_ENTRY)
-            if municipality.children_entry is not None:
-                field = f"municipalities.{code}.children_entry"
-                if municipality.children_entry in entries:
-                    found.append((field, "children and youth entry shared with another entry"))
-                entries.add(municipality.children_entry)
-                found += self._recipient_problems(field, municipality.children_entry, RecipientKind.CHILDREN_AND_YOUTH)
+            for name, kind, shared in _ENTRIES:
+                entry = getattr(municipality, name)
+                if entry is not None:
+                    field = f"municipalities.{code}.{name}"
+                    if entry in entries:
+                        found.append((field, shared))
+                    entries.add(entry)
+                    found += self._recipient_problems(field, entry, kind)
             if municipality.escalation_contact is not None:
                 found += self._recipient_problems(
                     f"municipalities.{code}.escalation_contact", municipality.escalation_contact
