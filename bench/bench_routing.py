@@ -16,15 +16,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.harness import ROOT, BenchContext, BenchResult
 from services.routing.domain.routing import decide
-from services.routing.entrypoints.agents import register_agents
+from services.routing.entrypoints.consumers import concern_consumer, register_agents
 from services.routing.handlers.concerns import facts_of
 from services.routing.settings import RoutingSettings
 from shared.contracts.envelope import encode
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.db.migrate import apply_migrations
+from shared.db.positions import InMemoryPositions
 from shared.kafka.admin import ensure_topics
 from shared.kafka.config import partitions_of, producer_config
 from shared.kafka.dead_letters import InMemoryDeadLetters
+from shared.kafka.positions import KafkaLog
 from shared.kafka.streams import make_stream_app, running
 from tests.support.reference import default_rules, publish_owner_directory
 from tests.support.routing_events import HOENG, HOLBAEK, KALUNDBORG, concern_event
@@ -111,7 +113,7 @@ async def _faust_noop(context: BenchContext, load: _Load) -> float:
         topic_partitions=PARTITIONS,
         kafka_bootstrap_servers=context.kafka_bootstrap,
     )
-    app = make_stream_app(settings.model_copy(update={"service_name": settings.stream_app_name}))
+    app = make_stream_app(settings)
     app.conf.table_standby_replicas = 0
     seen, expected, all_seen = 0, len(load.warm_up), asyncio.Event()
 
@@ -122,21 +124,26 @@ async def _faust_noop(context: BenchContext, load: _Load) -> float:
             all_seen.set()
         return {}
 
-    register_agents(app, settings, None, InMemoryDeadLetters(), apply=apply)
-    async with running(app):
-        for _ in range(600):  # wait for the partitions, at most a minute
-            if app.consumer.assignment():
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1)
-        await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, load.warm_up)
-        await asyncio.wait_for(all_seen.wait(), 240)
-        all_seen.clear()
-        expected += len(load.messages)
-        started = time.perf_counter()
-        await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, load.messages)
-        await asyncio.wait_for(all_seen.wait(), 240)
-        return len(load.messages) / (time.perf_counter() - started)
+    log = KafkaLog(context.kafka_bootstrap, client_id="bench-faust-noop")
+    consumer = concern_consumer(settings, None, InMemoryDeadLetters(), InMemoryPositions(), log, apply=apply)
+    register_agents(app, settings, None, consumer)
+    try:
+        async with running(app):
+            for _ in range(600):  # wait for the partitions, at most a minute
+                if app.consumer.assignment():
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)
+            await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, load.warm_up)
+            await asyncio.wait_for(all_seen.wait(), 240)
+            all_seen.clear()
+            expected += len(load.messages)
+            started = time.perf_counter()
+            await _produce(context.kafka_bootstrap, prefix + CONCERN_EVENTS, load.messages)
+            await asyncio.wait_for(all_seen.wait(), 240)
+            return len(load.messages) / (time.perf_counter() - started)
+    finally:
+        await consumer.close()
 
 
 async def _raw_loop(bootstrap: str, source: str, sink: str, fan_out: dict[bytes, int], stop: asyncio.Event) -> None:

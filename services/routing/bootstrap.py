@@ -10,11 +10,13 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from services.routing.adapters import rules_store
 from services.routing.domain.clock import Clock, SystemClock, preload_holidays
-from services.routing.entrypoints import agents, api
+from services.routing.entrypoints import api, consumers
 from services.routing.entrypoints.background import LagProbe, background, every, run_clocks
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
+from shared.db.positions import PostgresPositions
+from shared.kafka.positions import KafkaLog
 from shared.kafka.streams import make_stream_app, running
 from shared.outbox import relay_for
 from shared.runtime import attach, serve, service_runtime, tune_gc
@@ -75,13 +77,18 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
             )
             # The Faust app id is the consumer group; each deployment (topic prefix) gets its own, so workers
             # of another deployment on the same cluster never take part in this one's partition assignment.
-            stream_app = make_stream_app(settings.model_copy(update={"service_name": settings.stream_app_name}))
+            stream_app = make_stream_app(settings)
             # A killed worker's partitions move to the others after 10 s instead of Faust's 60 s default.
             stream_app.conf.broker_session_timeout = settings.session_timeout_s
             # No standby copies of the repeat-windows table: it has no changelog (PostgreSQL is its durable truth).
             stream_app.conf.table_standby_replicas = 0
             agent_pool = await _agent_pool(settings)
-            agents.register_agents(stream_app, settings, replace(deps, pool=agent_pool), runtime.dead_letters)
+            agent_deps = replace(deps, pool=agent_pool)
+            log = KafkaLog(settings.kafka_bootstrap_servers, client_id=f"{settings.kafka_group()}-log")
+            concerns = consumers.concern_consumer(
+                settings, agent_deps, runtime.dead_letters, PostgresPositions(agent_pool), log
+            )
+            consumers.register_agents(stream_app, settings, agent_deps, concerns)
             relay = relay_for(
                 "routing",
                 database_url=settings.database_url.get_secret_value(),
@@ -104,6 +111,7 @@ def build_app(settings: RoutingSettings, clock: Clock | None = None) -> FastAPI:
                     yield
             finally:
                 await lag.close()
+                await concerns.close()
                 await agent_pool.close()
 
     # The demo clock exists only on a local development stack (LOCAL_DEV); elsewhere its path is a 404.

@@ -16,9 +16,8 @@ class RoutingSettings(Settings):
     http_port: int = 8002
     rules_file: Path = Field(DEFAULT_RULES, description="Rules document stored as version 1 when none is stored.")
     consume_batch_size: int = Field(200, ge=1, le=5000, description="Concern events applied per transaction.")
-    consume_batch_wait_s: float = Field(0.2, gt=0, description="How long a partial batch waits for more events.")
-    consume_batch_idle_s: float = Field(
-        0.05, gt=0, description="A partial batch is applied once no event arrived for this long."
+    consume_batch_wait_s: float = Field(
+        0.05, gt=0, description="The longest a take of events waits to fill before it is applied (a flood fills it)."
     )
     repeat_window_subjects: int = Field(
         200_000, ge=1, description="Subjects a worker keeps in its repeat-windows table (least recently used go)."
@@ -31,8 +30,3 @@ class RoutingSettings(Settings):
     scheduler_interval_s: float = Field(5.0, gt=0, description="How often every worker checks the clocks.")
     session_timeout_s: float = Field(10.0, ge=6, description="Kafka group session timeout of the Faust consumer.")
     lag_interval_s: float = Field(10.0, gt=0, description="How often the consumer-lag gauge is refreshed.")
-
-    @property
-    def stream_app_name(self) -> str:
-        """Name behind the Faust app id and consumer group: `routing` (`<prefix>routing` in a prefixed deployment)."""
-        return f"{self.topic_prefix}{self.service_name}"

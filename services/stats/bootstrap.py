@@ -6,15 +6,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.stats.adapters.applier import ProjectionApplier
 from services.stats.adapters.reference_data import reference_from_directory
 from services.stats.domain.costs import UnitCosts
 from services.stats.domain.disclosure import Disclosure
 from services.stats.domain.reference import ReferenceData
-from services.stats.entrypoints import agents, api
+from services.stats.entrypoints import api, consumers
 from services.stats.entrypoints.api import dashboard
 from services.stats.entrypoints.deps import StatsContext
 from services.stats.metrics import refreshing
 from services.stats.settings import StatsSettings
+from shared.db.positions import PostgresPositions
+from shared.kafka.positions import KafkaLog
 from shared.kafka.streams import make_stream_app, running
 from shared.runtime import attach, serve, service_runtime
 from shared.web.app import create_app
@@ -38,11 +41,21 @@ def build_app(settings: StatsSettings) -> FastAPI:
             if runtime.reference is not None:
                 runtime.reference.subscribe(lambda d: setattr(context, "reference", reference_from_directory(d)))
             stream_app = make_stream_app(settings)
-            agents.register_agents(stream_app, runtime)
-            async with running(stream_app), refreshing(runtime.pool, settings, context.unit_costs):
-                attach(app, runtime)
-                app.state.stats = context
-                yield
+            projections = consumers.projection_consumer(
+                settings,
+                ProjectionApplier(runtime.pool, settings.consumer_group),
+                runtime.dead_letters,
+                PostgresPositions(runtime.pool),
+                KafkaLog(settings.kafka_bootstrap_servers, client_id=f"{settings.kafka_group()}-log"),
+            )
+            consumers.register_agents(stream_app, settings, projections)
+            try:
+                async with running(stream_app), refreshing(runtime.pool, settings, context.unit_costs):
+                    attach(app, runtime)
+                    app.state.stats = context
+                    yield
+            finally:
+                await projections.close()
 
     app = create_app(
         title="Stats",

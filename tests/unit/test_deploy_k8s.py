@@ -60,8 +60,6 @@ def production_group(service: str) -> str:
     """The Kafka group a service's workers join in production (no topic prefix), as the code computes it."""
     secrets = {"subject_key_secret": DUMMY_SECRETS["SUBJECT_KEY_SECRET"], "master_key": DUMMY_SECRETS["MASTER_KEY"]}
     settings = SETTINGS[service](database_url=DUMMY_SECRETS["DATABASE_URL"], **secrets)
-    if service == "routing":  # the Faust app id, and so the group, is built from stream_app_name
-        settings = settings.model_copy(update={"service_name": settings.stream_app_name})
     return settings.kafka_group()
 
 

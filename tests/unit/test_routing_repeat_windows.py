@@ -8,11 +8,13 @@ import pytest
 
 from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.domain.repeats import REPEAT_WINDOW, Window
-from services.routing.entrypoints.agents import register_agents
+from services.routing.entrypoints.consumers import concern_consumer, register_agents
 from services.routing.handlers.deps import Deps
 from services.routing.settings import RoutingSettings
 from shared.contracts.envelope import encode
+from shared.db.positions import InMemoryPositions
 from shared.kafka.dead_letters import InMemoryDeadLetters
+from shared.kafka.positions import InMemoryLog
 from tests.support.polling import eventually
 from tests.support.routing_events import concern_event
 
@@ -89,7 +91,8 @@ async def test_the_agent_keeps_windows_in_its_faust_table_and_forgets_them_when_
             decided[event.data.concern_id] = subject.is_repeat(event.data.reported_at)
         deps.windows.keep(generation, found)
 
-    agent = register_agents(app, settings, deps, InMemoryDeadLetters(), apply=apply)
+    consumer = concern_consumer(settings, deps, InMemoryDeadLetters(), InMemoryPositions(), InMemoryLog(), apply)
+    agent = register_agents(app, settings, deps, consumer)
     table = app.tables["repeat-windows"]
     assert table.partitions == 4  # co-partitioned with concern-events
     assert deps.windows is not None
