@@ -22,7 +22,7 @@ breaks on an upgrade. The rule, checked on the syntax tree of every module:
 
 import ast
 import functools
-import importlib.util
+import importlib.machinery
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +53,7 @@ def _framework_source() -> str:
     """The installed frameworks' Python source, all of it (a few MB, read once)."""
     texts = []
     for framework in FRAMEWORKS:
-        spec = importlib.util.find_spec(framework)
+        spec = importlib.machinery.PathFinder.find_spec(framework)  # the installed one, not a stub in sys.modules
         assert spec is not None and spec.submodule_search_locations, framework
         for folder in spec.submodule_search_locations:
             texts += [path.read_text(errors="replace") for path in sorted(Path(folder).rglob("*.py"))]
