@@ -1,5 +1,5 @@
-"""intake's read side (who sees what of a concern, and the audit of every detail read) through the in-memory
-unit of work: no PostgreSQL."""
+"""intake's read side (who sees what of a concern, and the audit of every detail read) and erasure through the
+in-memory unit of work: no PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,12 +9,13 @@ import pytest
 from services.intake.adapters.concern_store import StoredConcern
 from services.intake.adapters.sealing import Sealer
 from services.intake.domain.directory import Directory
-from services.intake.handlers import lookups, views
+from services.intake.handlers import concerns, lookups, views
 from services.intake.handlers.deps import Deps
 from services.intake.handlers.ports import InMemoryUnitOfWork
 from services.intake.handlers.referrals import on_referral_created, on_referral_status_changed
 from shared.auth.principal import Principal, Role
 from shared.contracts.examples import example_events
+from shared.contracts.topics import CONCERN_EVENTS
 from tests.support.intake_harness import intake_settings
 
 pytestmark = pytest.mark.unit
@@ -45,7 +46,8 @@ def stored(deps: Deps, concern_id: str, *, receipt_code: str = "K7WX3MPQ", **cha
     sealed = deps.sealer.seal(concern_id, details)
     fields: dict[str, Any] = {
         "id": concern_id, "receipt_code": receipt_code, "organisation_id": "org-lejerbo",
-        "department_id": "dep-0316-017", "municipality_code": "0316", "subject_key": "sk_1", "categories": ["odour"],
+        "department_id": "dep-0316-017", "municipality_code": "0316", "subject_key": "sk_12345678",
+        "categories": ["odour"],
         "severity": "medium", "consent": "given", "legal_basis": "consent", "observed_at": T0, "received_at": T0,
         "reporter_role": "caretaker", "channel": "http", "source_system": None, "reporter_client_id": "cli_reporter",
         "request_hash": "h", "has_reporter_contact": True, "has_resident_details": False,
@@ -168,3 +170,20 @@ async def test_a_reporters_list_holds_its_own_concerns_newest_first_with_their_r
     assert page.next_offset == 1
     assert [(c.id, c.referral_statuses, c.status) for c in rest.items] == [(concern.id, ["requested"], "referred")]
     assert rest.next_offset is None
+
+
+async def test_erasure_shreds_the_details_once_with_its_event_and_audit_row() -> None:
+    deps, uow = fake_deps()
+    concern = await referred(deps, uow)
+
+    erased_at = await concerns.erase_concern(deps, concern.id, ADMIN)
+    again = await concerns.erase_concern(deps, concern.id, ADMIN)
+    view = await views.view_concern(deps, concern.id, HOLBAEK)
+
+    assert erased_at is not None and again == erased_at  # erasing twice changes nothing
+    assert [(topic, event.type, event.data.concern_id) for topic, event in uow.tables.outbox] == [
+        (CONCERN_EVENTS, "concern.erased.v1", concern.id)
+    ]
+    assert [e.action for e in await uow.audit.trail(concern.id)] == ["erasure"]
+    assert view is not None and (view.status, view.disclosure, view.details) == ("erased", "erased", None)
+    assert await concerns.erase_concern(deps, "00000000-0000-0000-0000-000000000000", ADMIN) is None

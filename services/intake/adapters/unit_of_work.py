@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import asyncpg
 
@@ -10,7 +10,9 @@ from services.intake.adapters import audit, concern_store, referral_store
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from shared import outbox
 from shared.auth.principal import Principal
+from shared.contracts.envelope import Envelope
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 from shared.db.inbox import first_delivery
 
@@ -29,6 +31,22 @@ class PostgresConcerns:
 
     async def matching(self, where: ConcernFilter, *, limit: int, offset: int) -> list[StoredConcern]:
         return await concern_store.list_concerns(self._conn, where, limit=limit, offset=offset)
+
+    async def lock_for_erasure(self, concern_id: str) -> tuple[str, datetime | None] | None:
+        return await concern_store.lock_for_erasure(self._conn, concern_id)
+
+    async def shred(self, concern_id: str, erased_at: datetime) -> None:
+        await concern_store.shred(self._conn, concern_id, erased_at)
+
+
+class PostgresOutbox:
+    """Outbox on the shared outbox table, in the unit's transaction."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def add(self, topic: str, events: list[Envelope[Any]]) -> None:
+        await outbox.enqueue(self._conn, topic, events)
 
 
 class PostgresAudit:
@@ -95,6 +113,7 @@ class PostgresUnitOfWork:
         self.concerns = PostgresConcerns(self._conn)
         self.referrals = PostgresReferrals(self._conn)
         self.audit = PostgresAudit(self._conn)
+        self.outbox = PostgresOutbox(self._conn)
         return self
 
     async def __aexit__(

@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.intake.adapters import concern_store
-from services.intake.adapters.audit import record_access
 from services.intake.domain.concern import NewConcern, check_report, fingerprint, new_concern
 from services.intake.domain.events import concern_erased, concern_reported
 from services.intake.domain.report import ConcernReport
 from services.intake.domain.triage import read_hints
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import ACCEPT_SECONDS, CONCERNS_ACCEPTED, CONCERNS_REPLAYED, ERASURES, source_label
-from shared import outbox
 from shared.auth.principal import Principal
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.contracts.vocabulary import IntakeChannel
@@ -134,17 +132,17 @@ async def _replay(conn: asyncpg.Connection, concern_id: str, hints: tuple[str, .
 
 async def erase_concern(deps: Deps, concern_id: str, principal: Principal) -> datetime | None:
     """Destroy the concern's data key and record concern.erased.v1; when it was erased, or None if unknown."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        locked = await concern_store.lock_for_erasure(conn, concern_id)
+    async with deps.unit_of_work() as uow:
+        locked = await uow.concerns.lock_for_erasure(concern_id)
         if locked is None:
             return None
         subject_key, erased_at = locked
         if erased_at is not None:
             return erased_at  # erasing twice changes nothing and emits nothing
         now = deps.clock()
-        await concern_store.shred(conn, concern_id, now)
+        await uow.concerns.shred(concern_id, now)
         erased = concern_erased(concern_id, subject_key, erased_at=now, source=deps.settings.event_source)
-        await outbox.enqueue(conn, CONCERN_EVENTS, [erased])
-        await record_access(conn, concern_id, principal, action="erasure", basis="erasure_request")
+        await uow.outbox.add(CONCERN_EVENTS, [erased])
+        await uow.audit.record(concern_id, principal, action="erasure", basis="erasure_request")
     ERASURES.inc()
     return now

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
 from shared.auth.principal import Principal
+from shared.contracts.envelope import Envelope
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 
 
@@ -29,6 +30,19 @@ class ConcernRepository(Protocol):
 
     async def matching(self, where: ConcernFilter, *, limit: int, offset: int) -> list[StoredConcern]:
         """Concerns matching `where`, newest first (ties by id, so pages never overlap)."""
+
+    async def lock_for_erasure(self, concern_id: str) -> tuple[str, datetime | None] | None:
+        """Lock the concern to the end of the unit; its subject key and erasure time, or None when unknown."""
+
+    async def shred(self, concern_id: str, erased_at: datetime) -> None:
+        """Destroy the data key and drop the ciphertext: the details are unreadable from now on."""
+
+
+class Outbox(Protocol):
+    """Events to publish, committed with the change that made them."""
+
+    async def add(self, topic: str, events: list[Envelope[Any]]) -> None:
+        """Queue the events for `topic` (a contract topic name), in order."""
 
 
 class AuditLog(Protocol):
@@ -69,6 +83,7 @@ class UnitOfWork(Protocol):
     concerns: ConcernRepository
     referrals: ReferralRepository
     audit: AuditLog
+    outbox: Outbox
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record the event as applied by this service (the inbox); False when it already was."""
@@ -89,6 +104,7 @@ class _Tables:
     history: dict[str, tuple[str, str, HistoryEntry]] = field(default_factory=dict)
     """event_id -> (concern_id, event_id, step)"""
     processed: set[str] = field(default_factory=set)
+    outbox: list[tuple[str, Envelope[Any]]] = field(default_factory=list)
 
 
 class InMemoryConcerns:
@@ -113,6 +129,24 @@ class InMemoryConcerns:
         found = [c for c in self._t.concerns.values() if _matches(where, c)]
         found.sort(key=lambda c: (c.received_at, c.id), reverse=True)
         return found[offset : offset + limit]
+
+    async def lock_for_erasure(self, concern_id: str) -> tuple[str, datetime | None] | None:
+        found = self._t.concerns.get(concern_id)
+        return (found.subject_key, found.erased_at) if found else None
+
+    async def shred(self, concern_id: str, erased_at: datetime) -> None:
+        found = self._t.concerns[concern_id]
+        self._t.concerns[concern_id] = replace(found, sealed=None, wrapped_key=None, erased_at=erased_at)
+
+
+class InMemoryOutbox:
+    """The in-memory fake of Outbox: (topic, event) in the order they were queued."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def add(self, topic: str, events: list[Envelope[Any]]) -> None:
+        self._t.outbox.extend((topic, event) for event in events)
 
 
 def _matches(where: ConcernFilter, concern: StoredConcern) -> bool:
@@ -206,6 +240,7 @@ class InMemoryUnitOfWork:
         self.concerns = InMemoryConcerns(self.tables)
         self.referrals = InMemoryReferrals(self.tables)
         self.audit = InMemoryAudit(self.tables, lambda: datetime.now(UTC))
+        self.outbox = InMemoryOutbox(self.tables)
 
     def __call__(self) -> Self:
         return self
