@@ -29,8 +29,9 @@ from tests.support.reference import default_rules
 from tests.support.routing_events import read_committed
 from tests.support.services import ServiceProcess
 
-# Its waits add up to 1,500 s at worst (start 120, notify knowing both municipalities 2 x 60, workers busy 120,
-# streaming 120, concerns 60, referrals 240, webhooks 2 x 240, stats 180, outcomes 60), past the global 300 s:
+# Its waits add up to 1,620 s at worst (start 240, as seven processes import at once on a loaded machine; notify
+# knowing both municipalities 2 x 60, workers busy 120, streaming 120, concerns 60, referrals 240, webhooks 2 x 240,
+# stats 180, outcomes 60), past the global 300 s:
 # a slow run must fail on the wait that ran out, with its message, not be killed with a thread dump.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 PARTITIONS = 6
@@ -133,7 +134,7 @@ async def test_two_workers_each_on_six_partitions_lose_and_double_nothing_when_o
         everyone = [p for group in processes.values() for p in group]
         for process in everyone:
             stack.callback(process.stop)
-        await asyncio.gather(*(asyncio.to_thread(p.start, ready_within=120) for p in everyone))
+        await asyncio.gather(*(asyncio.to_thread(p.start, ready_within=240) for p in everyone))
         urls = {code: stack.enter_context(serving(receiver)) for code, receiver in receivers.items()}
         intake = await stack.enter_async_context(httpx.AsyncClient(base_url=processes["intake"][0].url, timeout=30))
         notify = await stack.enter_async_context(httpx.AsyncClient(base_url=processes["notify"][0].url, timeout=30))
