@@ -134,23 +134,22 @@ def status_changed_event(
     merged: bool = False,
 ) -> ReferralStatusChanged:
     """referral.status_changed.v1 for a move (a rejection names the referral that carries the concern on)."""
-    return ReferralStatusChanged(
-        referral_id=after.referral_id,
-        concern_id=after.concern_id,
-        target=after.target,
-        municipality_code=after.municipality_code,
-        department_id=after.department_id,
+    carried = {
+        "rerouted_to_referral_id": rerouted_to.referral_id if rerouted_to else None,
+        "merged_into_open": merged if rerouted_to else None,
+        "rerouted_to_target": rerouted_to.target if rerouted_to else None,
+        "rerouted_to_recipient_id": rerouted_to.recipient_id if rerouted_to else None,
+        "rerouted_task": rerouted_to.task if rerouted_to else None,
+    }
+    return event_of(
+        ReferralStatusChanged,
+        after,
         from_status=before.status,
         to_status=after.status,
         reason=reason,
-        outcome=after.outcome,
         changed_by_role=by,
         changed_at=at,
-        rerouted_to_referral_id=rerouted_to.referral_id if rerouted_to else None,
-        merged_into_open=merged if rerouted_to else None,
-        rerouted_to_target=rerouted_to.target if rerouted_to else None,
-        rerouted_to_recipient_id=rerouted_to.recipient_id if rerouted_to else None,
-        rerouted_task=rerouted_to.task if rerouted_to else None,
+        **carried,
     )
 
 
