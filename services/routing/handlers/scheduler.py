@@ -5,6 +5,8 @@ same transaction that writes its event to the outbox, so two workers never both 
 never loses it.
 """
 
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
@@ -13,10 +15,11 @@ from services.routing import metrics
 from services.routing.adapters.referral_store import to_referral
 from services.routing.domain import ids
 from services.routing.domain.lifecycle import OPEN
-from services.routing.domain.referral import breached_event, escalated_event, receipt_breached_event
+from services.routing.domain.referral import Referral, breached_event, escalated_event, receipt_breached_event
 from services.routing.handlers.deps import Deps
 from shared import outbox
 from shared.contracts.envelope import make_event
+from shared.contracts.events import EventData
 
 BATCH = 200
 
@@ -31,32 +34,8 @@ RETURNING *
 """
 
 
-async def _claim(conn: asyncpg.Connection, mark: str, due: str, now: datetime) -> list:
+async def _claim(conn: asyncpg.Connection, now: datetime, *, mark: str, due: str) -> list:
     return await conn.fetch(_CLAIM.format(mark=mark, due=due), now, BATCH)
-
-
-async def send_reminders(deps: Deps) -> int:
-    """Emit referral.sla_breached.v1 for unacknowledged referrals past their due time; returns how many."""
-    now, total = deps.clock.now(), 0
-    while True:
-        async with deps.pool.acquire() as conn, conn.transaction():
-            referrals = [to_referral(row) for row in await _claim(conn, "breached_at", "ack_due_at", now)]
-            envelopes = [
-                make_event(
-                    breached_event(r, now),
-                    source=deps.source,
-                    subject=r.subject_key,
-                    id=ids.event_id(r.referral_id, "sla_breached"),
-                    time=now,
-                )
-                for r in referrals
-            ]
-            await outbox.enqueue(conn, deps.referral_topic, envelopes)
-        for r in referrals:
-            metrics.SLA_BREACHES.labels(r.target.value, r.severity.value, r.municipality_code).inc()
-        total += len(referrals)
-        if len(referrals) < BATCH:
-            return total
 
 
 _CLAIM_RECEIPTS = """
@@ -70,58 +49,84 @@ RETURNING *
 """
 
 
-async def send_receipt_breaches(deps: Deps) -> int:
-    """Emit referral.sla_breached.v1 (clock underretning_receipt) for underretninger whose receipt the municipality
-    has not confirmed (acknowledged) within 6 working days; returns how many."""
+async def _claim_receipts(conn: asyncpg.Connection, now: datetime) -> list:
+    return await conn.fetch(_CLAIM_RECEIPTS, now, BATCH)
+
+
+Claim = Callable[[asyncpg.Connection, datetime], Awaitable[list]]
+"""Marks up to BATCH due referrals and returns their rows."""
+Events = Callable[[asyncpg.Connection, list[Referral], datetime], Awaitable[list[EventData]]]
+"""The event of each claimed referral, in the claim's transaction."""
+Count = Callable[[list[Referral]], None]
+"""Counts a committed batch in the metrics."""
+
+
+async def _run_clock(deps: Deps, claim: Claim, events: Events, kind: str, count: Count) -> int:
+    """Claim due referrals a batch at a time, each batch's events into the outbox in the transaction that marked
+    them (event ids per referral and `kind`), `count` each committed batch; returns how many."""
     now, total = deps.clock.now(), 0
     while True:
         async with deps.pool.acquire() as conn, conn.transaction():
-            referrals = [to_referral(row) for row in await conn.fetch(_CLAIM_RECEIPTS, now, BATCH)]
+            referrals = [to_referral(row) for row in await claim(conn, now)]
+            data = await events(conn, referrals, now)
             envelopes = [
-                make_event(
-                    receipt_breached_event(r, now),
-                    source=deps.source,
-                    subject=r.subject_key,
-                    id=ids.event_id(r.referral_id, "receipt_breached"),
-                    time=now,
-                )
-                for r in referrals
+                make_event(d, source=deps.source, subject=r.subject_key, id=ids.event_id(r.referral_id, kind), time=now)
+                for r, d in zip(referrals, data, strict=True)
             ]
             await outbox.enqueue(conn, deps.referral_topic, envelopes)
-        metrics.UNDERRETNING_RECEIPT_BREACHES.inc(len(referrals))
+        count(referrals)
         total += len(referrals)
         if len(referrals) < BATCH:
             return total
+
+
+async def send_reminders(deps: Deps) -> int:
+    """Emit referral.sla_breached.v1 for unacknowledged referrals past their due time; returns how many."""
+
+    async def events(_: asyncpg.Connection, referrals: list[Referral], now: datetime) -> list[EventData]:
+        return [breached_event(r, now) for r in referrals]
+
+    def count(referrals: list[Referral]) -> None:
+        for r in referrals:
+            metrics.SLA_BREACHES.labels(r.target.value, r.severity.value, r.municipality_code).inc()
+
+    claim = functools.partial(_claim, mark="breached_at", due="ack_due_at")
+    return await _run_clock(deps, claim, events, "sla_breached", count)
+
+
+async def send_receipt_breaches(deps: Deps) -> int:
+    """Emit referral.sla_breached.v1 (clock underretning_receipt) for underretninger whose receipt the municipality
+    has not confirmed (acknowledged) within 6 working days; returns how many."""
+
+    async def events(_: asyncpg.Connection, referrals: list[Referral], now: datetime) -> list[EventData]:
+        return [receipt_breached_event(r, now) for r in referrals]
+
+    def count(referrals: list[Referral]) -> None:
+        metrics.UNDERRETNING_RECEIPT_BREACHES.inc(len(referrals))
+
+    return await _run_clock(deps, _claim_receipts, events, "receipt_breached", count)
 
 
 async def send_escalations(deps: Deps) -> int:
     """Emit referral.escalated.v1 for referrals still unacknowledged at twice their due time."""
-    now, total = deps.clock.now(), 0
-    while True:
-        async with deps.pool.acquire() as conn, conn.transaction():
-            _, document = await deps.rules.get(conn)
-            referrals = [to_referral(row) for row in await _claim(conn, "escalated_at", "escalate_at", now)]
-            envelopes = []
-            for r in referrals:
-                contact = document.escalation_contact(r.recipient_id)
-                await conn.execute(
-                    "UPDATE referrals SET escalation_contact_id = $2 WHERE referral_id = $1", r.referral_id, contact
-                )
-                envelopes.append(
-                    make_event(
-                        escalated_event(r, contact, now),
-                        source=deps.source,
-                        subject=r.subject_key,
-                        id=ids.event_id(r.referral_id, "escalated"),
-                        time=now,
-                    )
-                )
-            await outbox.enqueue(conn, deps.referral_topic, envelopes)
+
+    async def events(conn: asyncpg.Connection, referrals: list[Referral], now: datetime) -> list[EventData]:
+        _, document = await deps.rules.get(conn)
+        escalated: list[EventData] = []
+        for r in referrals:
+            contact = document.escalation_contact(r.recipient_id)
+            await conn.execute(
+                "UPDATE referrals SET escalation_contact_id = $2 WHERE referral_id = $1", r.referral_id, contact
+            )
+            escalated.append(escalated_event(r, contact, now))
+        return escalated
+
+    def count(referrals: list[Referral]) -> None:
         for r in referrals:
             metrics.ESCALATIONS.labels(r.target.value, r.severity.value).inc()
-        total += len(referrals)
-        if len(referrals) < BATCH:
-            return total
+
+    claim = functools.partial(_claim, mark="escalated_at", due="escalate_at")
+    return await _run_clock(deps, claim, events, "escalated", count)
 
 
 async def measure_open_referrals(deps: Deps) -> None:
