@@ -1,8 +1,9 @@
 """What every service owns while it runs: its pool, its producer, the registries it follows, its readiness checks."""
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -179,3 +180,17 @@ def serve(app: FastAPI, settings: Settings) -> None:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         timeout_graceful_shutdown=10,
     )
+
+
+@asynccontextmanager
+async def background(*jobs: tuple[str, Awaitable[None]]) -> AsyncIterator[None]:
+    """Run named coroutines as tasks for the duration of the block; on exit cancel them and wait for each."""
+    tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
