@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from shared.outbox.postgres import OutboxRow
+from shared.outbox.postgres import OutboxRow, Wakeable
 
 
 @dataclass
@@ -35,25 +35,12 @@ class InMemoryOutbox:
             yield InMemorySession(self)
 
 
-class InMemorySession:
+class InMemorySession(Wakeable):
     """A leader's view of an InMemoryOutbox."""
 
     def __init__(self, outbox: InMemoryOutbox):
+        super().__init__()
         self._outbox = outbox
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """As a NOTIFY would."""
-        self._wake.set()
-
-    async def wait(self, timeout: float) -> bool:
-        """Until woken or `timeout` passed."""
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            return False
-        self._wake.clear()
-        return True
 
     async def pending(self, limit: int) -> list[OutboxRow]:
         """The oldest unmarked rows."""

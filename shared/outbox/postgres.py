@@ -29,29 +29,36 @@ def lock_key(service: str) -> int:
     return zlib.crc32(f"outbox-relay:{service}".encode()) - 2**31
 
 
-class LeaderSession:
-    """The leading relay's own connection: it holds the lock, hears NOTIFY and reads and marks rows."""
+class Wakeable:
+    """What a leader waits on between batches: a NOTIFY, an in-process hint, or the poll interval."""
 
-    def __init__(self, conn: asyncpg.Connection):
-        self._conn = conn
-        self._wake = asyncio.Event()
-
-    async def listen(self) -> None:
-        """Hear the insert trigger's NOTIFY from now on."""
-        await self._conn.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
+    def __init__(self) -> None:
+        self._woken = asyncio.Event()
 
     def wake(self) -> None:
         """Wake the relay as a NOTIFY would (an in-process hint that rows were committed)."""
-        self._wake.set()
+        self._woken.set()
 
     async def wait(self, timeout: float) -> bool:
         """Until woken (True) or `timeout` seconds passed (False)."""
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._woken.wait(), timeout)
         except TimeoutError:
             return False
-        self._wake.clear()
+        self._woken.clear()
         return True
+
+
+class LeaderSession(Wakeable):
+    """The leading relay's own connection: it holds the lock, hears NOTIFY and reads and marks rows."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        super().__init__()
+        self._conn = conn
+
+    async def listen(self) -> None:
+        """Hear the insert trigger's NOTIFY from now on."""
+        await self._conn.add_listener(WAKE_CHANNEL, lambda *_: self.wake())
 
     async def pending(self, limit: int) -> list[OutboxRow]:
         """The oldest unpublished rows, in id order."""
