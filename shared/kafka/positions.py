@@ -7,11 +7,13 @@ delivery it abandoned as read, so the records below it fetched again after the s
 ROFF"). Both end as a hole in what the agent sees.
 
 So the offsets Faust commits are only where its fetch starts. The truth is the consumer's position in its own
-database (shared/db/positions.py), moved forward only after a batch is durable. Per partition, `PartitionPositions.complete`
-takes what Faust delivered and returns what to apply: events below the position are left out (applied before),
-and a hole between the position and the next delivered event is read back from the log with a plain aiokafka
-consumer (`KafkaLog`) and put in front. A hole that is no event (a transaction marker, a compacted or expired
-record) is found empty and passed over.
+database (shared/db/positions.py), moved forward only after a batch is durable. Per partition,
+`PartitionPositions.complete` takes what Faust delivered and returns what to apply: events below the position
+are left out (applied before), and a hole between the position and the next delivered event is read back from
+the log with a plain aiokafka consumer (`KafkaLog`) and put in front. A hole that is no event (a transaction
+marker, a compacted or expired record) is found empty and passed over. A hole at the end of a partition (nothing
+delivered after it) is found by `StreamConsumer.catch_up` (shared/kafka/streams.py), which compares the position
+with the partition's end once the partition has been quiet for a few seconds.
 """
 
 import asyncio
@@ -34,6 +36,7 @@ class Log(Protocol):
     """Port: reading a partition's records directly (a plain aiokafka consumer; a list in unit tests)."""
 
     async def earliest(self, partition: Partition) -> int: ...
+    async def ends(self, partitions: Sequence[Partition]) -> dict[Partition, int]: ...
     async def read(self, partition: Partition, start: int, end: int) -> list[RawMessage]: ...
 
 
@@ -65,6 +68,12 @@ class KafkaLog:
         async with self._lock:
             tp = TopicPartition(*partition)
             return (await (await self._started()).beginning_offsets([tp]))[tp]
+
+    async def ends(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
+        """Each partition's end offset (the offset its next record will have)."""
+        async with self._lock:
+            ends = await (await self._started()).end_offsets([TopicPartition(*p) for p in partitions])
+            return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
     async def read(self, partition: Partition, start: int, end: int) -> list[RawMessage]:
         """The records of offsets [start, end), in order (fewer where offsets hold no record)."""
@@ -103,7 +112,7 @@ class PartitionPositions:
 
     async def complete(self, partition: Partition, delivered: Sequence[RawMessage]) -> list[RawMessage]:
         """What to apply, in offset order: the delivered events at or past the position, and any hole read back."""
-        position = await self._position(partition)
+        position = await self.position(partition)
         run: list[RawMessage] = []
         for message in delivered:
             if message.offset < position:
@@ -114,14 +123,25 @@ class PartitionPositions:
             position = message.offset + 1
         return run
 
+    async def behind(self, partition: Partition, end: int, limit: int) -> tuple[list[RawMessage], int]:
+        """The records of up to `limit` offsets from the position towards `end` (a tail Faust never delivered), read
+        from the log, and the offset the read reached (the position itself when it is at `end` already)."""
+        position = await self.position(partition)
+        reach = max(position, min(end, position + limit))
+        return (await self._hole(partition, position, reach) if position < reach else []), reach
+
     async def advance(self, partition: Partition, run: Sequence[RawMessage]) -> None:
         """Record `run` (just made durable) as applied: the partition's position moves past its last offset."""
         if run:
-            following = run[-1].offset + 1
-            await self._positions.save(self.consumer, {partition: following})
-            self._next[partition] = following
+            await self.advance_to(partition, run[-1].offset + 1)
 
-    async def _position(self, partition: Partition) -> int:
+    async def advance_to(self, partition: Partition, following: int) -> None:
+        """Record every offset below `following` as applied (or as holding no record)."""
+        await self._positions.save(self.consumer, {partition: following})
+        self._next[partition] = following
+
+    async def position(self, partition: Partition) -> int:
+        """The offset of the partition's next event to apply."""
         if partition not in self._next:
             stored = await self._positions.load(self.consumer, partition)
             # Never applied anything here: from the start of the log, not from wherever Faust starts.
@@ -156,6 +176,9 @@ class InMemoryLog:
 
     async def earliest(self, partition: Partition) -> int:
         return min((m.offset for m in self.records.get(partition, ())), default=0)
+
+    async def ends(self, partitions: Sequence[Partition]) -> dict[Partition, int]:
+        return {p: max((m.offset + 1 for m in self.records.get(p, ())), default=0) for p in partitions}
 
     async def read(self, partition: Partition, start: int, end: int) -> list[RawMessage]:
         self.reads.append((partition, start, end))

@@ -9,6 +9,7 @@ only once `apply` returns, so nothing is committed before it is durable.
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -56,35 +57,81 @@ class StreamConsumer:
     in one transaction). After each, the partition's position is saved: a crash repeats at most that batch.
     """
 
-    def __init__(self, pipeline: Pipeline[Any], positions: PartitionPositions, log: Log, *, per_transaction: int):
+    def __init__(
+        self,
+        pipeline: Pipeline[Any],
+        positions: PartitionPositions,
+        log: Log,
+        *,
+        per_transaction: int,
+        quiet_s: float = 5.0,
+    ):
         self.pipeline = pipeline
         self.positions = positions
         self.log = log
         self._per_transaction = per_transaction
+        self._quiet_s = quiet_s
+        self._busy: dict[Partition, asyncio.Lock] = {}
+        self._delivered_at: dict[Partition, float] = {}
 
-    def follow_rebalances(self, app: faust.App) -> None:
-        """Read positions again after every rebalance: another worker may have applied more of a partition."""
+    def follow_rebalances(self, app: faust.App, topics: Sequence[str], *, every_s: float = 5.0) -> None:
+        """Read positions again after every rebalance (another worker may have applied more of a partition), and
+        every `every_s` catch up on the assigned partitions of `topics` that Faust left quiet behind their end."""
 
         async def forget(_sender: object, *_args: object, **_kwargs: object) -> None:
             self.positions.forget()
+            self._delivered_at.clear()
 
         app.on_partitions_assigned.connect(forget)
+
+        @app.timer(every_s, name=f"catch-up-{self.positions.consumer}-{topics[0]}")
+        async def catch_up() -> None:
+            wanted = set(topics)
+            await self.catch_up([(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in wanted])
 
     async def apply(self, events: Sequence[faust.EventT]) -> None:
         """Apply a take of events (any partitions, in the order delivered); returns once all are durable."""
         by_partition: dict[Partition, list[RawMessage]] = {}
+        now = time.monotonic()
         for event in events:
             message = event.message
             by_partition.setdefault((message.topic, message.partition), []).append(raw_message(message))
+        for partition in by_partition:
+            self._delivered_at[partition] = now
         # A key, and so its order, lives in one partition: partitions apply side by side.
         await asyncio.gather(*(self._apply_partition(p, run) for p, run in by_partition.items()))
 
+    async def catch_up(self, partitions: Sequence[Partition]) -> None:
+        """Apply what a quiet partition holds past its position: events Faust acknowledged but never delivered, with
+        nothing delivered after them to show the hole (a partition Faust is still feeding is left to it)."""
+        now = time.monotonic()
+        for partition in partitions:
+            self._delivered_at.setdefault(partition, now)
+        quiet = [p for p in partitions if now - self._delivered_at[p] >= self._quiet_s]
+        if not quiet:
+            return
+        ends = await self.log.ends(quiet)
+        for partition in quiet:
+            async with self._lock(partition):
+                if await self.positions.position(partition) >= ends[partition]:
+                    continue
+                run, reach = await self.positions.behind(partition, ends[partition], self._per_transaction * 5)
+                await self._apply_run(partition, run)
+                if not run:
+                    await self.positions.advance_to(partition, reach)  # offsets that hold no record
+
     async def _apply_partition(self, partition: Partition, delivered: list[RawMessage]) -> None:
-        run = await self.positions.complete(partition, delivered)
+        async with self._lock(partition):
+            await self._apply_run(partition, await self.positions.complete(partition, delivered))
+
+    async def _apply_run(self, partition: Partition, run: list[RawMessage]) -> None:
         for start in range(0, len(run), self._per_transaction):
             batch = run[start : start + self._per_transaction]
             await self.pipeline.process(batch)
             await self.positions.advance(partition, batch)
+
+    def _lock(self, partition: Partition) -> asyncio.Lock:
+        return self._busy.setdefault(partition, asyncio.Lock())
 
     async def close(self) -> None:
         """Release the log reader."""

@@ -1,11 +1,13 @@
-"""What of a delivered run a consumer applies: from its durable position, holes read back, repeats left out."""
+"""What of a delivered run a consumer applies: from its durable position, holes and quiet tails read back, repeats
+left out."""
 
 import pytest
 
 from shared.db.positions import InMemoryPositions
-from shared.kafka.dead_letters import RawMessage
-from shared.kafka.pipeline import dispatch
+from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage
+from shared.kafka.pipeline import Pipeline, dispatch
 from shared.kafka.positions import InMemoryLog, PartitionPositions
+from shared.kafka.streams import StreamConsumer
 from tests.support.routing_events import concern_event
 
 pytestmark = pytest.mark.unit
@@ -76,3 +78,39 @@ async def test_dispatch_gives_a_handler_named_for_several_types_their_mixed_run_
     apply = dispatch({"concern.reported.v1": both, "concern.erased.v1": both, "x.v1": other})
     await apply([reported, erased, reported])
     assert calls == [["concern.reported.v1", "concern.erased.v1", "concern.reported.v1"]]
+
+
+def stream_consumer(log: InMemoryLog, store: InMemoryPositions, applied: list[int], quiet_s: float = 0.0):  # noqa: ANN201
+    async def apply(events: list) -> None:
+        applied.extend(int(e) for e in events)
+
+    pipeline = Pipeline(
+        consumer="c",
+        decoder=lambda value: _Offset(value.decode().removeprefix("v")),
+        apply=apply,
+        handles={"offset"},
+        dead_letters=InMemoryDeadLetters(),
+    )
+    return StreamConsumer(pipeline, PartitionPositions("c", store, log), log, per_transaction=2, quiet_s=quiet_s)
+
+
+class _Offset(str):
+    type = "offset"
+
+
+async def test_a_quiet_partition_behind_its_end_is_caught_up_from_the_log() -> None:
+    # Faust acknowledged 2-4 without delivering them, and nothing came after them to show the hole.
+    store, applied = InMemoryPositions(), []
+    await store.save("c", {P: 2})
+    consumer = stream_consumer(log_of(0, 1, 2, 3, 4), store, applied)
+    await consumer.catch_up([P])
+    assert applied == [2, 3, 4] and store.stored[("c", *P)] == 5
+    await consumer.catch_up([P])  # at the end: nothing more
+    assert applied == [2, 3, 4]
+
+
+async def test_a_partition_faust_is_still_feeding_is_left_to_it() -> None:
+    store, applied = InMemoryPositions(), []
+    consumer = stream_consumer(log_of(0, 1, 2), store, applied, quiet_s=60)
+    await consumer.catch_up([P])  # just assigned: quiet for less than a minute
+    assert applied == [] and store.stored == {}

@@ -84,7 +84,7 @@ def register_agents(
     if deps is not None:
         deps.windows = RepeatWindows(repeat_windows_table(app, settings), max_subjects=settings.repeat_window_subjects)
         forget_on_rebalance(app, deps.windows)
-    consumer.follow_rebalances(app)
+    consumer.follow_rebalances(app, [settings.topic(CONCERN_EVENTS)])
     # Up to a full transaction for each partition in one take; a take waits at most consume_batch_wait_s to fill.
     take = settings.consume_batch_size * settings.topic_partitions
 

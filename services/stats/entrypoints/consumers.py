@@ -63,7 +63,7 @@ def projection_consumer(
 
 def register_agents(app: faust.App, settings: Settings, consumer: StreamConsumer) -> list[faust.types.AgentT]:
     """Attach one agent per topic stats reads to its Faust app; returns them (concern, referral, notification)."""
-    consumer.follow_rebalances(app)
+    consumer.follow_rebalances(app, [settings.topic(t) for t in TOPICS])
     return [_agent(app, settings, topic, consumer) for topic in TOPICS]
 
 
