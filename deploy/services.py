@@ -55,6 +55,8 @@ def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict
             "LOCAL_DEV": "true",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # One trace per concern, as JSON lines per service (shared/tracing.py); `crp trace <concern id>` reads them.
+            "TRACE_DIR": str(cfg.home / "traces"),
         }
         | broker.client_env(cfg, secrets, service)
         | (_notify_environment(cfg, secrets) if service == "notify" else {})

@@ -285,5 +285,25 @@ def demo_advance(
     )
 
 
+@app.command("trace")
+def trace(
+    concern_id: Annotated[str, typer.Argument(help="The concern's id (a UUID).")],
+    trace_dir: Annotated[
+        Path | None, typer.Option(envvar="TRACE_DIR", help="The services' JSON-lines traces (default <home>/traces).")
+    ] = None,
+    home: Annotated[Path, typer.Option(envvar="STACK_HOME", help="The local stack's home.")] = Path(".local"),
+) -> None:
+    """Print the trace(s) of one concern as a tree: every hop's service, span, start offset and duration."""
+    from shared.trace_view import read_spans, traces_of, tree_of
+
+    directory = trace_dir or home / "traces"
+    traces = traces_of(read_spans(directory), concern_id) if directory.is_dir() else {}
+    if not traces:
+        console.print(f"no trace of concern {concern_id} in {directory}")
+        raise typer.Exit(1)
+    for trace_id, spans in traces.items():
+        console.print(tree_of(trace_id, spans))
+
+
 if __name__ == "__main__":
     app()

@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
+from shared import tracing
 from shared.auth.follower import ApiClientsFollower
 from shared.auth.registry import ClientRegistry
 from shared.db.pool import create_pool, database_ready
@@ -166,6 +167,8 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
 def serve(app: FastAPI, settings: Settings) -> None:
     """Run the service in this process until SIGTERM; logs are JSON lines on stdout."""
     configure_logging(settings.service_name, settings.log_level)
+    if tracing.setup(settings.service_name):  # off (nothing installed) unless OTEL_EXPORTER_OTLP_ENDPOINT or TRACE_DIR
+        tracing.instrument_app(app)
     log.info("service_starting", port=settings.http_port)
     uvicorn.run(
         app,

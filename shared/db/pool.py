@@ -2,6 +2,7 @@
 
 import asyncpg
 
+from shared import tracing
 from shared.settings import Settings
 
 
@@ -14,6 +15,8 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         timeout=5.0,
         command_timeout=30.0,
         server_settings={"application_name": settings.service_name},
+        # With tracing on, rows written on a connection (outbox, deliveries) default to the acquirer's traceparent.
+        setup=tracing.bind if tracing.enabled() else None,
     )
 
 

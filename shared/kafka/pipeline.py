@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
+from shared import tracing
 from shared.contracts.envelope import ContractError
 from shared.kafka.config import consumer_config
 from shared.kafka.dead_letters import DeadLetters, RawMessage
@@ -134,8 +135,13 @@ class Pipeline(Generic[T]):
         if good:
             step = self._chunk or len(good)
             applied = []
-            for start in range(0, len(good), step):
-                applied += await self._apply_good(good[start : start + step], outcome)
+            if tracing.enabled():  # one CONSUMER span per event, current while it applies (its outbox rows' parent)
+                for message, event in good:
+                    with tracing.consuming(self.consumer, message, event):
+                        applied += await self._apply_good([(message, event)], outcome)
+            else:
+                for start in range(0, len(good), step):
+                    applied += await self._apply_good(good[start : start + step], outcome)
             outcome.applied = len(applied)
             outcome.dead_lettered += len(good) - len(applied)
             self._count_applied(applied, time.perf_counter() - started)

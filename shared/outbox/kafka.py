@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared import tracing
 from shared.kafka.config import producer_config
 from shared.outbox.postgres import OutboxRow
 
@@ -45,6 +46,7 @@ class KafkaSender:
         batches: dict[tuple[str, int], list[Any]] = {}
         partitions: dict[str, list[int]] = {}
         partition_of: dict[tuple[str, str], int] = {}
+        spans = tracing.publishing(rows, self.topic)  # {} while tracing is off
         for row in rows:
             topic = self.topic(row.topic)
             if (partition := partition_of.get((topic, row.key))) is None:
@@ -58,11 +60,16 @@ class KafkaSender:
                 "timestamp": None,
                 "headers": [("ce_type", row.event_type.encode()), ("ce_id", row.event_id.encode())],
             }
+            if spans:  # CloudEvents distributed tracing: the publish span's traceparent
+                record["headers"].append((tracing.TRACEPARENT, spans[row.id][1].encode()))
             chain = batches.setdefault((topic, partition), [])
             if not chain or chain[-1].append(**record) is None:  # none yet, or full: start the next
                 chain.append(self._producer.create_batch())
                 chain[-1].append(**record)  # the first record always fits
-        await asyncio.gather(*(self._send_chain(t, p, chain) for (t, p), chain in batches.items()))
+        try:
+            await asyncio.gather(*(self._send_chain(t, p, chain) for (t, p), chain in batches.items()))
+        finally:
+            tracing.end(spans)
 
     async def _send_chain(self, topic: str, partition: int, chain: list[Any]) -> None:
         for batch in chain:

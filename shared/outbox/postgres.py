@@ -22,6 +22,8 @@ class OutboxRow:
     event_id: str
     event_type: str
     payload: bytes
+    traceparent: str | None = None
+    """The W3C traceparent of the span that wrote the row (NULL while tracing is off)."""
 
 
 def lock_key(service: str) -> int:
@@ -63,8 +65,8 @@ class LeaderSession(Wakeable):
     async def pending(self, limit: int) -> list[OutboxRow]:
         """The oldest unpublished rows, in id order."""
         rows = await self._conn.fetch(
-            "SELECT id, topic, key, event_id, event_type, payload FROM outbox_events WHERE published_at IS NULL "
-            "ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, event_id, event_type, payload, traceparent FROM outbox_events "
+            "WHERE published_at IS NULL ORDER BY id LIMIT $1",
             limit,
         )
         return [OutboxRow(**dict(r)) for r in rows]

@@ -21,11 +21,14 @@ class ClaimedDelivery(PlannedDelivery):
     secret_ciphertext: bytes | None
     client_id: str | None
     failing_since: datetime | None
+    traceparent: str | None = None
+    """The trace of the event that planned it (shared/tracing.py; NULL while tracing is off)."""
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> "ClaimedDelivery":
         """From a row of the claim query."""
-        values = {name: row[name] for name in cls.__dataclass_fields__}
+        values = {name: row[name] for name in cls.__dataclass_fields__ if name != "traceparent"}
+        values["traceparent"] = row.get("traceparent")
         values["id"] = str(row["id"])
         values["channel"] = Channel(row["channel"])
         values["subscription_id"] = str(row["subscription_id"]) if row["subscription_id"] else None

@@ -26,6 +26,7 @@ from services.notify.metrics import (
     SUBSCRIPTIONS_DISABLED,
     WEBHOOK_ATTEMPTS,
 )
+from shared import tracing
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -138,7 +139,7 @@ class DeliveryWorkers:
         """One attempt at one delivery, and its outcome recorded with its event."""
         started = time.perf_counter()
         try:
-            result = await self._senders[delivery.channel].send(delivery)
+            result = await self._send(delivery)
         except Exception as error:  # a bug in a sender must not lose the delivery: it is retried
             log.error("delivery_attempt_crashed", delivery_id=delivery.id, error=type(error).__name__)
             result = AttemptResult(AttemptKind.RETRY, "internal_error")
@@ -169,6 +170,23 @@ class DeliveryWorkers:
         if recorded:
             self._observe(delivery, result, decision, now)
             self._on_recorded()
+
+    async def _send(self, delivery: ClaimedDelivery) -> AttemptResult:
+        """The channel's attempt; with tracing on, in a span continuing the trace of the event that planned it."""
+        send = self._senders[delivery.channel].send
+        if not tracing.enabled():
+            return await send(delivery)
+        channel = delivery.channel.value
+        with tracing.span(
+            f"{channel} delivery",
+            kind="PRODUCER",
+            parent=delivery.traceparent,
+            delivery_channel=channel,
+            event_type=delivery.event_type,
+            concern_id=delivery.concern_id,
+            referral_id=delivery.referral_id,
+        ):
+            return await send(delivery)
 
     async def _record(self, outcome: Outcome) -> bool:
         """Record, retrying a few times while the database is away (the first try needs no retry machinery)."""

@@ -1,0 +1,190 @@
+"""Tracing (shared/tracing.py): off costs nothing, only allowed attributes leave, traceparent survives each hop."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from rich.console import Console
+
+from shared import tracing
+from shared.kafka.dead_letters import InMemoryDeadLetters, RawMessage
+from shared.kafka.pipeline import Pipeline
+from shared.outbox.kafka import KafkaSender
+from shared.outbox.postgres import OutboxRow
+from shared.trace_view import traces_of, tree_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def exported(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
+    """Tracing on in this process with a private provider (not the global one), spans kept in memory."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(tracing.AllowListExporter(exporter)))
+    monkeypatch.setattr(tracing, "_state", {"tracer": provider.get_tracer("test"), "provider": provider})
+    return exporter
+
+
+def test_off_installs_nothing_and_hooks_return_at_once() -> None:
+    from opentelemetry import trace
+
+    assert tracing.setup("intake", env={}) is False
+    assert not tracing.enabled()
+    assert tracing.traceparent() is None
+    assert tracing.publishing([OutboxRow(1, "t", "k", "e", "x.v1", b"")], str) == {}
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def test_allow_list_drops_url_paths_statements_and_status_texts(exported: InMemorySpanExporter) -> None:
+    with tracing.span("GET /receipts/{code}", kind="SERVER") as s:
+        s.set_attributes(
+            {
+                "http.route": "/receipts/{code}",
+                "url.path": "/receipts/RC-7QX4-SECRET",
+                "http.target": "/receipts/RC-7QX4-SECRET?x=1",
+                "url.full": "http://h/receipts/RC-7QX4-SECRET",
+                "db.statement": "SELECT 'RC-7QX4-SECRET'",
+                "concern.id": "c-1",
+            }
+        )
+        s.record_exception(ValueError("RC-7QX4-SECRET"))
+    (span,) = exported.get_finished_spans()
+    assert dict(span.attributes) == {"http.route": "/receipts/{code}", "concern.id": "c-1"}
+    assert "RC-7QX4-SECRET" not in json.dumps(tracing.record_of(span, "intake"))
+    assert span.events == ()
+
+
+def _message(topic: str, headers: tuple[tuple[str, bytes], ...], concern_id: str) -> RawMessage:
+    value = json.dumps({"type": "concern.reported.v1", "concern_id": concern_id}).encode()
+    return RawMessage(topic=topic, partition=0, offset=0, key=b"k", value=value, headers=headers)
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def append(self, **record: object) -> object:
+        self.records.append(record)
+        return object()
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.batches: list[_Batch] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> _Batch:
+        self.batches.append(_Batch())
+        return self.batches[-1]
+
+    async def send_batch(self, batch: _Batch, topic: str, partition: int) -> asyncio.Future:
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_traceparent_round_trip_outbox_row_to_headers_to_pipeline(exported: InMemorySpanExporter) -> None:
+    concern_id = str(uuid.uuid4())
+    with tracing.span("POST /concerns", kind="SERVER") as request:
+        stored = tracing.traceparent()  # what the outbox row's column default takes (tracing.bind)
+    producer = _Producer()
+    row = OutboxRow(1, "concern.reported.v1", "k", "e-1", "concern.reported.v1", b"{}", traceparent=stored)
+    await KafkaSender(producer, {"concern.reported.v1": "p.concern.reported.v1"}).send([row])
+    headers = tuple(producer.batches[0].records[0]["headers"])
+    assert dict(headers)["ce_id"] == b"e-1"
+    seen: list[str | None] = []
+
+    async def apply(events: list) -> None:
+        seen.append(tracing.traceparent())  # what a handler's outbox rows would carry
+
+    pipeline = Pipeline(
+        consumer="routing",
+        decoder=lambda raw: SimpleNamespace(
+            type=json.loads(raw)["type"], data=SimpleNamespace(concern_id=json.loads(raw)["concern_id"])
+        ),
+        apply=apply,
+        handles={"concern.reported.v1"},
+        dead_letters=InMemoryDeadLetters(),
+    )
+    outcome = await pipeline.process([_message("p.concern.reported.v1", headers, concern_id)])
+    assert outcome.applied == 1
+
+    spans = {s.name: s for s in exported.get_finished_spans()}
+    publish, consume = spans["p.concern.reported.v1 publish"], spans["p.concern.reported.v1 process"]
+    trace_id = request.get_span_context().trace_id
+    assert {s.context.trace_id for s in spans.values()} == {trace_id}
+    assert publish.parent.span_id == request.get_span_context().span_id
+    assert consume.parent.span_id == publish.context.span_id
+    assert consume.attributes["concern.id"] == concern_id
+    assert [tp[:-3] for tp in seen if tp] == [f"00-{trace_id:032x}-{consume.context.span_id:016x}"]
+
+    records = [tracing.record_of(s, "svc") for s in exported.get_finished_spans()]
+    (tree,) = [tree_of(t, s) for t, s in traces_of(records, concern_id).items()]
+    console = Console(record=True, width=200)
+    console.print(tree)
+    lines = console.export_text().splitlines()
+    assert [i for i, line in enumerate(lines) for n in ("POST", "publish", "process") if n in line] == [1, 2, 3]
+
+
+async def test_pipeline_off_applies_the_batch_in_one_call_without_spans() -> None:
+    calls: list[int] = []
+
+    async def apply(events: list) -> None:
+        calls.append(len(events))
+
+    pipeline = Pipeline(
+        consumer="routing",
+        decoder=lambda raw: SimpleNamespace(type="concern.reported.v1", data=None),
+        apply=apply,
+        handles={"concern.reported.v1"},
+        dead_letters=InMemoryDeadLetters(),
+    )
+    await pipeline.process([_message("t", (), "c") for _ in range(3)])
+    assert calls == [3]
+
+
+def test_setup_from_trace_dir_writes_json_lines_without_the_receipt_code(tmp_path: Path) -> None:
+    """A fresh process: TRACE_DIR set, a FastAPI app instrumented; health is not traced, the path's code never kept."""
+    script = textwrap.dedent(
+        """
+        import os
+        from fastapi import FastAPI
+        from fastapi.testclient import TestClient
+        from shared import tracing
+
+        app = FastAPI()
+
+        @app.get("/receipts/{code}")
+        def receipt(code: str) -> dict:
+            return {}
+
+        @app.get("/healthz")
+        def healthz() -> dict:
+            return {}
+
+        assert tracing.setup("intake", env={"TRACE_DIR": os.environ["DIR"]})
+        tracing.instrument_app(app)
+        with TestClient(app) as client:
+            client.get("/receipts/RC-7QX4-SECRET?lang=da")
+            client.get("/healthz")
+        tracing.shutdown()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={"DIR": str(tmp_path), "PATH": "/usr/bin"}, check=True)
+    text = (tmp_path / "intake.jsonl").read_text()
+    (span,) = [json.loads(line) for line in text.splitlines()]
+    assert span["name"] == "GET /receipts/{code}" and span["kind"] == "SERVER" and span["service"] == "intake"
+    assert span["attributes"]["http.route"] == "/receipts/{code}"
+    assert "RC-7QX4-SECRET" not in text and "lang=da" not in text
