@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.intake.adapters.unit_of_work import PostgresUnitOfWork
 from services.intake.domain.directory import Directory
 from services.intake.handlers.reference import ReferenceKeeper
 from shared.contracts.reference import ReferenceDirectory
@@ -128,7 +129,8 @@ async def test_a_failed_publish_is_retried_until_the_broker_has_it(
                 if len(attempts) < 3:
                     raise ConnectionError("broker away")
 
-            keeper = ReferenceKeeper(SimpleNamespace(pool=pool, directory=Directory()), flaky, interval_s=0.05)  # type: ignore[arg-type]
+            deps = SimpleNamespace(directory=Directory(), unit_of_work=lambda: PostgresUnitOfWork(pool, "intake"))
+            keeper = ReferenceKeeper(deps, flaky, interval_s=0.05)  # type: ignore[arg-type]
             for _ in range(2):
                 with pytest.raises(ConnectionError):
                     await keeper.sync()

@@ -161,10 +161,9 @@ async def load_reference_data(
         return found[0], await read_departments(conn)
 
 
-async def mark_published(pool: asyncpg.Pool, version: str) -> None:
+async def mark_published(conn: asyncpg.Connection | asyncpg.Pool, version: str) -> None:
     """Record that the broker acknowledged this version (only when it is still the stored one)."""
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE reference_directory SET published_version = $1 WHERE version = $1", version)
+    await conn.execute("UPDATE reference_directory SET published_version = $1 WHERE version = $1", version)
 
 
 async def read_departments(conn: asyncpg.Connection) -> list[Department]:

@@ -6,13 +6,15 @@ from typing import Any, Self
 
 import asyncpg
 
-from services.intake.adapters import audit, concern_store, referral_store
+from services.intake.adapters import audit, concern_store, reference_data, referral_store
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from services.intake.domain.directory import Department
 from shared import outbox
 from shared.auth.principal import Principal
 from shared.contracts.envelope import Envelope
+from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 from shared.db.inbox import first_delivery
 
@@ -37,6 +39,25 @@ class PostgresConcerns:
 
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         await concern_store.shred(self._conn, concern_id, erased_at)
+
+
+class PostgresReference:
+    """ReferenceStore on `reference_directory` and the organisation and department tables."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def stored(self) -> tuple[ReferenceDirectory, str | None] | None:
+        return await reference_data.stored_directory(self._conn)
+
+    async def store(self, directory: ReferenceDirectory, *, updated_by: str) -> None:
+        await reference_data.store_directory(self._conn, directory, updated_by=updated_by)
+
+    async def departments(self) -> list[Department]:
+        return await reference_data.read_departments(self._conn)
+
+    async def mark_published(self, version: str) -> None:
+        await reference_data.mark_published(self._conn, version)
 
 
 class PostgresOutbox:
@@ -114,6 +135,7 @@ class PostgresUnitOfWork:
         self.referrals = PostgresReferrals(self._conn)
         self.audit = PostgresAudit(self._conn)
         self.outbox = PostgresOutbox(self._conn)
+        self.reference = PostgresReference(self._conn)
         return self
 
     async def __aexit__(

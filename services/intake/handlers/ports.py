@@ -13,9 +13,12 @@ from typing import Any, Protocol, Self
 
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
+from services.intake.adapters.reference_data import departments_of
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from services.intake.domain.directory import Department
 from shared.auth.principal import Principal
 from shared.contracts.envelope import Envelope
+from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 
 
@@ -36,6 +39,22 @@ class ConcernRepository(Protocol):
 
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         """Destroy the data key and drop the ciphertext: the details are unreadable from now on."""
+
+
+class ReferenceStore(Protocol):
+    """The stored reference directory (intake owns it) and the department tables derived from it."""
+
+    async def stored(self) -> tuple[ReferenceDirectory, str | None] | None:
+        """The stored directory and the version last published, or None before the first start stored one."""
+
+    async def store(self, directory: ReferenceDirectory, *, updated_by: str) -> None:
+        """Replace the directory (the reference file's version stays) and its departments."""
+
+    async def departments(self) -> list[Department]:
+        """Every stored department with its consultants and associations."""
+
+    async def mark_published(self, version: str) -> None:
+        """The broker acknowledged this version (recorded only while it is still the stored one)."""
 
 
 class Outbox(Protocol):
@@ -84,6 +103,7 @@ class UnitOfWork(Protocol):
     referrals: ReferralRepository
     audit: AuditLog
     outbox: Outbox
+    reference: ReferenceStore
 
     async def first_delivery(self, event_id: str) -> bool:
         """Record the event as applied by this service (the inbox); False when it already was."""
@@ -105,6 +125,7 @@ class _Tables:
     """event_id -> (concern_id, event_id, step)"""
     processed: set[str] = field(default_factory=set)
     outbox: list[tuple[str, Envelope[Any]]] = field(default_factory=list)
+    reference: tuple[ReferenceDirectory, str | None] | None = None
 
 
 class InMemoryConcerns:
@@ -137,6 +158,26 @@ class InMemoryConcerns:
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         found = self._t.concerns[concern_id]
         self._t.concerns[concern_id] = replace(found, sealed=None, wrapped_key=None, erased_at=erased_at)
+
+
+class InMemoryReference:
+    """The in-memory fake of ReferenceStore."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def stored(self) -> tuple[ReferenceDirectory, str | None] | None:
+        return self._t.reference
+
+    async def store(self, directory: ReferenceDirectory, *, updated_by: str) -> None:
+        self._t.reference = (directory, self._t.reference[1] if self._t.reference else None)
+
+    async def departments(self) -> list[Department]:
+        return sorted(departments_of(self._t.reference[0]), key=lambda d: d.id) if self._t.reference else []
+
+    async def mark_published(self, version: str) -> None:
+        if self._t.reference is not None and self._t.reference[0].version == version:
+            self._t.reference = (self._t.reference[0], version)
 
 
 class InMemoryOutbox:
@@ -241,6 +282,7 @@ class InMemoryUnitOfWork:
         self.referrals = InMemoryReferrals(self.tables)
         self.audit = InMemoryAudit(self.tables, lambda: datetime.now(UTC))
         self.outbox = InMemoryOutbox(self.tables)
+        self.reference = InMemoryReference(self.tables)
 
     def __call__(self) -> Self:
         return self

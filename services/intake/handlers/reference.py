@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from services.intake.adapters import reference_data
 from services.intake.handlers.deps import Deps
 from shared.contracts.reference import ReferenceDirectory
 from shared.logging import get_logger
@@ -49,24 +48,25 @@ class ReferenceKeeper:
 
     async def sync(self) -> None:
         """Reload a directory stored by another process; publish the stored one unless the broker has it."""
-        async with self._deps.pool.acquire() as conn:
-            found = await reference_data.stored_directory(conn)
+        async with self._deps.unit_of_work() as uow:
+            found = await uow.reference.stored()
             if found is None:
                 return
             directory, published = found
             if directory.version != self._deps.directory.version:
-                self._deps.directory.replace(await reference_data.read_departments(conn), directory.version)
+                self._deps.directory.replace(await uow.reference.departments(), directory.version)
         if published != directory.version or not self._published_once:
             await self._publish(directory)
-            await reference_data.mark_published(self._deps.pool, directory.version)
+            async with self._deps.unit_of_work() as uow:
+                await uow.reference.mark_published(directory.version)
             self._published_once = True
             log.info("reference_data_published", version=directory.version[:12])
 
 
 async def change_directory(deps: Deps, directory: ReferenceDirectory, *, changed_by: str) -> None:
     """Store a new directory (the file's version stays, so a restart keeps this change) and use it here."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        await reference_data.store_directory(conn, directory, updated_by=changed_by)
-        departments = await reference_data.read_departments(conn)
+    async with deps.unit_of_work() as uow:
+        await uow.reference.store(directory, updated_by=changed_by)
+        departments = await uow.reference.departments()
     deps.directory.replace(departments, directory.version)
     log.info("reference_data_changed", version=directory.version[:12], departments=len(departments))
