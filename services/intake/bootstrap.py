@@ -1,9 +1,10 @@
-"""The composition root of the intake service: wires settings, adapters, consumers, relay and routes."""
+"""The composition root of the intake service: `build_relay` and its neighbours make the parts, a short lifespan
+starts and stops them."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import asyncpg
 from fastapi import FastAPI
@@ -23,10 +24,10 @@ from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.db.pool import database_ready
 from shared.logging import get_logger
-from shared.outbox import relay_for
+from shared.outbox import OutboxRelay, relay_for
 from shared.reference.follower import publish_directory
-from shared.runtime import attach, serve, service_runtime
-from shared.web.app import create_app
+from shared.runtime import Runtime, attach, background, serve, service_runtime
+from shared.web.app import ReadinessCheck, create_app
 from shared.web.body_limit import BodyLimits
 from shared.web.whoami import router as whoami
 
@@ -53,6 +54,34 @@ async def keep_loading_reference_data(deps: Deps, data: ReferenceDirectory, keep
             delay = min(delay * 2, 10.0)
 
 
+def build_relay(settings: IntakeSettings) -> OutboxRelay:
+    """The outbox relay that publishes accepted concerns' events on concern-events."""
+    return relay_for(
+        "intake",
+        database_url=settings.database_url.get_secret_value(),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics={CONCERN_EVENTS: settings.topic(CONCERN_EVENTS)},
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+        retention_s=settings.outbox_retention_hours * 3600,
+    )
+
+
+def reference_keeper(settings: IntakeSettings, runtime: Runtime, deps: Deps) -> ReferenceKeeper:
+    """Keeps the stored reference directory published on reference-data and every process in step."""
+    publish = partial(publish_directory, runtime.producer, topic_prefix=settings.topic_prefix)
+    return ReferenceKeeper(deps, publish, settings.reference_sync_interval_s)
+
+
+def readiness(settings: IntakeSettings, runtime: Runtime, deps: Deps) -> ReadinessCheck:
+    """Ready once the database answers and the reference directory is loaded (nothing can be reported before)."""
+
+    async def database_and_reference_ready() -> bool:
+        return deps.directory.loaded and await database_ready(runtime.pool, settings.readiness_timeout_s)
+
+    return database_and_reference_ready
+
+
 def build_app(settings: IntakeSettings) -> FastAPI:
     """The intake service as an ASGI app; its lifespan owns the pool, producer, consumers and relay."""
     # Data files are checked before anything connects: a broken file stops the start with a clear error.
@@ -65,40 +94,16 @@ def build_app(settings: IntakeSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings) as runtime:
             deps = Deps(settings, runtime.pool, Sealer(settings.master_key_bytes), Directory(), guidance, mappings)
+            keeper = reference_keeper(settings, runtime, deps)
             app.state.intake = deps
-
-            async def publish(directory: ReferenceDirectory) -> None:
-                await publish_directory(runtime.producer, directory, topic_prefix=settings.topic_prefix)
-
-            keeper = ReferenceKeeper(deps, publish, settings.reference_sync_interval_s)
             app.state.reference_owner = ReferenceOwner(official_municipalities, keeper)
-            tasks = [asyncio.create_task(keep_loading_reference_data(deps, reference, keeper), name="reference-data")]
+            runtime.readiness["database"] = readiness(settings, runtime, deps)
+            jobs = [("reference-data", keep_loading_reference_data(deps, reference, keeper))]
             if settings.outbox_relay_enabled:
-                relay = relay_for(
-                    "intake",
-                    database_url=settings.database_url.get_secret_value(),
-                    bootstrap_servers=settings.kafka_bootstrap_servers,
-                    topics={CONCERN_EVENTS: settings.topic(CONCERN_EVENTS)},
-                    batch_size=settings.outbox_batch_size,
-                    poll_interval_s=settings.outbox_poll_interval_s,
-                    retention_s=settings.outbox_retention_hours * 3600,
-                )
-                tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-
-            async def database_and_reference_ready() -> bool:
-                return deps.directory.loaded and await database_ready(runtime.pool, settings.readiness_timeout_s)
-
-            runtime.readiness["database"] = database_and_reference_ready
-            try:
-                async with consumers.consuming_all(runtime, deps):
-                    attach(app, runtime)
-                    yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                jobs.append(("outbox-relay", build_relay(settings).run()))
+            async with background(*jobs), consumers.consuming_all(runtime, deps):
+                attach(app, runtime)
+                yield
 
     app = create_app(
         title="Intake",
