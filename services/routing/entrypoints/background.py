@@ -1,8 +1,7 @@
 """Periodic work every routing worker runs beside the agent: the clocks and the consumer-lag gauge."""
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import faust
@@ -69,17 +68,3 @@ class LagProbe:
         """Close the admin client."""
         if self._admin is not None:
             await self._admin.close()
-
-
-@contextlib.asynccontextmanager
-async def background(*jobs: tuple[str, Awaitable[None]]) -> AsyncIterator[None]:
-    """Run named coroutines as tasks for the duration of the block; cancel them on exit."""
-    tasks = [asyncio.create_task(job, name=name) for name, job in jobs]
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
