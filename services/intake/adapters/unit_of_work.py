@@ -1,8 +1,7 @@
 """The handlers' unit of work on PostgreSQL: one connection from the pool, one transaction."""
 
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import asyncpg
 
@@ -17,6 +16,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
 from shared.db.inbox import first_delivery
+from shared.db.unit_of_work import PostgresUnit
 
 
 class PostgresConcerns:
@@ -110,43 +110,19 @@ class PostgresReferrals:
         return await referral_store.statuses_of(self._conn, concern_ids)
 
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(PostgresUnit):
     """UnitOfWork on PostgreSQL; `consumer` names this service in the processed-events inbox."""
 
     def __init__(self, pool: asyncpg.Pool, consumer: str):
-        self._pool = pool
+        super().__init__(pool)
         self._consumer = consumer
-        self._conn: asyncpg.Connection | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
 
     async def first_delivery(self, event_id: str) -> bool:
-        assert self._conn is not None, "use the unit of work inside `async with`"
-        return await first_delivery(self._conn, self._consumer, event_id)
+        return await first_delivery(self.conn, self._consumer, event_id)
 
-    async def __aenter__(self) -> Self:
-        self._conn = await self._pool.acquire()
-        try:
-            self._transaction = self._conn.transaction()
-            await self._transaction.start()
-        except BaseException:
-            await self._pool.release(self._conn)
-            raise
-        self.concerns = PostgresConcerns(self._conn)
-        self.referrals = PostgresReferrals(self._conn)
-        self.audit = PostgresAudit(self._conn)
-        self.outbox = PostgresOutbox(self._conn)
-        self.reference = PostgresReference(self._conn)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        assert self._conn is not None and self._transaction is not None
-        try:
-            if kind is None:
-                await self._transaction.commit()
-            else:
-                await self._transaction.rollback()
-        finally:
-            await self._pool.release(self._conn)
-            self._conn = self._transaction = None
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.concerns = PostgresConcerns(conn)
+        self.referrals = PostgresReferrals(conn)
+        self.audit = PostgresAudit(conn)
+        self.outbox = PostgresOutbox(conn)
+        self.reference = PostgresReference(conn)

@@ -4,7 +4,6 @@ Small Protocols, each with its in-memory fake beside it (cosmicpython's pattern)
 against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `PostgresUnitOfWork`.
 """
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from shared.auth.principal import Principal
 from shared.contracts.envelope import Envelope
 from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
+from shared.db.unit_of_work import InMemoryUnit
 
 
 class ConcernRepository(Protocol):
@@ -271,37 +271,19 @@ class InMemoryReferrals:
         self._t.history.setdefault(event_id, (concern_id, event_id, step))
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(InMemoryUnit):
     """The in-memory fake of UnitOfWork: call it for a unit (as `Deps.uow`); an error inside rolls back."""
 
     def __init__(self) -> None:
-        self.tables = _Tables()
-        self.commits = 0
-        self._saved: _Tables | None = None
+        super().__init__(_Tables())
         self.concerns = InMemoryConcerns(self.tables)
         self.referrals = InMemoryReferrals(self.tables)
         self.audit = InMemoryAudit(self.tables, lambda: datetime.now(UTC))
         self.outbox = InMemoryOutbox(self.tables)
         self.reference = InMemoryReference(self.tables)
 
-    def __call__(self) -> Self:
-        return self
-
     async def first_delivery(self, event_id: str) -> bool:
         if event_id in self.tables.processed:
             return False
         self.tables.processed.add(event_id)
         return True
-
-    async def __aenter__(self) -> Self:
-        self._saved = copy.deepcopy(self.tables)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.commits += 1
-        elif self._saved is not None:
-            self.tables.__dict__.update(self._saved.__dict__)
-        self._saved = None

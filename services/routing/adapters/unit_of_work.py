@@ -1,7 +1,6 @@
 """The handlers' unit of work on PostgreSQL: one connection from the pool, one transaction."""
 
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -12,6 +11,7 @@ from services.routing.domain.suggestions import Suggestion
 from shared import outbox
 from shared.contracts.envelope import Envelope
 from shared.contracts.vocabulary import ReferralStatus
+from shared.db.unit_of_work import PostgresUnit
 
 if TYPE_CHECKING:
     from services.routing.handlers.deps import RulesInForce
@@ -72,42 +72,18 @@ class PostgresOutbox:
         await outbox.enqueue(self._conn, self._topic, events)
 
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(PostgresUnit):
     """UnitOfWork on PostgreSQL; `rules` caches the rules in force, `topic` is where the outbox's events go."""
 
     def __init__(self, pool: asyncpg.Pool, rules: "RulesInForce", topic: str):
-        self._pool = pool
+        super().__init__(pool)
         self._rules = rules
         self._topic = topic
-        self._conn: asyncpg.Connection | None = None
-        self._transaction: asyncpg.transaction.Transaction | None = None
 
     async def rules(self) -> tuple[int, RulesDocument]:
-        assert self._conn is not None, "use the unit of work inside `async with`"
-        return await self._rules.get(self._conn)
+        return await self._rules.get(self.conn)
 
-    async def __aenter__(self) -> Self:
-        self._conn = await self._pool.acquire()
-        try:
-            self._transaction = self._conn.transaction()
-            await self._transaction.start()
-        except BaseException:
-            await self._pool.release(self._conn)
-            raise
-        self.referrals = PostgresReferrals(self._conn)
-        self.suggestions = PostgresSuggestions(self._conn)
-        self.outbox = PostgresOutbox(self._conn, self._topic)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        assert self._conn is not None and self._transaction is not None
-        try:
-            if kind is None:
-                await self._transaction.commit()
-            else:
-                await self._transaction.rollback()
-        finally:
-            await self._pool.release(self._conn)
-            self._conn = self._transaction = None
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.referrals = PostgresReferrals(conn)
+        self.suggestions = PostgresSuggestions(conn)
+        self.outbox = PostgresOutbox(conn, self._topic)

@@ -4,7 +4,6 @@ Small Protocols, each with its in-memory fake beside it (cosmicpython's pattern)
 against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `PostgresUnitOfWork`.
 """
 
-import copy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -15,6 +14,7 @@ from services.routing.domain.referral import Referral
 from services.routing.domain.suggestions import Suggestion
 from shared.contracts.envelope import Envelope
 from shared.contracts.vocabulary import ReferralStatus
+from shared.db.unit_of_work import InMemoryUnit
 
 
 class ReferralRepository(Protocol):
@@ -158,36 +158,18 @@ class InMemoryOutbox:
         self._t.outbox.extend(events)
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(InMemoryUnit):
     """The in-memory fake of UnitOfWork: call it for a unit (as `Deps.uow`); an error inside rolls back."""
 
     def __init__(self, rules: tuple[int, RulesDocument]):
-        self.tables = _Tables()
-        self.commits = 0
+        super().__init__(_Tables())
         self._rules = rules
-        self._saved: _Tables | None = None
         self.referrals = InMemoryReferrals(self.tables)
         self.suggestions = InMemorySuggestions(self.tables)
         self.outbox = InMemoryOutbox(self.tables)
 
-    def __call__(self) -> Self:
-        return self
-
     async def rules(self) -> tuple[int, RulesDocument]:
         return self._rules
-
-    async def __aenter__(self) -> Self:
-        self._saved = copy.deepcopy(self.tables)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.commits += 1
-        elif self._saved is not None:
-            self.tables.__dict__.update(self._saved.__dict__)
-        self._saved = None
 
 
 def moves_of(uow: InMemoryUnitOfWork, referral_id: str) -> list[tuple[ReferralStatus, ReferralStatus, datetime]]:
