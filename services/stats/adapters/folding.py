@@ -2,17 +2,19 @@
 
 The keyed tables (referrals, deliveries, suggestions) are folded by the merge rules of `upserts.py`, the very
 rules the live statements are made from. The concern facts keep the first report of each concern (as live's
-`DO NOTHING`), and their daily rollups are counted when the rows come out to be copied in bulk; erasures and repeat
-flags are left to the live statements, which the rebuild runs over all the loaded facts at once.
+`DO NOTHING`); their rollups, erasures and repeat flags (the domain's window, as live's `refresh_repeats`) are
+made once, when the rows come out to be copied in bulk. (Running the live repeat statement over every loaded
+fact instead took longer than the whole replay.)
 """
 
-from collections import Counter
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from services.stats.adapters.upserts import TABLES, KeyedWrites, Rows, Upsert
 from services.stats.domain.calendar import local_day
-from services.stats.domain.facts import ConcernFact
+from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact
 
 COLUMNS = {
     "concern_facts": (
@@ -53,7 +55,7 @@ class ProjectionFold(KeyedWrites):
             self.facts[fact.concern_id] = fact
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
-        """The first erasure of a concern is kept; the rebuild erases its fact with the live statement (erase_facts)."""
+        """The first erasure of a concern is kept; the fact loses its pseudonym when rows are made."""
         self.erasures.setdefault(concern_id, erased_at)
 
     async def apply(self, upsert: Upsert, values: tuple[Any, ...]) -> None:
@@ -61,13 +63,27 @@ class ProjectionFold(KeyedWrites):
         upsert.fold(self._keyed[upsert.table.name], values)
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every projection table's rows (columns as in COLUMNS). Erasures and repeat flags are not applied to the
-        concern facts here: the rebuild applies them with the live statements (`erase_facts`, `refresh_repeats`)."""
+        """Every projection table's rows (columns as in COLUMNS)."""
         facts, counts, categories = [], Counter(), Counter()
+        erasures = self.erasures
+        repeated = _repeated([fact for fact in self.facts.values() if fact[0] not in erasures])
         for concern_id, organisation, department, municipality, key, severity, kinds, at in self.facts.values():
+            erased = concern_id in erasures
             day = local_day(at)
             facts.append(
-                (concern_id, organisation, department, municipality, key, severity, list(kinds), at, day, False, False)
+                (
+                    concern_id,
+                    organisation,
+                    department,
+                    municipality,
+                    None if erased else key,
+                    severity,
+                    list(kinds),
+                    at,
+                    day,
+                    concern_id in repeated,
+                    erased,
+                )
             )
             counts[(day, department, municipality, severity)] += 1
             for category in kinds:
@@ -81,3 +97,20 @@ class ProjectionFold(KeyedWrites):
             "deliveries": [tuple(row) for row in self.deliveries.values()],
             "suggestions": [tuple(row) for row in self.suggestions.values()],
         }
+
+
+def _repeated(facts: list[ConcernFact]) -> set[str]:
+    """Concerns with REPEAT_THRESHOLD or more of their tenancy's concerns in the window up to them (inclusive)."""
+    by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for fact in facts:
+        if fact[4] is not None:  # no tenancy named: not a repeat of anything
+            by_tenancy[fact[4]].append((fact[7], fact[0]))
+    repeated = set()
+    for concerns in by_tenancy.values():
+        if len(concerns) < REPEAT_THRESHOLD:
+            continue
+        times = sorted(at for at, _ in concerns)
+        for at, concern_id in concerns:
+            if bisect_right(times, at) - bisect_left(times, at - REPEAT_WINDOW) >= REPEAT_THRESHOLD:
+                repeated.add(concern_id)
+    return repeated

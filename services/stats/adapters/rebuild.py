@@ -6,8 +6,7 @@
    PostgreSQL meanwhile, in batches. The partitions are shared out between this process and forked workers
    (`replay`).
 2. Copy the folded rows into the shadow tables in bulk, then give them the live tables' keys and indexes (the
-   inbox's key is built as soon as all its rows are in, while the folded rows are still being loaded), and run
-   the live erasure and repeat statements over all the concern facts.
+   inbox's key is built as soon as all its rows are in, while the folded rows are still being loaded).
 3. Take the projection lock exclusively (live updates wait), apply what arrived since the snapshot through
    the live code path into the shadow tables, and swap the tables in; the live worker then carries on.
 """
@@ -22,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from services.stats.adapters.applier import apply_in
-from services.stats.adapters.projections import PROJECTION_LOCK, erase_facts, refresh_repeats
+from services.stats.adapters.projections import PROJECTION_LOCK
 from services.stats.adapters.rebuild_sql import PROJECTION_TABLES, SHADOW, SHADOW_INDEXES
 from services.stats.adapters.replay import Counts, Job, Overlap, replay
 from services.stats.adapters.topic_reader import Offsets, TopicReader
@@ -177,22 +176,11 @@ async def _key(conn: asyncpg.Connection, tables: tuple[str, ...], index: dict[st
             others = "SELECT * FROM public.processed_events WHERE consumer <> $1"
             await conn.execute(f"INSERT INTO {SHADOW}.processed_events {others}", consumer)  # noqa: S608
         await conn.execute("; ".join(statement for table in tables for statement in index[table]))
-        if "concern_facts" in tables:
-            await _erase_and_flag_repeats(conn)
     # The planner's statistics for what the API reads (the other tables are only looked up by key).
     if analyzed := [f"{SHADOW}.{t}" for t in tables if t in ANALYZED]:
         async with conn.transaction():
             await conn.execute(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
             await conn.execute(f"ANALYZE {', '.join(analyzed)}")
-
-
-async def _erase_and_flag_repeats(conn: asyncpg.Connection) -> None:
-    """The live statements over every loaded fact: erased concerns lose their pseudonym, then every tenancy's
-    repeat flags are counted (the fold leaves both to them, so the rules are written once)."""
-    await conn.execute(f"SET LOCAL search_path TO {SHADOW}")
-    await erase_facts(conn, await conn.fetchval("SELECT coalesce(array_agg(concern_id), '{}') FROM erasures"))
-    keys = "SELECT coalesce(array_agg(DISTINCT subject_key), '{}') FROM concern_facts WHERE subject_key IS NOT NULL"
-    await refresh_repeats(conn, await conn.fetchval(keys))
 
 
 async def _index_statements(conn: asyncpg.Connection) -> dict[str, list[str]]:
