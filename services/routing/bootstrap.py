@@ -15,6 +15,7 @@ from services.routing.entrypoints import api, consumers
 from services.routing.entrypoints.background import LagProbe, every, run_clocks
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import RoutingSettings
+from shared import tracing
 from shared.contracts.topics import CONCERN_EVENTS, REFERRAL_EVENTS
 from shared.db.positions import PostgresPositions
 from shared.kafka.positions import KafkaLog
@@ -57,6 +58,7 @@ async def _agent_pool(settings: RoutingSettings) -> asyncpg.Pool:
         command_timeout=30.0,
         reset=_keep_session,
         server_settings={"application_name": f"{settings.service_name}-agent"},
+        setup=tracing.bind if tracing.enabled() else None,  # outbox rows take the event's trace (shared/tracing.py)
     )
 
 
