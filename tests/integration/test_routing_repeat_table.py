@@ -11,7 +11,7 @@ from services.routing import metrics
 from services.routing.adapters import rules_store
 from services.routing.adapters.repeat_windows import RepeatWindows
 from services.routing.domain.clock import FakeClock
-from services.routing.entrypoints.agents import repeat_windows_table
+from services.routing.entrypoints.consumers import repeat_windows_table
 from services.routing.handlers.concerns import apply_concern_events
 from services.routing.handlers.deps import Deps, RulesInForce
 from services.routing.settings import DEFAULT_RULES, RoutingSettings
