@@ -22,6 +22,8 @@ from shared.outbox.kafka import KafkaSender
 from shared.outbox.postgres import OutboxRow
 from shared.trace_view import traces_of, tree_of
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
