@@ -20,7 +20,10 @@ from shared.kafka.config import faust_credentials
 from shared.kafka.dead_letters import RawMessage
 from shared.kafka.pipeline import Pipeline, raw_message
 from shared.kafka.positions import Log, PartitionPositions
+from shared.logging import get_logger
 from shared.settings import Settings
+
+log = get_logger(__name__)
 
 
 def make_stream_app(settings: Settings) -> faust.App:
@@ -87,7 +90,17 @@ class StreamConsumer:
         @app.timer(every_s, name=f"catch-up-{self.positions.consumer}-{topics[0]}")
         async def catch_up() -> None:
             wanted = set(topics)
-            await self.catch_up([(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in wanted])
+            await self.catch_up_or_wait(
+                [(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in wanted]
+            )
+
+    async def catch_up_or_wait(self, partitions: Sequence[Partition]) -> None:
+        """`catch_up`, but a broker or database away only postpones it to the next tick: an exception escaping a
+        Faust timer crashes the whole app (its consumer thread stops and the agents never consume again)."""
+        try:
+            await self.catch_up(partitions)
+        except Exception as error:  # noqa: BLE001 - the next tick tries again; a CancelledError still propagates
+            log.warning("catch_up_postponed", consumer=self.positions.consumer, error=type(error).__name__)
 
     async def apply(self, events: Sequence[faust.EventT]) -> None:
         """Apply a take of events (any partitions, in the order delivered); returns once all are durable."""

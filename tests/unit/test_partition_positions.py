@@ -114,3 +114,25 @@ async def test_a_partition_faust_is_still_feeding_is_left_to_it() -> None:
     consumer = stream_consumer(log_of(0, 1, 2), store, applied, quiet_s=60)
     await consumer.catch_up([P])  # just assigned: quiet for less than a minute
     assert applied == [] and store.stored == {}
+
+
+async def test_the_catch_up_timer_waits_out_a_broker_outage_instead_of_crashing_the_app() -> None:
+    # Seen in the chaos tier: end_offsets timed out while the broker was down, the exception left Faust's timer,
+    # and the crashed app never consumed again.
+    from aiokafka.errors import KafkaTimeoutError
+
+    class BrokerAway(InMemoryLog):
+        async def ends(self, partitions):  # noqa: ANN001, ANN202
+            raise KafkaTimeoutError("Failed to get offsets by times in 40000 ms")
+
+    async def apply(events):  # noqa: ANN001, ANN202
+        return None
+
+    log = BrokerAway()
+    pipeline = Pipeline(consumer="c", decoder=bytes, apply=apply, handles=(), dead_letters=InMemoryDeadLetters())
+    consumer = StreamConsumer(
+        pipeline, PartitionPositions("c", InMemoryPositions(), log), log, per_transaction=10, quiet_s=0
+    )
+    with pytest.raises(KafkaTimeoutError):
+        await consumer.catch_up([P])
+    await consumer.catch_up_or_wait([P])  # postponed to the next tick, not raised
