@@ -4,7 +4,10 @@ One relay per service leads at a time (an advisory lock held by its own PostgreS
 process's session ends and a waiting relay of another process takes over). The leader reads the oldest
 unpublished rows in id order, sends them (each partition's rows in order, see kafka.py), waits for the
 broker's acknowledgements and only then marks them published. A crash in between leaves them unpublished:
-the next leader sends them again. Consumers are idempotent (their inboxes), so a repeat is harmless, and the
+the next leader sends them again. A database failure in between is different: the broker has the rows, and this
+relay remembers their ids and marks them first when it leads again, so a PostgreSQL outage does not publish a
+batch twice (another process that took the lead meanwhile does, once). Consumers are idempotent (their inboxes),
+so a repeat is harmless, and the
 order per key holds for the first copy of each event: every relay sends a key's rows in id order and marks
 them only once acknowledged, so a row is first sent only after every earlier row of its key was sent, even
 while a deposed leader is still finishing its batch.
@@ -68,6 +71,8 @@ class OutboxRelay:
         self._retention = retention_s
         self._drain_s = drain_s
         self._session: Session | None = None
+        self._unmarked: list[int] = []
+        """Ids the broker acknowledged whose mark failed (the database went away): marked first on the next lead."""
 
     def wake(self) -> None:
         """Publish soon (an in-process hint that rows were committed; NOTIFY wakes the leader as well)."""
@@ -96,7 +101,9 @@ class OutboxRelay:
         if not rows:
             return 0
         await sender.send(rows)
-        await session.mark([r.id for r in rows])
+        self._unmarked = [r.id for r in rows]
+        await session.mark(self._unmarked)
+        self._unmarked = []
         metrics.BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.labels(self._service).observe(len(rows))
         for (topic, event_type), count in Counter((r.topic, r.event_type) for r in rows).items():
@@ -120,6 +127,10 @@ class OutboxRelay:
                 metrics.LAG.labels(self._service).set(0)
 
     async def _lead(self, session: Session, sender: Sender) -> None:
+        if self._unmarked:  # published before the database went away: mark, do not send again
+            await session.mark(self._unmarked)
+            log.info("outbox_relay_marked_after_failure", service=self._service, rows=len(self._unmarked))
+            self._unmarked = []
         try:
             await self._publish_while_leading(session, sender)
         except asyncio.CancelledError:

@@ -110,6 +110,48 @@ async def test_the_run_loop_survives_failures_and_publishes_what_is_queued_later
     assert REGISTRY.get_sample_value("outbox_relay_errors_total", {"service": "unit", "error": "ConnectionError"}) >= 2
 
 
+class DatabaseAway(InMemoryOutbox):
+    """An outbox whose database goes away at the first mark: the broker has the rows, the mark is lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed_marks = 0
+
+    @contextlib.asynccontextmanager
+    async def lead(self, retry_s: float):  # noqa: ANN201
+        async with super().lead(retry_s) as session:
+            original = session.mark
+
+            async def mark(ids: list[int]) -> None:
+                if not self.failed_marks:
+                    self.failed_marks += 1
+                    raise ConnectionError("database away")
+                await original(ids)
+
+            session.mark = mark
+            yield session
+
+
+async def test_a_database_outage_after_the_send_marks_the_batch_on_the_next_lead_instead_of_sending_it_again() -> None:
+    outbox, sender = DatabaseAway(), RecordingSender()
+    for _ in range(3):
+        for k in range(2):
+            outbox.add("concern-events", f"sk_{k}")
+    task = asyncio.create_task(relay(outbox, sender, batch_size=4).run())
+    try:
+        for _ in range(300):
+            if not outbox.pending_ids():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert outbox.failed_marks == 1, "the fault did not happen"
+    assert outbox.pending_ids() == []
+    assert [r.id for r in sender.sent] == list(range(1, 7)), "each row sent once, in id order"
+
+
 async def test_only_one_of_two_relays_leads_and_the_leader_gauge_says_which() -> None:
     outbox = filled()
     one, two = RecordingSender(), RecordingSender()
