@@ -48,6 +48,6 @@ async def test_stats_keys_repeats_only_by_a_named_tenancy(tenancy: str | None) -
 
     keys = {row[4] for row in fold.rows()["concern_facts"]}
 
-    # The repeat flags are counted per subject key (projections.refresh_repeats, live and in a rebuild alike), over
+    # The repeat flags are counted per subject key (the domain's facts.settle, live and in a rebuild alike), over
     # concerns that have one: the department's reports carry none, so none of them can be a repeat.
     assert keys == ({reported(0, tenancy_id=tenancy).data.subject_key} if tenancy else {None})

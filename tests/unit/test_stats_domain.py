@@ -1,13 +1,13 @@
 """The stats domain: hotspot statistics, Danish days and periods, scope, comparisons, estimates, reports."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.stats.domain.calendar import Period, PeriodError, local_day
 from services.stats.domain.comparison import median_of_others
 from services.stats.domain.costs import UnitCosts, estimate
-from services.stats.domain.facts import acknowledges, is_repeat
+from services.stats.domain.facts import ERASED, acknowledges, settle
 from services.stats.domain.hotspots import assess, byar_interval, trend, wilson_interval
 from services.stats.domain.reference import Department, ReferenceData
 from services.stats.domain.reports import concern_section, rate_per_100
@@ -120,8 +120,28 @@ def test_acknowledgement_is_a_recipients_answer_and_repeats_are_three_in_ninety_
     assert not acknowledges("received", "system") and not acknowledges("cancelled", "municipality")
     t = datetime(2025, 5, 1, tzinfo=UTC)
     days = [datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), t]
-    assert is_repeat(t, days)
-    assert not is_repeat(t, [datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), t])
+    assert settle([(f"c{n}", "k", at) for n, at in enumerate(days)], ())[-1] == ("k", False, True)
+    outside = [datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC), t]
+    assert settle([(f"c{n}", "k", at) for n, at in enumerate(outside)], ())[-1] == ("k", False, False)
+
+
+def test_the_window_is_ninety_times_24_hours_both_ends_inclusive_and_a_tie_counts() -> None:
+    t = datetime(2025, 5, 1, 12, tzinfo=UTC)
+    edge = [("a", "k", t - timedelta(days=90)), ("b", "k", t - timedelta(days=1)), ("c", "k", t)]
+    assert settle(edge, ()) == [("k", False, False), ("k", False, False), ("k", False, True)]
+    just_out = [("a", "k", t - timedelta(days=90, microseconds=1)), *edge[1:]]
+    assert [s[2] for s in settle(just_out, ())] == [False, False, False]
+    ties = [("a", "k", t), ("b", "k", t), ("c", "k", t), ("d", "other", t), ("e", None, t)]
+    assert [s[2] for s in settle(ties, ())] == [True, True, True, False, False]
+
+
+def test_an_erased_concern_keeps_no_pseudonym_is_no_repeat_and_counts_towards_none() -> None:
+    t = datetime(2025, 5, 1, tzinfo=UTC)
+    facts = [(f"c{n}", "k", t + timedelta(days=n)) for n in range(4)]
+
+    assert [s[2] for s in settle(facts, ())] == [False, False, True, True]
+    assert settle(facts, {"c1"}) == [("k", False, False), ERASED, ("k", False, False), ("k", False, True)]
+    assert settle([("c9", None, t)], {"c9"}) == [ERASED] == [(None, True, False)]
 
 
 def test_concern_section_covers_every_day_and_rates_per_100_tenancies() -> None:

@@ -2,19 +2,19 @@
 
 The keyed tables (referrals, deliveries, suggestions) are folded by the merge rules of `upserts.py`, the very
 rules the live statements are made from. The concern facts keep the first report of each concern (as live's
-`DO NOTHING`); their rollups, erasures and repeat flags (the domain's window, as live's `refresh_repeats`) are
-made once, when the rows come out to be copied in bulk. (Running the live repeat statement over every loaded
-fact instead took longer than the whole replay.)
+`DO NOTHING`); their rollups, and their pseudonyms and repeat flags by the erasure and repeat rules (the domain's
+`settle`, which live applies to a tenancy's facts at each report or erasure), are made once, when the rows come
+out to be copied in bulk. (Running a live repeat statement over every loaded fact instead took longer than the
+whole replay.)
 """
 
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from services.stats.adapters.upserts import TABLES, KeyedWrites, Rows, Upsert
 from services.stats.domain.calendar import local_day
-from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact
+from services.stats.domain.facts import ConcernFact, settle
 
 COLUMNS = {
     "concern_facts": (
@@ -65,10 +65,12 @@ class ProjectionFold(KeyedWrites):
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection table's rows (columns as in COLUMNS)."""
         facts, counts, categories = [], Counter(), Counter()
-        erasures = self.erasures
-        repeated = _repeated([fact for fact in self.facts.values() if fact[0] not in erasures])
-        for concern_id, organisation, department, municipality, key, severity, kinds, at in self.facts.values():
-            erased = concern_id in erasures
+        settled = settle([(fact[0], fact[4], fact[7]) for fact in self.facts.values()], self.erasures)
+        for (concern_id, organisation, department, municipality, _, severity, kinds, at), (
+            key,
+            erased,
+            repeated,
+        ) in zip(self.facts.values(), settled, strict=True):
             day = local_day(at)
             facts.append(
                 (
@@ -76,12 +78,12 @@ class ProjectionFold(KeyedWrites):
                     organisation,
                     department,
                     municipality,
-                    None if erased else key,
+                    key,
                     severity,
                     list(kinds),
                     at,
                     day,
-                    concern_id in repeated,
+                    repeated,
                     erased,
                 )
             )
@@ -97,20 +99,3 @@ class ProjectionFold(KeyedWrites):
             "deliveries": [tuple(row) for row in self.deliveries.values()],
             "suggestions": [tuple(row) for row in self.suggestions.values()],
         }
-
-
-def _repeated(facts: list[ConcernFact]) -> set[str]:
-    """Concerns with REPEAT_THRESHOLD or more of their tenancy's concerns in the window up to them (inclusive)."""
-    by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for fact in facts:
-        if fact[4] is not None:  # no tenancy named: not a repeat of anything
-            by_tenancy[fact[4]].append((fact[7], fact[0]))
-    repeated = set()
-    for concerns in by_tenancy.values():
-        if len(concerns) < REPEAT_THRESHOLD:
-            continue
-        times = sorted(at for at, _ in concerns)
-        for at, concern_id in concerns:
-            if bisect_right(times, at) - bisect_left(times, at - REPEAT_WINDOW) >= REPEAT_THRESHOLD:
-                repeated.add(concern_id)
-    return repeated

@@ -2,7 +2,9 @@
 
 Every update is order-independent (LEAST/GREATEST, counters, tombstones), so a rebuild arrives at the same rows
 whatever the interleaving of the three topics. The keyed tables' statements are made from the merge rules in
-`upserts.py`, which the rebuild's fold (`folding.py`) applies in memory.
+`upserts.py`, which the rebuild's fold (`folding.py`) applies in memory; the concern facts' pseudonyms and repeat
+flags come from the domain's erasure and repeat rules (`facts.settle`), which the fold applies to all facts and
+this module to the facts of the tenancy a report or erasure touches.
 """
 
 from datetime import datetime
@@ -11,37 +13,35 @@ from typing import Any
 import asyncpg
 
 from services.stats.adapters.upserts import KeyedWrites, Upsert
-from services.stats.domain.facts import REPEAT_THRESHOLD, REPEAT_WINDOW, ConcernFact
+from services.stats.domain.facts import ConcernFact, settle
 
 PROJECTION_LOCK = 774_001
 """Advisory lock: live updates hold it shared, the rebuild's swap exclusively."""
 
-_REFRESH_REPEATS = """
-UPDATE concern_facts c SET repeated = r.n >= $2
-FROM (
-    SELECT a.concern_id,
-           (SELECT count(*) FROM concern_facts o
-             WHERE o.subject_key = a.subject_key
-               AND o.reported_at BETWEEN a.reported_at - make_interval(secs => $3) AND a.reported_at) AS n
-      FROM concern_facts a WHERE a.subject_key = ANY($1::text[])
-) r
-WHERE c.concern_id = r.concern_id AND c.repeated IS DISTINCT FROM (r.n >= $2)
+_TENANCY_FACTS = """
+SELECT f.concern_id, f.subject_key, f.reported_at, e.concern_id IS NOT NULL AS erased, f.erased AS was_erased,
+       f.repeated AS was_repeated
+  FROM concern_facts f LEFT JOIN erasures e ON e.concern_id = f.concern_id
+ WHERE f.subject_key = ANY($1::text[]) OR f.concern_id = ANY($2::text[])
+ ORDER BY f.concern_id
+   FOR UPDATE OF f
 """
-_ERASE = (
-    "UPDATE concern_facts SET subject_key = NULL, erased = true, repeated = false WHERE concern_id = ANY($1::text[])"
-)
+_SETTLE = """
+UPDATE concern_facts c SET subject_key = s.subject_key, erased = s.erased, repeated = s.repeated
+  FROM unnest($1::text[], $2::text[], $3::bool[], $4::bool[]) s(concern_id, subject_key, erased, repeated)
+ WHERE c.concern_id = s.concern_id
+"""
 
 
-async def erase_facts(conn: asyncpg.Connection, concern_ids: list[str]) -> None:
-    """Erased concerns lose their tenancy pseudonym and their repeat flag (live: one; a rebuild: all at once)."""
-    await conn.execute(_ERASE, concern_ids)
-
-
-async def refresh_repeats(conn: asyncpg.Connection, subject_keys: list[str]) -> None:
-    """The repeat flags of these tenancies' concerns, counted anew (live: one tenancy; a rebuild: every one)."""
-    # The window in elapsed seconds, not days: '90 days' in SQL would follow the session's time zone across
-    # daylight saving, where the domain counts 90 x 24 hours.
-    await conn.execute(_REFRESH_REPEATS, subject_keys, REPEAT_THRESHOLD, REPEAT_WINDOW.total_seconds())
+async def settle_facts(conn: asyncpg.Connection, subject_keys: list[str], concern_ids: list[str]) -> None:
+    """Apply the domain's erasure and repeat rules (`facts.settle`) to these tenancies' and concerns' facts,
+    writing only the rows whose pseudonym, erasure or repeat flag changes (locked in key order)."""
+    rows = await conn.fetch(_TENANCY_FACTS, subject_keys, concern_ids)
+    facts = [(row[0], row[1], row[2]) for row in rows]
+    settled = settle(facts, {row[0] for row in rows if row[3]})
+    changed = [(row[0], *now) for row, now in zip(rows, settled, strict=True) if now != (row[1], row[4], row[5])]
+    if changed:
+        await conn.execute(_SETTLE, *(list(column) for column in zip(*changed, strict=True)))
 
 
 class PostgresProjectionWriter(KeyedWrites):
@@ -52,14 +52,13 @@ class PostgresProjectionWriter(KeyedWrites):
 
     async def record_concern(self, fact: ConcernFact) -> None:
         """A new concern: its fact row, the daily rollups, and the tenancy's repeat flags."""
-        erased = await self._conn.fetchval(
+        inserted = await self._conn.fetchval(
             """
             INSERT INTO concern_facts (concern_id, organisation_id, department_id, municipality_code, subject_key,
-                                       severity, categories, reported_at, day, erased)
-            SELECT $1, $2, $3, $4, CASE WHEN e.concern_id IS NULL THEN $5 END, $6, $7, $8, $9, e.concern_id IS NOT NULL
-              FROM (SELECT 1) one LEFT JOIN erasures e ON e.concern_id = $1
+                                       severity, categories, reported_at, day)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (concern_id) DO NOTHING
-            RETURNING erased
+            RETURNING true
             """,
             fact.concern_id,
             fact.organisation_id,
@@ -71,7 +70,7 @@ class PostgresProjectionWriter(KeyedWrites):
             fact.reported_at,
             fact.day,
         )
-        if erased is None:
+        if inserted is None:
             return  # the same concern under another event id: counted once
         place = (fact.day, fact.department_id, fact.municipality_code)
         # Rows are locked in one order (the table's, then categories sorted): workers side by side cannot deadlock.
@@ -95,19 +94,15 @@ class PostgresProjectionWriter(KeyedWrites):
             list(fact.categories),
             fact.severity,
         )
-        if not erased and fact.subject_key is not None:
-            await refresh_repeats(self._conn, [fact.subject_key])
+        # An erasure read first, and the tenancy's repeat flags, by the domain's rules.
+        await settle_facts(self._conn, [] if fact.subject_key is None else [fact.subject_key], [fact.concern_id])
 
     async def erase_concern(self, concern_id: str, subject_key: str, erased_at: datetime) -> None:
         """Forget the concern's tenancy pseudonym; the anonymous counts stay."""
         await self._conn.execute(
             "INSERT INTO erasures VALUES ($1, $2) ON CONFLICT (concern_id) DO NOTHING", concern_id, erased_at
         )
-        stored = await self._conn.fetchval(
-            "SELECT subject_key FROM concern_facts WHERE concern_id = $1 FOR UPDATE", concern_id
-        )
-        await erase_facts(self._conn, [concern_id])
-        await refresh_repeats(self._conn, sorted({stored or subject_key, subject_key}))
+        await settle_facts(self._conn, [subject_key], [concern_id])
 
     async def apply(self, upsert: Upsert, values: tuple[Any, ...]) -> None:
         """A keyed table's write (`upserts.py`): its INSERT ... ON CONFLICT statement."""

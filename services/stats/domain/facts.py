@@ -1,5 +1,8 @@
 """What the stats projections record of each event: pure derivations, shared by live updates and rebuilds."""
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Container, Sequence
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -65,7 +68,34 @@ def acknowledges(to_status: str, changed_by_role: str) -> bool:
     return to_status in ACKNOWLEDGING_STATES and changed_by_role != ActorRole.SYSTEM
 
 
-def is_repeat(reported_at: datetime, same_tenancy: list[datetime]) -> bool:
-    """Whether a concern is a repeat: with it, REPEAT_THRESHOLD or more of the tenancy's concerns in the window."""
-    within = [t for t in same_tenancy if reported_at - REPEAT_WINDOW <= t <= reported_at]
-    return len(within) >= REPEAT_THRESHOLD
+Stored = tuple[str, str | None, datetime]
+"""A stored concern fact as the erasure and repeat rules see it: (concern_id, subject_key, reported_at)."""
+Settled = tuple[str | None, bool, bool]
+"""What the rules make of a fact's columns: (subject_key, erased, repeated)."""
+ERASED: Settled = (None, True, False)
+"""An erased concern keeps no tenancy pseudonym and is never a repeat (its anonymous counts stay)."""
+
+
+def settle(facts: Sequence[Stored], erased: Container[str]) -> list[Settled]:
+    """The erasure and repeat rules, the one source of both projection paths (live in `adapters/projections.py`
+    over a tenancy's stored facts, the rebuild's fold in `adapters/folding.py` over all of them): for each fact,
+    in order, its (subject_key, erased, repeated).
+
+    A concern is a repeat when REPEAT_THRESHOLD or more of its tenancy's concerns, itself included, were reported
+    in the REPEAT_WINDOW up to it (both ends inclusive; 90 x 24 hours, not calendar days). An erased concern
+    (its id in `erased`) is no repeat and counts towards none; a fact without a tenancy is never a repeat.
+    The facts must include all of each named tenancy's concerns (the flags of a tenancy depend on all of them).
+    """
+    by_tenancy: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for concern_id, key, at in facts:
+        if key is not None and concern_id not in erased:
+            by_tenancy[key].append((at, concern_id))
+    repeated = set()
+    for concerns in by_tenancy.values():
+        if len(concerns) < REPEAT_THRESHOLD:
+            continue
+        times = sorted(at for at, _ in concerns)
+        for at, concern_id in concerns:
+            if bisect_right(times, at) - bisect_left(times, at - REPEAT_WINDOW) >= REPEAT_THRESHOLD:
+                repeated.add(concern_id)
+    return [ERASED if concern_id in erased else (key, False, concern_id in repeated) for concern_id, key, _ in facts]
