@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from shared import tracing
 from shared.auth.follower import ApiClientsFollower
+from shared.auth.oidc import OidcVerifier, verifier_from
 from shared.auth.registry import ClientRegistry
 from shared.db.pool import create_pool, database_ready
 from shared.kafka.config import producer_config
@@ -60,6 +61,8 @@ class Runtime:
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     reference: ReferenceHolder | None = None
     """The reference directory followed from its topic (None in intake, which owns it)."""
+    oidc: OidcVerifier | None = None
+    """Verifies persons' access tokens (None unless OIDC_ISSUER is set)."""
 
 
 async def kafka_ready(producer: AIOKafkaProducer, timeout: float) -> bool:
@@ -138,6 +141,7 @@ async def service_runtime(settings: Settings, *, follow_reference: bool = False)
             "api_clients": clients_loaded,
         },
         reference=reference,
+        oidc=verifier_from(settings),
     )
     if reference is not None:
 
@@ -148,6 +152,8 @@ async def service_runtime(settings: Settings, *, follow_reference: bool = False)
     try:
         yield runtime
     finally:
+        if runtime.oidc is not None:
+            await runtime.oidc.close()
         if reference_follower is not None:
             await reference_follower.stop()
         await follower.stop()
@@ -159,6 +165,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
     """Make the runtime reachable from routes and the shared readiness and auth dependencies."""
     app.state.runtime = runtime
     app.state.clients = runtime.clients
+    app.state.oidc = runtime.oidc
     app.state.readiness = runtime.readiness
     if runtime.reference is not None:
         app.state.reference = runtime.reference

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         "none, the peer is the source (else any local process could claim a fresh address per guess).",
     )
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted (413 above).")
+    oidc_issuer: str | None = Field(
+        None,
+        pattern=r"^(https?://\S+)?$",
+        description="The OpenID Connect provider whose access tokens name a person (JWKS from its discovery "
+        "document); unset: only API clients' tokens are accepted.",
+    )
+    oidc_audience: str = Field("crp-api", min_length=1, description="What a person's access token's `aud` must hold.")
 
     def topic(self, name: str) -> str:
         """The physical name of a logical topic of DESIGN.md (with this deployment's prefix)."""

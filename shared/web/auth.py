@@ -5,10 +5,16 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.auth.oidc import OidcVerifier, ProviderUnavailable, TokenRefused, looks_like_jwt
+from shared.auth.people import PersonNotAllowed
 from shared.auth.principal import Principal, Role
 from shared.auth.registry import ClientRegistry
 
-bearer = HTTPBearer(auto_error=False, description="An API client's token: `Authorization: Bearer crp_...`")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API client's token (`Authorization: Bearer crp_...`) or a person's access token (a JWT of the "
+    "platform's OpenID Connect provider, where the service is configured for it).",
+)
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
@@ -17,11 +23,21 @@ def client_registry(request: Request) -> ClientRegistry:
     return request.app.state.clients
 
 
+def oidc_verifier(request: Request) -> OidcVerifier | None:
+    """The verifier of persons' tokens the lifespan made (None: OIDC_ISSUER unset, persons' tokens are off)."""
+    return getattr(request.app.state, "oidc", None)
+
+
 async def current_principal(
     registry: Annotated[ClientRegistry, Depends(client_registry)],
+    verifier: Annotated[OidcVerifier | None, Depends(oidc_verifier)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller; 401 without a valid token, 503 while the client registry is still loading."""
+    """The caller; 401 without a valid token, 503 while the client registry or the provider's keys cannot be had."""
+    if credentials is not None and verifier is not None and looks_like_jwt(credentials.credentials):
+        if credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "Missing bearer token.", headers=UNAUTHORIZED)
+        return await person_principal(verifier, credentials.credentials)
     if not registry.loaded:
         raise HTTPException(503, "API clients are still loading; try again shortly.", headers={"Retry-After": "2"})
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -30,6 +46,19 @@ async def current_principal(
     if principal is None:
         raise HTTPException(401, "Invalid, revoked or expired token.", headers=UNAUTHORIZED)
     return principal
+
+
+async def person_principal(verifier: OidcVerifier, token: str) -> Principal:
+    """A person's Principal from their access token, or the refusal as HTTP (401, 403, 503 with Retry-After)."""
+    try:
+        return await verifier.verify(token)
+    except TokenRefused as refused:
+        raise HTTPException(401, str(refused), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    except PersonNotAllowed as refused:
+        raise HTTPException(403, str(refused)) from None
+    except ProviderUnavailable as unavailable:
+        headers = {"Retry-After": str(unavailable.retry_after)}
+        raise HTTPException(503, str(unavailable), headers=headers) from None
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -39,6 +39,37 @@ DANISH: dict[str, str] = {
     "API clients are still loading; try again shortly.": "API-klienterne indlæses stadig; prøv igen om lidt.",
     "Missing bearer token.": "Bearer-token mangler.",
     "Invalid, revoked or expired token.": "Ugyldigt, tilbagekaldt eller udløbet token.",
+    # A person's access token (shared/auth/oidc.py, shared/auth/people.py).
+    "Token expired.": "Token er udløbet.",
+    "Not an access token.": "Ikke et adgangstoken.",
+    "Token is not a JWT.": "Token er ikke et JWT.",
+    "Token names no key (kid).": "Token angiver ingen nøgle (kid).",
+    "Token signed with an unknown key.": "Token er underskrevet med en ukendt nøgle.",
+    "Token algorithm {alg} is not accepted (RS256 or ES256 only).": (
+        "Token-algoritmen {alg} accepteres ikke (kun RS256 eller ES256)."
+    ),
+    "Token algorithm {alg} does not fit its key.": "Token-algoritmen {alg} passer ikke til nøglen.",
+    "Token lacks the claims {claims}.": "Token mangler oplysningerne {claims}.",
+    "Token claim {claim} not valid (wrong issuer, audience or time).": (
+        "Token-oplysningen {claim} er ugyldig (forkert udsteder, modtager eller tid)."
+    ),
+    "Token not valid ({reason}).": "Token er ugyldigt ({reason}).",
+    "The identity provider's keys cannot be fetched; try again shortly.": (
+        "Login-tjenestens nøgler kan ikke hentes; prøv igen om lidt."
+    ),
+    "The token names no person (no preferred_username or sub).": (
+        "Token angiver ingen person (hverken preferred_username eller sub)."
+    ),
+    "The token carries no platform role (crp_role).": "Token har ingen rolle på platformen (crp_role).",
+    "A municipality's token must carry its municipality code (municipality).": (
+        "En kommunes token skal angive kommunekoden (municipality)."
+    ),
+    "A reporter's token must carry an organisation (organisation).": (
+        "En indberetters token skal angive en organisation (organisation)."
+    ),
+    "A consultant's token must carry departments (departments).": (
+        "En konsulents token skal angive afdelinger (departments)."
+    ),
     "Role {role} may not do this.": "Rollen {role} må ikke gøre dette.",
     "Rate limit exceeded for this client; try again in {seconds} s.": (
         "Grænsen for antal forespørgsler er nået for denne klient; prøv igen om {seconds} s."

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.auth.oidc import ProviderUnavailable, TokenRefused, looks_like_jwt
+from shared.auth.people import PersonNotAllowed
 from shared.web.errors import problem_body
 from shared.web.i18n import Language, language_of
 
@@ -117,7 +119,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         limits = self._limits or self._from_settings(scope)
-        refusal = _check(limits, scope) if limits else None
+        refusal = await _check(limits, scope) if limits else None
         if refusal is not None:
             await _refuse(scope, send, *refusal)
             return
@@ -148,17 +150,31 @@ def source_of(scope: Scope) -> str:
     return str(address)
 
 
-def _check(limits: Limits, scope: Scope) -> tuple[int, str] | None:
+async def _check(limits: Limits, scope: Scope) -> tuple[int, str] | None:
     """(seconds to wait, whose limit) when the request is over a limit; None when it may pass."""
     authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").strip()
-    registry = getattr(getattr(scope.get("app"), "state", None), "clients", None)
+    state = getattr(scope.get("app"), "state", None)
+    registry = getattr(state, "clients", None)
     source = source_of(scope)
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    verifier = getattr(state, "oidc", None)
+    if verifier is not None and scheme.lower() == "bearer" and looks_like_jwt(token):
+        # A person's token: their own bucket when it verifies (the route verifies it again from the cache).
+        try:
+            person = await verifier.verify(token)
+        except ProviderUnavailable:
+            person = None
+            registry = None  # not the caller's fault: counted like a request without a token, the route answers 503
+        except (TokenRefused, PersonNotAllowed):
+            person = None
+        if person is not None:
+            wait = limits.clients.take("client:" + person.client_id) if limits.clients else 0.0
+            return (math.ceil(wait), "client") if wait > 0 else None
     if not authorization or registry is None or not getattr(registry, "loaded", True):
         # No token, or none can be checked yet (the registry is loading: the route answers 503).
         wait = limits.clients.take("peer:" + source) if limits.clients else 0.0
         return (math.ceil(wait), "client") if wait > 0 else None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
     if scheme.lower() == "bearer" and token:
         principal = registry.authenticate(token)
         if principal is not None:
