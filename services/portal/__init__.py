@@ -1,0 +1,1 @@
+"""The portal: Danish pages for the people in the field, consultants, municipalities and admins (no business data)."""
