@@ -99,11 +99,11 @@ async def test_a_municipalitys_person_reads_its_own_referrals_and_moves_them_by_
             listed = (await http.get("/v1/referrals", headers=kommune)).json()["items"]
             assert {r["referral_id"] for r in listed} == {by_code["0316"]}
             moved = await http.post(
-                f"/v1/referrals/{by_code['0316']}/transitions", json={"to": "acknowledged"}, headers=kommune
+                f"/v1/referrals/{by_code['0316']}/transitions", json={"to": "received"}, headers=kommune
             )
             assert moved.status_code == 200, moved.text
             other = await http.post(
-                f"/v1/referrals/{by_code['0326']}/transitions", json={"to": "acknowledged"}, headers=kommune
+                f"/v1/referrals/{by_code['0326']}/transitions", json={"to": "received"}, headers=kommune
             )
             assert other.status_code == 404
         changed = await deps.pool.fetch(
