@@ -1,14 +1,26 @@
 """The transaction under every service's unit of work: PostgreSQL's, and the in-memory fake's beside it.
 
 A service's unit of work subclasses one of them and names its repositories (`_bind` for PostgreSQL: they get the
-unit's connection; plain attributes over `tables` for the fake).
+unit's connection; plain attributes over `tables` for the fake); its port, the Protocol its handlers see, extends
+`Unit` with those repositories.
 """
 
 import copy
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import asyncpg
+
+
+class Unit(Protocol):
+    """The port of a unit of work: one transaction, what happens inside `async with` commits together, or not at all
+    (a service's UnitOfWork Protocol extends it with its repositories)."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
 
 
 class PostgresUnit:

@@ -29,6 +29,13 @@ WITH c AS (
 SELECT count(*) FROM c
 """  # noqa: S608 - a constant fragment, placeholders only
 
+RECEIPT_CODE_CONSTRAINT = "concerns_receipt_code_key"
+
+
+class ReceiptCodeTaken(Exception):
+    """Another concern has the new concern's receipt code (1 in 10^12): nothing was stored, draw another."""
+
+
 _COLUMNS = """
     c.id::text AS id, receipt_code, organisation_id, department_id, municipality_code, subject_key, categories,
     severity, consent, legal_basis, observed_at, received_at, reporter_role, channel, source_system,
@@ -72,11 +79,22 @@ class StoredConcern:
 async def insert_concern(
     conn: asyncpg.Connection | asyncpg.Pool, concern: NewConcern, sealed: Sealed, event: Envelope, topic: str
 ) -> bool:
-    """Store the concern, its data key and its event; False (nothing stored) when its external ref is taken."""
+    """Store the concern, its data key and its event; False (nothing stored) when its external ref is taken.
+
+    Raises ReceiptCodeTaken when another concern has its receipt code (nothing stored either)."""
+    try:
+        created = await conn.fetchval(_INSERT, *_insert_args(concern, sealed, event, topic))
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == RECEIPT_CODE_CONSTRAINT:
+            raise ReceiptCodeTaken from error
+        raise
+    return created == 1
+
+
+def _insert_args(concern: NewConcern, sealed: Sealed, event: Envelope, topic: str) -> tuple[object, ...]:
     report = concern.report
     ref = report.external_ref
-    created = await conn.fetchval(
-        _INSERT,
+    return (
         concern.id,
         concern.receipt_code,
         concern.department.organisation_id,
@@ -104,7 +122,6 @@ async def insert_concern(
         topic,
         *record_of(event),
     )
-    return created == 1
 
 
 async def _one(conn: asyncpg.Connection | asyncpg.Pool, where: str, *args: object) -> StoredConcern | None:

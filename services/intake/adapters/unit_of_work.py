@@ -9,6 +9,8 @@ from services.intake.adapters import audit, concern_store, reference_data, refer
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from services.intake.adapters.sealing import Sealed
+from services.intake.domain.concern import NewConcern
 from services.intake.domain.directory import Department
 from shared import outbox
 from shared.auth.principal import Principal
@@ -20,10 +22,25 @@ from shared.db.unit_of_work import PostgresUnit
 
 
 class PostgresConcerns:
-    """ConcernRepository on the `concerns` and `concern_keys` tables."""
+    """ConcernRepository on the `concerns`, `concern_keys` and `idempotency_keys` tables: on the unit's connection,
+    or on the pool outside a unit (each call then its own statement, committed on its own)."""
 
-    def __init__(self, conn: asyncpg.Connection):
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool):
         self._conn = conn
+
+    async def add(self, concern: NewConcern, sealed: Sealed, event: Envelope[Any], topic: str) -> bool:
+        return await concern_store.insert_concern(self._conn, concern, sealed, event, topic)
+
+    async def by_external_ref(self, system: str, external_id: str) -> StoredConcern | None:
+        return await concern_store.find_by_external_ref(self._conn, system, external_id)
+
+    async def claim_idempotency_key(
+        self, client_id: str, key: str, request_hash: str, concern_id: str
+    ) -> tuple[str, str] | None:
+        return await concern_store.claim_idempotency_key(self._conn, client_id, key, request_hash, concern_id)
+
+    async def repoint_idempotency_key(self, client_id: str, key: str, concern_id: str) -> None:
+        await concern_store.repoint_idempotency_key(self._conn, client_id, key, concern_id)
 
     async def get(self, concern_id: str) -> StoredConcern | None:
         return await concern_store.get_concern(self._conn, concern_id)

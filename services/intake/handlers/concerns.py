@@ -4,20 +4,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
-from services.intake.adapters import concern_store
+from services.intake.adapters.concern_store import ReceiptCodeTaken
 from services.intake.domain.concern import NewConcern, check_report, fingerprint, new_concern
 from services.intake.domain.events import concern_erased, concern_reported
 from services.intake.domain.report import ConcernReport
 from services.intake.domain.triage import read_hints
 from services.intake.handlers.deps import Deps
+from services.intake.handlers.ports import UnitOfWork
 from services.intake.metrics import ACCEPT_SECONDS, CONCERNS_ACCEPTED, CONCERNS_REPLAYED, ERASURES, source_label
 from shared.auth.principal import Principal
 from shared.contracts.topics import CONCERN_EVENTS
 from shared.contracts.vocabulary import IntakeChannel
-
-RECEIPT_CODE_CONSTRAINT = "concerns_receipt_code_key"
 
 
 @dataclass(frozen=True)
@@ -75,9 +72,7 @@ async def accept_concern(
         )
         try:
             receipt = await _store(deps, concern, principal, idempotency_key)
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name != RECEIPT_CODE_CONSTRAINT:
-                raise
+        except ReceiptCodeTaken:
             continue
         (CONCERNS_REPLAYED if receipt.replayed else CONCERNS_ACCEPTED).labels(source).inc()
         if not receipt.replayed:
@@ -94,22 +89,22 @@ async def _store(deps: Deps, concern: NewConcern, principal: Principal | None, i
     ref = concern.report.external_ref
     if idempotency_key is None and ref is None:
         # Nothing to look up first: one atomic statement is the whole transaction.
-        await concern_store.insert_concern(deps.pool, concern, sealed, event, CONCERN_EVENTS)
+        await deps.concerns_autocommit().add(concern, sealed, event, CONCERN_EVENTS)
         return fresh
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.unit_of_work() as uow:
         if idempotency_key is not None and principal is not None:
-            first = await concern_store.claim_idempotency_key(
-                conn, principal.client_id, idempotency_key, concern.request_hash, concern.id
+            first = await uow.concerns.claim_idempotency_key(
+                principal.client_id, idempotency_key, concern.request_hash, concern.id
             )
             if first is not None:
                 first_hash, first_id = first
                 if first_hash != concern.request_hash:
                     raise ConcernConflict("Idempotency-Key", "already used for a different request", "idempotency_key")
-                return await _replay(conn, first_id, concern.hints)
-        if await concern_store.insert_concern(conn, concern, sealed, event, CONCERN_EVENTS):
+                return await _replay(uow, first_id, concern.hints)
+        if await uow.concerns.add(concern, sealed, event, CONCERN_EVENTS):
             return fresh
         assert ref is not None  # noqa: S101 - only a taken external ref stores nothing
-        existing = await concern_store.find_by_external_ref(conn, ref.system, ref.id)
+        existing = await uow.concerns.by_external_ref(ref.system, ref.id)
         same_caller = principal is None or principal.covers(
             department_id=existing.department_id if existing else None,
             organisation_id=existing.organisation_id if existing else None,
@@ -117,14 +112,14 @@ async def _store(deps: Deps, concern: NewConcern, principal: Principal | None, i
         if existing is None or existing.request_hash != concern.request_hash or not same_caller:
             raise ConcernConflict("external_ref", "already used for a different concern", "external_ref")
         if idempotency_key is not None and principal is not None:
-            await concern_store.repoint_idempotency_key(conn, principal.client_id, idempotency_key, existing.id)
+            await uow.concerns.repoint_idempotency_key(principal.client_id, idempotency_key, existing.id)
         return Receipt(
             existing.id, existing.receipt_code, existing.received_at, existing.categories, concern.hints, replayed=True
         )
 
 
-async def _replay(conn: asyncpg.Connection, concern_id: str, hints: tuple[str, ...]) -> Receipt:
-    stored = await concern_store.get_concern(conn, concern_id)
+async def _replay(uow: UnitOfWork, concern_id: str, hints: tuple[str, ...]) -> Receipt:
+    stored = await uow.concerns.get(concern_id)
     if stored is None:  # the first request's transaction stored nothing; cannot happen as both share one
         raise RuntimeError("idempotency key without its concern")
     return Receipt(stored.id, stored.receipt_code, stored.received_at, stored.categories, hints, replayed=True)

@@ -9,10 +9,10 @@ import asyncpg
 
 from services.intake.adapters.mappings import InboundMapping
 from services.intake.adapters.sealing import Sealer
-from services.intake.adapters.unit_of_work import PostgresUnitOfWork
+from services.intake.adapters.unit_of_work import PostgresConcerns, PostgresUnitOfWork
 from services.intake.domain.directory import Directory
 from services.intake.domain.guidance import Guidance
-from services.intake.handlers.ports import UnitOfWork
+from services.intake.handlers.ports import ConcernRepository, UnitOfWork
 from services.intake.settings import IntakeSettings
 from shared.contracts.vocabulary import Category
 from shared.web.rate_limit import TokenBuckets
@@ -47,6 +47,11 @@ class Deps:
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work: one transaction, used once with `async with`."""
         return self.uow() if self.uow else PostgresUnitOfWork(self.pool, self.settings.consumer_group)
+
+    def concerns_autocommit(self) -> ConcernRepository:
+        """The concerns outside a unit of work: each call one statement, committed on its own (a write that is
+        one statement needs no transaction around it, nor its two extra round trips)."""
+        return self.uow().concerns if self.uow else PostgresConcerns(self.pool)
 
     @property
     def fingerprint_key(self) -> bytes:

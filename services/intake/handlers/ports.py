@@ -7,23 +7,40 @@ against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `P
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from services.intake.adapters.audit import AuditEntry
-from services.intake.adapters.concern_store import ConcernFilter, StoredConcern
+from services.intake.adapters.concern_store import ConcernFilter, ReceiptCodeTaken, StoredConcern
 from services.intake.adapters.reference_data import departments_of
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
+from services.intake.adapters.sealing import Sealed
+from services.intake.domain.concern import NewConcern
 from services.intake.domain.directory import Department
 from shared.auth.principal import Principal
 from shared.contracts.envelope import Envelope
 from shared.contracts.reference import ReferenceDirectory
 from shared.contracts.referrals import ReferralCreated, ReferralStatusChanged
-from shared.db.unit_of_work import InMemoryUnit
+from shared.db.unit_of_work import InMemoryUnit, Unit
 
 
 class ConcernRepository(Protocol):
-    """The stored concerns (what the read side needs of them)."""
+    """The stored concerns, their data keys and the Idempotency-Keys that name them."""
+
+    async def add(self, concern: NewConcern, sealed: Sealed, event: Envelope[Any], topic: str) -> bool:
+        """Store the concern, its wrapped data key and its event (queued for `topic`) together; False, storing
+        nothing, when its external ref is taken. Raises ReceiptCodeTaken when another concern has its code."""
+
+    async def by_external_ref(self, system: str, external_id: str) -> StoredConcern | None:
+        """The concern stored under a source system's id, if any."""
+
+    async def claim_idempotency_key(
+        self, client_id: str, key: str, request_hash: str, concern_id: str
+    ) -> tuple[str, str] | None:
+        """Claim a client's key for this request; None when claimed now, else (request hash, concern id) of its
+        first use (a concurrent first use makes this wait until that unit ends)."""
+
+    async def repoint_idempotency_key(self, client_id: str, key: str, concern_id: str) -> None:
+        """Let a key answer for the concern its request turned out to replay (found by external ref)."""
 
     async def get(self, concern_id: str) -> StoredConcern | None:
         """The concern with its wrapped data key (None when erased), or None when there is no such concern."""
@@ -96,8 +113,8 @@ class ReferralRepository(Protocol):
         """Each listed concern's referral statuses, oldest referral first."""
 
 
-class UnitOfWork(Protocol):
-    """One transaction: what happens inside `async with` commits together, or not at all."""
+class UnitOfWork(Unit, Protocol):
+    """One transaction (`Unit`) over these repositories."""
 
     concerns: ConcernRepository
     referrals: ReferralRepository
@@ -108,12 +125,6 @@ class UnitOfWork(Protocol):
     async def first_delivery(self, event_id: str) -> bool:
         """Record the event as applied by this service (the inbox); False when it already was."""
 
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None: ...
-
 
 @dataclass
 class _Tables:
@@ -123,6 +134,8 @@ class _Tables:
     """referral_id -> (concern_id, referral)"""
     history: dict[str, tuple[str, str, HistoryEntry]] = field(default_factory=dict)
     """event_id -> (concern_id, event_id, step)"""
+    idempotency_keys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    """(client_id, key) -> (request hash, concern id)"""
     processed: set[str] = field(default_factory=set)
     outbox: list[tuple[str, Envelope[Any]]] = field(default_factory=list)
     reference: tuple[ReferenceDirectory, str | None] | None = None
@@ -136,6 +149,40 @@ class InMemoryConcerns:
 
     def store(self, concern: StoredConcern) -> None:
         self._t.concerns[concern.id] = concern
+
+    async def add(self, concern: NewConcern, sealed: Sealed, event: Envelope[Any], topic: str) -> bool:
+        report, ref = concern.report, concern.report.external_ref
+        stored = self._t.concerns.values()
+        if any(c.receipt_code == concern.receipt_code for c in stored):
+            raise ReceiptCodeTaken
+        if ref is not None and any((c.external_system, c.external_id) == (ref.system, ref.id) for c in stored):
+            return False
+        self._t.concerns[concern.id] = StoredConcern(
+            concern.id, concern.receipt_code, concern.department.organisation_id, concern.department.id,
+            concern.department.municipality_code, concern.subject_key, [c.value for c in report.categories],
+            report.severity.value, report.consent.value, report.legal_basis, report.observed_at, concern.received_at,
+            report.reporter.role.value, concern.channel.value, concern.source_system, concern.reporter_client_id,
+            concern.request_hash, concern.has_reporter_contact, report.resident is not None, sealed.ciphertext, None,
+            sealed.wrapped_key, ref.system if ref else None, ref.id if ref else None,
+        )  # fmt: skip
+        self._t.outbox.append((topic, event))
+        return True
+
+    async def by_external_ref(self, system: str, external_id: str) -> StoredConcern | None:
+        found = (c for c in self._t.concerns.values() if (c.external_system, c.external_id) == (system, external_id))
+        return next(found, None)
+
+    async def claim_idempotency_key(
+        self, client_id: str, key: str, request_hash: str, concern_id: str
+    ) -> tuple[str, str] | None:
+        first = self._t.idempotency_keys.get((client_id, key))
+        if first is None:
+            self._t.idempotency_keys[(client_id, key)] = (request_hash, concern_id)
+        return first
+
+    async def repoint_idempotency_key(self, client_id: str, key: str, concern_id: str) -> None:
+        request_hash, _ = self._t.idempotency_keys[(client_id, key)]
+        self._t.idempotency_keys[(client_id, key)] = (request_hash, concern_id)
 
     async def get(self, concern_id: str) -> StoredConcern | None:
         return self._t.concerns.get(concern_id)

@@ -6,15 +6,14 @@ against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `P
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.referral import Referral
 from services.routing.domain.suggestions import Suggestion
 from shared.contracts.envelope import Envelope
 from shared.contracts.vocabulary import ReferralStatus
-from shared.db.unit_of_work import InMemoryUnit
+from shared.db.unit_of_work import InMemoryUnit, Unit
 
 
 class ReferralRepository(Protocol):
@@ -57,8 +56,8 @@ class Outbox(Protocol):
         """Queue the events, in order."""
 
 
-class UnitOfWork(Protocol):
-    """One transaction: what happens inside `async with` commits together, or not at all."""
+class UnitOfWork(Unit, Protocol):
+    """One transaction (`Unit`) over these repositories."""
 
     referrals: ReferralRepository
     suggestions: SuggestionRepository
@@ -66,12 +65,6 @@ class UnitOfWork(Protocol):
 
     async def rules(self) -> tuple[int, RulesDocument]:
         """The rules version in force and its document (with the reference directory's recipients)."""
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None: ...
 
 
 @dataclass
