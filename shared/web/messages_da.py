@@ -70,6 +70,9 @@ DANISH: dict[str, str] = {
     "A consultant's token must carry departments (departments).": (
         "En konsulents token skal angive afdelinger (departments)."
     ),
+    "Webhook subscriptions belong to API clients; a person's token cannot own one.": (
+        "Webhook-abonnementer hører til API-klienter; en persons token kan ikke eje et."
+    ),
     "Role {role} may not do this.": "Rollen {role} må ikke gøre dette.",
     "Rate limit exceeded for this client; try again in {seconds} s.": (
         "Grænsen for antal forespørgsler er nået for denne klient; prøv igen om {seconds} s."

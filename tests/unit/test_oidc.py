@@ -19,6 +19,8 @@ from fastapi import APIRouter, Depends
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
+from services.notify.entrypoints.api import subscriptions
+from services.notify.entrypoints.deps import notify_parts
 from shared.auth.oidc import OidcVerifier, ProviderUnavailable, TokenRefused, looks_like_jwt
 from shared.auth.people import PersonNotAllowed
 from shared.auth.principal import Principal, Role
@@ -319,3 +321,14 @@ async def test_the_edge_answers_503_while_the_provider_is_down(provider: Provide
             assert (await client.get("/v1/whoami", headers=_bearer("crp_valid"))).status_code == 200
     finally:
         await checker.close()
+
+
+async def test_a_person_cannot_own_a_webhook_subscription(provider: Provider, verifier: OidcVerifier) -> None:
+    app = create_app(title="t", description="t", lifespan=_no_lifespan, routers=[subscriptions.router])
+    app.state.clients, app.state.oidc = Registry(), verifier
+    app.dependency_overrides[notify_parts] = lambda: SimpleNamespace()
+    kommune = token(provider, preferred_username="kommune-0316", crp_role="municipality", municipality="0316")
+    body = {"url": "https://example.org/hook", "event_types": ["referral.created.v1"]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        refused = await client.post("/v1/subscriptions", json=body, headers=_bearer(kommune))
+    assert refused.status_code == 403 and "API clients" in refused.json()["detail"]

@@ -15,6 +15,7 @@ from services.notify.domain.targets import TargetRefused
 from services.notify.entrypoints.api.paging import position_after
 from services.notify.entrypoints.deps import NotifyParts, PartsDep
 from services.notify.entrypoints.schemas import SubscriptionCreated, SubscriptionIn, SubscriptionOut, SubscriptionPage
+from shared.auth.people import is_person
 from shared.auth.principal import PLATFORM_WIDE, Principal
 from shared.web.auth import PrincipalDep, require_roles
 from shared.web.errors import AUTHENTICATED, problem, problem_responses
@@ -40,6 +41,8 @@ async def _owned(parts: NotifyParts, principal: Principal, subscription_id: uuid
 @router.post("", status_code=201, response_model=SubscriptionCreated, summary="Subscribe a URL to referral events.")
 async def create_subscription(body: SubscriptionIn, principal: Subscriber, parts: PartsDep) -> object:
     """The events your token's scope covers go to `url`, signed per Standard Webhooks; answers the secret once."""
+    if is_person(principal):  # deliveries take the owner's scope from the API-client registry, which has no persons
+        raise HTTPException(403, "Webhook subscriptions belong to API clients; a person's token cannot own one.")
     try:
         await resolve_target(body.url, parts.resolver, allow_private=parts.settings.private_targets_allowed)
     except TargetRefused as refused:
