@@ -22,7 +22,7 @@ define pytest_tier
 	exit $$rc
 endef
 
-.PHONY: venv up down status test test-unit test-integration test-e2e test-chaos test-browser browser-deps monitoring-deps lint docs lock bench demo
+.PHONY: venv up down status test test-unit test-integration test-e2e test-chaos test-browser test-portal browser-deps monitoring-deps lint docs lock bench demo
 
 venv: $(STAMP)
 
@@ -57,6 +57,7 @@ test: venv monitoring-deps
 		$(MAKE) --no-print-directory test-e2e || rc=1; \
 		$(MAKE) --no-print-directory test-chaos || rc=1; \
 		$(MAKE) --no-print-directory test-browser || rc=1; \
+		$(MAKE) --no-print-directory test-portal || rc=1; \
 	else \
 		echo "the test stack did not come up; integration and e2e tiers not run"; rc=1; \
 	fi; \
@@ -79,6 +80,10 @@ test-chaos: venv
 
 test-browser: venv browser-deps
 	$(call pytest_tier,-m browser,tests/browser)
+
+# The portal against the test stack's Keycloak and services: a person logs in and works with their cases.
+test-portal: venv browser-deps
+	$(call pytest_tier,-m portal,tests/portal)
 
 # Chromium from Debian's packages for the browser tier (Playwright drives it; it never downloads a browser).
 browser-deps:

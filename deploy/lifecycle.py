@@ -11,7 +11,19 @@ from functools import partial
 
 from rich.console import Console
 
-from deploy import broker, jars, monitoring, postgres, private_files, services, stack_secrets, strays, supervisor
+from deploy import (
+    broker,
+    jars,
+    keycloak,
+    monitoring,
+    portal,
+    postgres,
+    private_files,
+    services,
+    stack_secrets,
+    strays,
+    supervisor,
+)
 from deploy.config import SERVICES, StackConfig, StackError, write_private
 from deploy.java import find_java
 from deploy.supervisor_conf import Program, write_conf
@@ -20,6 +32,7 @@ from shared.kafka import security
 
 INFRA_TIMEOUT = 90
 SERVICE_TIMEOUT = 90
+PORTAL_TIMEOUT = 60
 SAVED_CONFIG = "stack.json"
 
 
@@ -42,13 +55,15 @@ def _check_ports_free(cfg: StackConfig) -> None:
     if not cfg.infra_only:
         ports |= {service: cfg.service_port(service) for service in SERVICES} | {"mail": cfg.smtp_port}
         ports |= {"Prometheus": monitoring.prometheus_port(cfg), "Alertmanager": monitoring.alertmanager_port(cfg)}
+        ports |= {"Keycloak": keycloak.port(cfg)} | ({"the portal": portal.port(cfg)} if portal.available() else {})
     for what, port in ports.items():
         if _port_in_use(port):
             raise StackError(f"port {port} ({what}) is already in use; stop that process or choose other ports")
 
 
-def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[Program]:
-    """Every supervised process of the stack: infrastructure first, then the services."""
+def _programs(cfg: StackConfig, secrets: dict[str, str], java: str, keycloak_java: str | None) -> list[Program]:
+    """Every supervised process of the stack: infrastructure first, then the services (and the portal, once
+    this checkout has it)."""
     programs = []
     if cfg.embedded_postgres:
         # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to disconnect.
@@ -60,8 +75,9 @@ def _programs(cfg: StackConfig, secrets: dict[str, str], java: str) -> list[Prog
     programs.append(Program("kafka", broker.command(cfg, java, jars.libs_dir()), kafka_log))
     if cfg.infra_only:
         return programs
-    programs += [services.mail_program(cfg), *monitoring.programs(cfg)]
-    return programs + [services.program(cfg, secrets, s) for s in SERVICES]
+    programs += [keycloak.program(cfg, secrets, keycloak_java), services.mail_program(cfg), *monitoring.programs(cfg)]
+    programs += [services.program(cfg, secrets, s) for s in SERVICES]
+    return programs + ([portal.program(cfg, secrets)] if portal.available() else [])
 
 
 def _ensure_supervisord(cfg: StackConfig, programs: list[Program]) -> None:
@@ -108,6 +124,9 @@ def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console)
     with console.status("Migrating the databases"), ThreadPoolExecutor(len(SERVICES)) as pool:
         list(pool.map(partial(services.migrate, cfg, secrets), SERVICES))  # each database is separate
     services.register_service_accounts(cfg, secrets)
+    with console.status("Waiting for Keycloak (its first start takes a minute or two)"):
+        ready = _unless_fatal(cfg, "keycloak", str(cfg.log("keycloak")), partial(keycloak.is_ready, cfg))
+        wait_until(ready, timeout=keycloak.READY_TIMEOUT, what="Keycloak", hint=str(cfg.log("keycloak")), interval=1)
     supervisor.start(cfg, "mail", *SERVICES)
     with console.status("Waiting for the services"):
         deadline = time.monotonic() + SERVICE_TIMEOUT
@@ -115,6 +134,12 @@ def _start_services(cfg: StackConfig, secrets: dict[str, str], console: Console)
             timeout = max(deadline - time.monotonic(), 5)
             ready = partial(services.is_ready, cfg, service)
             wait_until(ready, timeout=timeout, what=service, hint=str(cfg.log(service)))
+    if portal.available():
+        with console.status("Starting the portal"):
+            portal.migrate(cfg, secrets)
+            supervisor.start(cfg, portal.NAME)
+            ready = partial(portal.is_ready, cfg)
+            wait_until(ready, timeout=PORTAL_TIMEOUT, what="the portal", hint=str(cfg.log(portal.NAME)))
     supervisor.start(cfg, *monitoring.PROGRAMS)
     with console.status("Waiting for Prometheus and Alertmanager"):
         hint = f"{cfg.log('prometheus')} and {cfg.log('alertmanager')}"
@@ -151,6 +176,14 @@ def _up(cfg: StackConfig, console: Console) -> None:
     with console.status("Fetching Kafka jars"):
         jars.fetch(on_download=lambda count, libs: console.print(f"downloading {count} Kafka jars into {libs}"))
     java = find_java(on_install=lambda pin: console.print(f"no Java >= 17 on PATH; installing {pin}"))
+    keycloak_java = None
+    if not cfg.infra_only:
+        keycloak_java = str(keycloak.java_home())
+        with console.status(f"Fetching Keycloak {keycloak.VERSION}"):
+            keycloak.install(cfg, on_download=lambda url, to: console.print(f"downloading {url} into {to.parent}"))
+        if keycloak.write_realm(cfg, secrets):
+            console.print("the realm changed: Keycloak imports it again (its database starts afresh)")
+            keycloak.reset(cfg)
     broker.write_config(cfg, secrets)
     if not cfg.infra_only:
         monitoring.write_configs(cfg)
@@ -158,9 +191,11 @@ def _up(cfg: StackConfig, console: Console) -> None:
         broker.format_storage(cfg, java, jars.libs_dir(), secrets)
         if cfg.embedded_postgres and postgres.prepare(cfg, secrets["postgres_password"]):
             cfg.credentials_file.unlink(missing_ok=True)  # a new cluster knows none of the old demo clients
-    _ensure_supervisord(cfg, _programs(cfg, secrets, java))
+    _ensure_supervisord(cfg, _programs(cfg, secrets, java, keycloak_java))
     save(cfg)
-    supervisor.start(cfg, *(["postgres"] if cfg.embedded_postgres else []), "kafka")
+    # Keycloak starts with the infrastructure: its slow first start overlaps theirs, the topics and migrations.
+    keycloak_program = [] if cfg.infra_only else ["keycloak"]
+    supervisor.start(cfg, *(["postgres"] if cfg.embedded_postgres else []), "kafka", *keycloak_program)
     with console.status("Waiting for PostgreSQL and Kafka"):
         _wait_for_infra(cfg, secrets)
         broker.ensure_principals(cfg, secrets)

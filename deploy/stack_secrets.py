@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from deploy.config import SERVICES, write_private
+from deploy.keycloak import USERNAMES, person_secret_key
 from shared.auth.tokens import new_token
 from shared.kafka import security
 
@@ -24,7 +25,12 @@ def _fresh() -> dict[str, str]:
         # notify's admin service account, to read reporter contacts from intake (registered by `up`).
         "NOTIFY_INTAKE_TOKEN": new_token(),
     }
-    values |= {f"{service}_password": _password() for service in SERVICES}
+    values |= {f"{service}_password": _password() for service in (*SERVICES, "portal")}
+    # Keycloak: its master realm's bootstrap admin, the portal's client secret, and each demo person's password
+    # (also in credentials.json under "people"); the portal's session cookies are signed with its own key.
+    values |= {"keycloak_admin_password": _password(), "PORTAL_OIDC_CLIENT_SECRET": secrets.token_urlsafe(32)}
+    values |= {"PORTAL_SESSION_SECRET": secrets.token_urlsafe(32)}
+    values |= {person_secret_key(username): _password() for username in USERNAMES}
     # Kafka (SASL/SCRAM) principals: the operator's, the controller's, one per service and housing system.
     principals = [*security.principals(), security.CONTROLLER_PRINCIPAL]
     values |= {f"kafka_{principal}_password": _password() for principal in principals}

@@ -36,7 +36,9 @@ class LocalStack:
             raise DemoClockRefused(f"no local stack in {home} (no stack.env or credentials.json): run `make up`")
         lines = env_file.read_text().splitlines()
         env = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-        admins = [c["token"] for c in json.loads(credentials.read_text()) if c.get("role") == "admin"]
+        stored = json.loads(credentials.read_text())
+        clients = stored["clients"] if isinstance(stored, dict) else stored  # {"clients", "people"}; once a list
+        admins = [c["token"] for c in clients if c.get("role") == "admin"]
         if "ROUTING_URL" not in env or not admins:
             raise DemoClockRefused(f"{home} names no routing URL or no admin client")
         return cls(env["ROUTING_URL"], admins[0], home / "mail")

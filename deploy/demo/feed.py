@@ -8,7 +8,6 @@ true to show. Every person in it is made up.
 """
 
 import asyncio
-import json
 import random
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from deploy.demo.cases import concern_body, inbound_payload
+from deploy.services import read_credentials
 from shared.contracts.inbound import InboundConcern, encode_inbound
 from shared.contracts.topics import CONCERN_INBOUND
 from shared.demo_clock import DemoClockRefused, LocalStack, advance, new_mails, summary
@@ -53,7 +53,7 @@ class Demo:
 
     def __init__(self, home: Path, http: httpx.AsyncClient):
         self.env = _environment(home)
-        self.clients = json.loads((home / "credentials.json").read_text())
+        self.clients = read_credentials(home / "credentials.json")["clients"]
         self.http = http
 
     def token(self, role: str, municipality: str | None = None) -> str:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _token(home: Path, role: str) -> str:
-    return next(c["token"] for c in json.loads((home / "credentials.json").read_text()) if c["role"] == role)
+    return next(c["token"] for c in json.loads((home / "credentials.json").read_text())["clients"] if c["role"] == role)
 
 
 async def test_demo_feed_brings_the_dashboard_numbers_to_life() -> None:

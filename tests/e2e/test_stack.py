@@ -96,7 +96,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_up_serves_every_service_and_creates_demo_clients(home: Path) -> None:
     assert all(_readyz(service) == 200 for service in SERVICES)
-    clients = json.loads((home / "credentials.json").read_text())
+    clients = json.loads((home / "credentials.json").read_text())["clients"]
     assert {client["role"] for client in clients} == ROLES
     assert all(client["token"] for client in clients)
     assert (home / "credentials.json").stat().st_mode & 0o777 == 0o600

@@ -8,7 +8,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 TESTS = Path(__file__).resolve().parents[1]
-TIERS = ("unit", "integration", "e2e", "chaos", "browser")
+TIERS = ("unit", "integration", "e2e", "chaos", "browser", "portal")
 
 
 @pytest.mark.parametrize("tier", TIERS)
