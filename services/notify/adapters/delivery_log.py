@@ -1,6 +1,6 @@
 """Reading and steering deliveries for ops: the list by state, redelivery, the backlog, erasure."""
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -99,12 +99,24 @@ class DeliveryLog:
         return {(row["channel"], row["target"]): row["n"] for row in rows}
 
 
-async def cancel_reporter_deliveries(conn: asyncpg.Connection, concern_id: str) -> list[asyncpg.Record]:
-    """Cancel what is still to be sent to a concern's reporter (the concern was erased); returns those rows."""
-    return await conn.fetch(
+class CancelledDelivery(NamedTuple):
+    """A reporter delivery cancelled because its concern was erased: what its final failure event names."""
+
+    id: str
+    channel: str
+    event_id: str
+    event_type: str
+    referral_id: str | None
+    attempts: int
+
+
+async def cancel_reporter_deliveries(conn: asyncpg.Connection, concern_id: str) -> list[CancelledDelivery]:
+    """Cancel what is still to be sent to a concern's reporter (the concern was erased); returns those."""
+    rows = await conn.fetch(
         """UPDATE deliveries SET state = 'cancelled', last_reason = 'concern_erased', lease_owner = NULL,
                   lease_until = NULL, updated_at = now()
            WHERE concern_id = $1 AND state = 'pending' AND recipient_id = 'reporter'
            RETURNING id, channel, event_id, event_type, referral_id, attempts""",
         concern_id,
     )
+    return [CancelledDelivery(str(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]

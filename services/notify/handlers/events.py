@@ -2,7 +2,7 @@
 
 Each event type has a planner (a pure function in the table in handlers/__init__.py) that adds the
 event's effects; `apply_batch` reads what planners need, runs them in order, and writes all effects
-with the inbox records in one transaction, so a replayed batch changes nothing.
+with the inbox records in one unit of work (`ports.EventUnitOfWork`), so a replayed batch changes nothing.
 """
 
 from collections.abc import Callable
@@ -12,11 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from services.notify.adapters.deliveries import insert_deliveries
-from services.notify.adapters.delivery_log import cancel_reporter_deliveries
-from services.notify.adapters.feed import FeedEntry, append_to_feed
-from services.notify.adapters.inbox import first_deliveries
-from services.notify.adapters.subscriptions import active_subscriptions
+from services.notify.adapters.feed import FeedEntry
+from services.notify.adapters.unit_of_work import PostgresEventUnit
 from services.notify.domain.fanout import (
     REPORTER,
     SubscriptionView,
@@ -29,7 +26,7 @@ from services.notify.domain.model import PlannedDelivery
 from services.notify.domain.payloads import Links, event_scope, thin_data
 from services.notify.domain.scope import SubscriberScope
 from services.notify.handlers.outcomes import cancelled_event
-from shared import outbox
+from services.notify.handlers.ports import EventUnitOfWork
 from shared.contracts.envelope import Envelope
 
 ScopeLookup = Callable[[str], SubscriberScope | None]
@@ -48,6 +45,12 @@ class EventDeps:
     outcome_topic: str
     source: str
     on_planned: Callable[[], None] = lambda: None
+    uow: Callable[[], EventUnitOfWork] | None = None
+    """Makes the units of work in unit tests (a fake); None: PostgreSQL on `pool`."""
+
+    def unit_of_work(self) -> EventUnitOfWork:
+        """A new unit of work: one transaction, used once with `async with`."""
+        return self.uow() if self.uow else PostgresEventUnit(self.pool, self.consumer)
 
 
 @dataclass
@@ -100,8 +103,8 @@ async def apply_batch(
     events: list[Envelope[Any]], deps: EventDeps, planners: dict[str, Callable[[Envelope[Any], Batch], None]]
 ) -> int:
     """Apply the events not applied before, in order, in one transaction; returns how many were new."""
-    async with deps.pool.acquire() as conn, conn.transaction():
-        fresh = await first_deliveries(conn, deps.consumer, list(dict.fromkeys(e.id for e in events)))
+    async with deps.unit_of_work() as uow:
+        fresh = await uow.first_deliveries(list(dict.fromkeys(e.id for e in events)))
         todo, seen = [], set()
         for event in events:
             if event.id in fresh and event.id not in seen:
@@ -110,37 +113,31 @@ async def apply_batch(
         if not todo:
             return 0
         batch = Batch(
-            subscriptions=await active_subscriptions(conn),
+            subscriptions=await uow.subscriptions.active(),
             scope_of=deps.scope_of,
             links=deps.links,
             receipts_enabled=deps.receipts_enabled,
-            known_reporters=await _known_reporters(conn, todo) if deps.receipts_enabled else set(),
+            known_reporters=await _known_reporters(uow, todo) if deps.receipts_enabled else set(),
         )
         for event in todo:
             planners[event.type](event, batch)
-        await _write(conn, batch, deps)
+        await _write(uow, batch, deps)
     if batch.deliveries:
         deps.on_planned()
     return len(todo)
 
 
-async def _known_reporters(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> set[str]:
+async def _known_reporters(uow: EventUnitOfWork, events: list[Envelope[Any]]) -> set[str]:
     concern_ids = sorted({e.data.concern_id for e in events if e.type == STATUS_CHANGED})
-    if not concern_ids:
-        return set()
-    rows = await conn.fetch("SELECT concern_id FROM reporter_concerns WHERE concern_id = ANY($1::text[])", concern_ids)
-    return {row["concern_id"] for row in rows}
+    return await uow.reporters.known(concern_ids) if concern_ids else set()
 
 
-async def _write(conn: asyncpg.Connection, batch: Batch, deps: EventDeps) -> None:
+async def _write(uow: EventUnitOfWork, batch: Batch, deps: EventDeps) -> None:
     if batch.reporters_added:
-        await conn.executemany(
-            "INSERT INTO reporter_concerns (concern_id, reported_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            list(batch.reporters_added.items()),
-        )
+        await uow.reporters.add(batch.reporters_added)
     for concern_id, cause in batch.erasures:
-        await conn.execute("DELETE FROM reporter_concerns WHERE concern_id = $1", concern_id)
-        cancelled = await cancel_reporter_deliveries(conn, concern_id)
-        await outbox.enqueue(conn, deps.outcome_topic, [cancelled_event(row, cause, deps.source) for row in cancelled])
-    await insert_deliveries(conn, batch.deliveries)
-    await append_to_feed(conn, batch.feed)  # last: it holds the feed lock until commit
+        await uow.reporters.forget(concern_id)
+        cancelled = await uow.deliveries.cancel_for_reporter(concern_id)
+        await uow.outbox.add(deps.outcome_topic, [cancelled_event(row, cause, deps.source) for row in cancelled])
+    await uow.deliveries.add(batch.deliveries)
+    await uow.feed.append(batch.feed)  # last: it holds the feed lock until commit

@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from services.notify.adapters.deliveries import ClaimedDelivery
+from services.notify.adapters.delivery_log import CancelledDelivery
 from services.notify.domain.fanout import REPORTER
 from services.notify.domain.model import AttemptResult, Decision, DeliveryState
 from shared.contracts.envelope import make_event
@@ -44,19 +44,19 @@ def outcome_event(
     return record_of(make_event(data, source=source, subject=key, id=str(event_id), time=now), key)
 
 
-def cancelled_event(row: Any, cause_id: str, source: str) -> OutboxRecord:
+def cancelled_event(cancelled: CancelledDelivery, cause_id: str, source: str) -> OutboxRecord:
     """The final notification.failed.v1 of a reporter delivery cancelled because the concern was erased."""
     key = outcome_key(None, REPORTER)
     data = NotificationFailed(
-        delivery_id=str(row["id"]),
-        channel=row["channel"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        referral_id=row["referral_id"],
-        attempts=max(row["attempts"], 1),
+        delivery_id=cancelled.id,
+        channel=cancelled.channel,
+        event_id=cancelled.event_id,
+        event_type=cancelled.event_type,
+        referral_id=cancelled.referral_id,
+        attempts=max(cancelled.attempts, 1),
         reason="concern_erased",
         final=True,
         failed_at=datetime.now(UTC),
     )
-    event_id = uuid.uuid5(_NAMESPACE, f"{row['id']}|cancelled|{cause_id}")
+    event_id = uuid.uuid5(_NAMESPACE, f"{cancelled.id}|cancelled|{cause_id}")
     return record_of(make_event(data, source=source, subject=key, id=str(event_id)), key)
