@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from shared.auth.people import PERSON_PREFIX
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import token_hash
 from shared.contracts.clients import ApiClientRecord
@@ -28,8 +29,8 @@ class ClientRegistry:
         """The principal of a valid token; None for an unknown, revoked or expired one."""
         client_id = self._by_hash.get(token_hash(token))
         record = self._by_id.get(client_id) if client_id else None
-        if record is None or not record.is_active(now):
-            return None
+        if record is None or not record.is_active(now) or record.client_id.startswith(PERSON_PREFIX):
+            return None  # a client id may never pass for a person's (audit records tell them apart by it)
         return Principal(
             client_id=record.client_id,
             role=Role(record.role),

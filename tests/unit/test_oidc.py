@@ -21,9 +21,11 @@ from joserfc.jwk import ECKey, RSAKey
 
 from services.notify.entrypoints.api import subscriptions
 from services.notify.entrypoints.deps import notify_parts
+from shared.auth.admin import new_client
 from shared.auth.oidc import OidcVerifier, ProviderUnavailable, TokenRefused, looks_like_jwt
 from shared.auth.people import PersonNotAllowed
 from shared.auth.principal import Principal, Role
+from shared.auth.registry import ClientRegistry
 from shared.web.app import create_app
 from shared.web.auth import require_roles
 from shared.web.whoami import router as whoami
@@ -332,3 +334,10 @@ async def test_a_person_cannot_own_a_webhook_subscription(provider: Provider, ve
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         refused = await client.post("/v1/subscriptions", json=body, headers=_bearer(kommune))
     assert refused.status_code == 403 and "API clients" in refused.json()["detail"]
+
+
+def test_an_api_client_can_never_pass_for_a_person() -> None:
+    registry = ClientRegistry()
+    issued = new_client(name="impostor", role=Role.ADMIN)
+    registry.apply("person:admin", issued.record.model_copy(update={"client_id": "person:admin"}))
+    assert registry.authenticate(issued.token) is None
