@@ -6,6 +6,7 @@ record of a read, the transition history and the concern's reporter name the per
 Needs the test stack's stack.env with Keycloak (OIDC_ISSUER, PORTAL_OIDC_CLIENT_ID/SECRET, PORTAL_URL).
 """
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -169,3 +170,19 @@ async def test_the_audit_record_of_a_read_names_the_person(
             # The consultant's person has no referral of it (nothing routes it here): it does not exist for them.
             konsulent = bearer(await access_token(env, "konsulent"))
             assert (await intake.get(f"/v1/concerns/{concern_id}", headers=konsulent)).status_code == 404
+
+
+async def test_the_stacks_running_services_name_the_person(env: dict[str, str]) -> None:
+    """The four services of the running test stack (their OIDC_ISSUER from the stack) take the person's token."""
+    kommune = bearer(await access_token(env, "kommune-0316"))
+    reporter = bearer(await access_token(env, "vicevaert"))
+    async with httpx.AsyncClient(timeout=15) as http:
+        for service in ("INTAKE_URL", "ROUTING_URL", "NOTIFY_URL", "STATS_URL"):
+            me = await http.get(os.environ[service] + "/v1/whoami", headers=kommune)
+            assert me.status_code == 200, f"{service}: {me.status_code} {me.text[:200]}"
+            assert (me.json()["client_id"], me.json()["municipality_code"]) == ("person:kommune-0316", "0316")
+        routing = os.environ["ROUTING_URL"]
+        listed = await http.get(routing + "/v1/referrals", params={"limit": 500}, headers=kommune)
+        assert listed.status_code == 200
+        assert {r["municipality_code"] for r in listed.json()["items"]} <= {"0316"}
+        assert (await http.get(routing + "/v1/suggestions", headers=reporter)).status_code == 403
