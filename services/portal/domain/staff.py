@@ -121,9 +121,15 @@ class Move:
 
 MOVES: dict[str, tuple[Move, ...]] = {
     "requested": (Move("received", "Kvittér for modtagelsen"),),
-    "received": (Move("accepted", "Acceptér henvisningen"), Move("rejected", "Afvis", "reason", primary=False)),
+    "received": (
+        Move("accepted", "Acceptér henvisningen"),
+        Move("rejected", "Afvis henvisningen", "reason", primary=False),
+    ),
     "accepted": (Move("in_progress", "Start arbejdet"),),
-    "in_progress": (Move("on_hold", "Sæt i bero", primary=False), Move("completed", "Afslut med et resultat", "outcome")),
+    "in_progress": (
+        Move("on_hold", "Sæt i bero", primary=False),
+        Move("completed", "Afslut med et resultat", "outcome"),
+    ),
     "on_hold": (Move("in_progress", "Genoptag arbejdet"), Move("completed", "Afslut med et resultat", "outcome")),
 }
 
