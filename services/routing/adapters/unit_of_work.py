@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from services.routing.adapters import referral_store, suggestion_store
+from services.routing.adapters.clocks import PostgresClocks
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.referral import Referral
 from services.routing.domain.suggestions import Suggestion
@@ -86,4 +87,5 @@ class PostgresUnitOfWork(PostgresUnit):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.referrals = PostgresReferrals(conn)
         self.suggestions = PostgresSuggestions(conn)
+        self.clocks = PostgresClocks(conn)
         self.outbox = PostgresOutbox(conn, self._topic)

@@ -1,7 +1,7 @@
 """The demo clock (LOCAL_DEV only): the open referrals' clocks move as if N Danish working days had passed.
 
 The stored times of every open referral (created, due, escalation, reminder and escalation marks, and the
-times of its moves) go back, in one transaction, by the span N working days take from the referral's own
+times of its moves) go back, in one unit of work (its `clocks`), by the span N working days take from the referral's own
 "now" (now plus what earlier advances moved it, kept in `demo_clock_shifts`: two advances of one working day
 are one of two). Then the clocks run through their normal path (`scheduler.tick`: claimed, marked and written
 to the outbox with their events), so notify's e-mails and webhooks and stats' counts follow as they would
@@ -20,30 +20,6 @@ from services.routing.domain.lifecycle import OPEN, UNACKNOWLEDGED
 from services.routing.handlers import scheduler
 from services.routing.handlers.deps import Deps
 from shared.contracts.vocabulary import ReferralStatus
-
-_OPEN = """
-SELECT r.referral_id, coalesce(d.shifted_by, interval '0') AS shifted_by
-FROM referrals r LEFT JOIN demo_clock_shifts d USING (referral_id)
-WHERE r.status = ANY($1::text[]) ORDER BY r.referral_id FOR UPDATE OF r
-"""
-_SHIFT = """
-WITH moves AS (SELECT * FROM unnest($1::text[], $2::interval[]) AS m (referral_id, span)),
-recorded AS (
-    INSERT INTO demo_clock_shifts (referral_id, shifted_by) SELECT referral_id, span FROM moves
-    ON CONFLICT (referral_id) DO UPDATE SET shifted_by = demo_clock_shifts.shifted_by + excluded.shifted_by
-),
-moved_times AS (
-    UPDATE referral_transitions t SET changed_at = t.changed_at - m.span
-    FROM moves m WHERE t.referral_id = m.referral_id
-)
-UPDATE referrals r SET created_at = r.created_at - m.span, ack_due_at = r.ack_due_at - m.span,
-    escalate_at = r.escalate_at - m.span, breached_at = r.breached_at - m.span,
-    escalated_at = r.escalated_at - m.span, receipt_due_at = r.receipt_due_at - m.span,
-    receipt_breached_at = r.receipt_breached_at - m.span, updated_at = now()
-FROM moves m WHERE r.referral_id = m.referral_id
-RETURNING r.status, r.ack_due_at, r.escalate_at, r.breached_at, r.escalated_at, r.underretning, r.receipt_due_at,
-    r.receipt_breached_at
-"""
 
 
 @dataclass(frozen=True)
@@ -83,12 +59,12 @@ async def advance(deps: Deps, working_days: int) -> Advanced:
         reraise=True,
     ):
         with attempt:
-            async with deps.pool.acquire() as conn, conn.transaction():
-                open_referrals = await conn.fetch(_OPEN, sorted(s.value for s in OPEN))
+            async with deps.unit_of_work() as uow:
+                open_referrals = await uow.clocks.lock_open(sorted(s.value for s in OPEN))
                 # Each referral's clock goes on from where earlier advances left it: its own "now" is now + its shift.
-                spans = [working_days_span(now + r["shifted_by"], working_days) for r in open_referrals]
-                rows = await conn.fetch(_SHIFT, [r["referral_id"] for r in open_referrals], spans)
-    due = [falls_due(dict(r), now) for r in rows]
+                spans = [working_days_span(now + shifted_by, working_days) for _, shifted_by in open_referrals]
+                rows = await uow.clocks.shift([(r, span) for (r, _), span in zip(open_referrals, spans, strict=True)])
+    due = [falls_due(row, now) for row in rows]
     # The clocks' normal path: whichever worker claims a referral first sends it, exactly once.
     await scheduler.tick(deps)
     return Advanced(

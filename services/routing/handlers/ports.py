@@ -5,8 +5,8 @@ against `InMemoryUnitOfWork`, production against `adapters/unit_of_work.py`'s `P
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
 
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.referral import Referral
@@ -49,6 +49,44 @@ class SuggestionRepository(Protocol):
         """A decision (who, when, why, the referral that carries a confirmation), only on an open suggestion."""
 
 
+DueClock = Literal["reminder", "escalation", "receipt"]
+"""A referral's clocks: the reminder at the acknowledgement's due time, the escalation at twice it, and an
+underretning's unconfirmed receipt."""
+DUE = {"reminder": ("breached_at", "ack_due_at"), "escalation": ("escalated_at", "escalate_at"),
+       "receipt": ("receipt_breached_at", "receipt_due_at")}  # fmt: skip
+"""Each clock's mark (when it fired) and due time, as Referral names them."""
+SHIFTED = ("created_at", "ack_due_at", "escalate_at", "breached_at", "escalated_at", "receipt_due_at",
+           "receipt_breached_at")  # fmt: skip
+"""The stored times of a referral the demo clock moves back."""
+
+
+class Clocks(Protocol):
+    """The referrals' clocks: what fell due, claimed in the unit, and the demo clock's shifts."""
+
+    async def claim_due(self, clock: DueClock, now: datetime, limit: int) -> list[Referral]:
+        """Up to `limit` waiting (requested) referrals whose `clock` fell due by `now` and has not fired, earliest
+        due first, marked as fired at `now`; one another unit holds is skipped (two workers never both send it)."""
+
+    async def set_escalation_contact(self, referral_id: str, contact: str) -> None:
+        """Who an escalated referral went to."""
+
+    async def open_by_age(
+        self, now: datetime, statuses: list[str], buckets: tuple[tuple[str, str], ...]
+    ) -> dict[tuple[str, str], int]:
+        """(target, age bucket) -> how many referrals in these states; a bucket is (name, its upper bound, as
+        "3 days"), the first that holds names the age, `gte_30d` when none does."""
+
+    async def overdue(self, now: datetime) -> dict[tuple[str, str], int]:
+        """(target, severity) -> how many waiting referrals are past their acknowledgement's due time."""
+
+    async def lock_open(self, statuses: list[str]) -> list[tuple[str, timedelta]]:
+        """Every referral in these states with how far earlier demo advances moved it, locked, by id."""
+
+    async def shift(self, moves: list[tuple[str, timedelta]]) -> list[dict[str, Any]]:
+        """Move these referrals' stored times (and their moves' times) back by each span, recording the span;
+        each moved referral's status, due times, marks and underretning fields afterwards."""
+
+
 class Outbox(Protocol):
     """Events to publish on the referral topic, committed with the change that made them."""
 
@@ -61,6 +99,7 @@ class UnitOfWork(Unit, Protocol):
 
     referrals: ReferralRepository
     suggestions: SuggestionRepository
+    clocks: Clocks
     outbox: Outbox
 
     async def rules(self) -> tuple[int, RulesDocument]:
@@ -73,6 +112,7 @@ class _Tables:
     transitions: list[dict[str, Any]] = field(default_factory=list)
     suggestions: dict[str, Suggestion] = field(default_factory=dict)
     outbox: list[Envelope[Any]] = field(default_factory=list)
+    demo_shifts: dict[str, timedelta] = field(default_factory=dict)
 
 
 class InMemoryReferrals:
@@ -141,6 +181,68 @@ class InMemorySuggestions:
             self._t.suggestions[suggestion.suggestion_id] = suggestion
 
 
+def _span(span: str) -> timedelta:
+    """An interval as PostgreSQL reads "1 hour" or "3 days" (as elapsed time: the fake knows no time zone)."""
+    n, unit = span.split()
+    return timedelta(**{unit if unit.endswith("s") else unit + "s": int(n)})
+
+
+class InMemoryClocks:
+    """The in-memory fake of Clocks, with the same rules as the SQL (no locks are needed: one unit at a time)."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def claim_due(self, clock: DueClock, now: datetime, limit: int) -> list[Referral]:
+        mark, due = DUE[clock]
+        waiting = [
+            r for r in self._t.referrals.values()
+            if r.status is ReferralStatus.REQUESTED and getattr(r, mark) is None
+            and getattr(r, due) is not None and getattr(r, due) <= now and (clock != "receipt" or r.underretning)
+        ]  # fmt: skip
+        claimed = [replace(r, **{mark: now}) for r in sorted(waiting, key=lambda r: getattr(r, due))[:limit]]
+        self._t.referrals.update({r.referral_id: r for r in claimed})
+        return claimed
+
+    async def set_escalation_contact(self, referral_id: str, contact: str) -> None:
+        self._t.referrals[referral_id] = replace(self._t.referrals[referral_id], escalation_contact_id=contact)
+
+    async def open_by_age(
+        self, now: datetime, statuses: list[str], buckets: tuple[tuple[str, str], ...]
+    ) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for r in self._t.referrals.values():
+            if r.status.value in statuses:
+                age = next((name for name, span in buckets if r.created_at > now - _span(span)), "gte_30d")
+                counts[(r.target.value, age)] = counts.get((r.target.value, age), 0) + 1
+        return counts
+
+    async def overdue(self, now: datetime) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for r in self._t.referrals.values():
+            if r.status is ReferralStatus.REQUESTED and r.ack_due_at <= now:
+                counts[(r.target.value, r.severity.value)] = counts.get((r.target.value, r.severity.value), 0) + 1
+        return counts
+
+    async def lock_open(self, statuses: list[str]) -> list[tuple[str, timedelta]]:
+        found = sorted(r.referral_id for r in self._t.referrals.values() if r.status.value in statuses)
+        return [(referral_id, self._t.demo_shifts.get(referral_id, timedelta(0))) for referral_id in found]
+
+    async def shift(self, moves: list[tuple[str, timedelta]]) -> list[dict[str, Any]]:
+        moved = []
+        for referral_id, span in moves:
+            self._t.demo_shifts[referral_id] = self._t.demo_shifts.get(referral_id, timedelta(0)) + span
+            r = self._t.referrals[referral_id]
+            r = replace(r, **{name: getattr(r, name) - span for name in SHIFTED if getattr(r, name) is not None})
+            self._t.referrals[referral_id] = r
+            for t in self._t.transitions:
+                if t["referral_id"] == referral_id and t.get("changed_at") is not None:
+                    t["changed_at"] -= span
+            moved.append({"status": r.status.value, "underretning": r.underretning,
+                          **{name: getattr(r, name) for name in SHIFTED if name != "created_at"}})  # fmt: skip
+        return moved
+
+
 class InMemoryOutbox:
     """The in-memory fake of Outbox: the events in the order they were queued."""
 
@@ -159,6 +261,7 @@ class InMemoryUnitOfWork(InMemoryUnit):
         self._rules = rules
         self.referrals = InMemoryReferrals(self.tables)
         self.suggestions = InMemorySuggestions(self.tables)
+        self.clocks = InMemoryClocks(self.tables)
         self.outbox = InMemoryOutbox(self.tables)
 
     async def rules(self) -> tuple[int, RulesDocument]:
