@@ -80,7 +80,10 @@ class ServiceApi:
         sent.update(headers or {})
         try:
             response = await self._http.request(
-                method, path, json=json, params={k: v for k, v in (params or {}).items() if v is not None},
+                method,
+                path,
+                json=json,
+                params={k: v for k, v in (params or {}).items() if v is not None},
                 headers=sent,
             )
         except httpx.HTTPError:
@@ -127,9 +130,7 @@ class ServicesClient:
     """intake, routing, notify and stats: `client.intake.get("/v1/departments", token)`."""
 
     def __init__(self, urls: dict[str, str], timeout: float = 10.0) -> None:
-        self._clients = {
-            name: httpx.AsyncClient(base_url=urls[name].rstrip("/"), timeout=timeout) for name in SERVICES
-        }
+        self._clients = {name: httpx.AsyncClient(base_url=urls[name].rstrip("/"), timeout=timeout) for name in SERVICES}
         self.intake = ServiceApi("intake", self._clients["intake"])
         self.routing = ServiceApi("routing", self._clients["routing"])
         self.notify = ServiceApi("notify", self._clients["notify"])

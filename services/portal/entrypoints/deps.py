@@ -186,14 +186,18 @@ async def posted_form(request: Request) -> FormData:
             if len(body) > MAX_FORM_BYTES:
                 raise CsrfFailed()
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True) if content_type in (
-            "application/x-www-form-urlencoded", ""
-        ) else []
+        pairs = (
+            parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if content_type in ("application/x-www-form-urlencoded", "")
+            else []
+        )
         request.state.form = FormData(pairs)
     return request.state.form
 
 
-async def checked_form(request: Request, session: SessionDep, form: Annotated[FormData, Depends(posted_form)]) -> FormData:
+async def checked_form(
+    request: Request, session: SessionDep, form: Annotated[FormData, Depends(posted_form)]
+) -> FormData:
     """The POSTed form once its CSRF token matches the session's (403 otherwise, nothing done)."""
     sent = form.get(CSRF_FIELD)
     if session is None or not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):

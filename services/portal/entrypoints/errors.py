@@ -16,8 +16,10 @@ log = get_logger(__name__)
 PAGES = {
     400: ("Forespørgslen kunne ikke læses", "Adressen eller formularen indeholder noget, vi ikke kan bruge."),
     403: ("Du har ikke adgang til siden", "Din rolle giver ikke adgang til denne side."),
-    404: ("Siden findes ikke", "Vi kan ikke finde det, du leder efter. Måske er adressen forkert, eller også har du "
-          "ikke adgang til det."),
+    404: (
+        "Siden findes ikke",
+        "Vi kan ikke finde det, du leder efter. Måske er adressen forkert, eller også har du ikke adgang til det.",
+    ),
     405: ("Det kan man ikke her", "Siden kan ikke bruges på den måde."),
     409: ("Det kunne ikke lade sig gøre", "Det, du prøvede, passer ikke med, hvordan sagen står nu."),
     413: ("Formularen er for stor", "Der er for meget tekst i formularen. Gør teksten kortere og prøv igen."),

@@ -25,9 +25,7 @@ def safe_next(value: str | None) -> str:
 
 
 def _cookie(response: Response, context: PortalDep, name: str, value: str, path: str = "/") -> None:
-    response.set_cookie(
-        name, value, path=path, httponly=True, samesite="lax", secure=context.settings.secure_cookies
-    )
+    response.set_cookie(name, value, path=path, httponly=True, samesite="lax", secure=context.settings.secure_cookies)
 
 
 @router.get("/login")
