@@ -254,7 +254,7 @@ def realm(cfg: StackConfig, secrets: dict[str, str], reference_file: Path | None
         },
         "protocolMappers": [*(_attribute_mapper(a, m) for a, m in CLAIM_ATTRIBUTES.items()), _audience_mapper()],
         "defaultClientScopes": ["basic", "profile", "acr", "web-origins"],
-        "optionalClientScopes": [],
+        "optionalClientScopes": ["email"],  # the portal may ask for it; the services never need it
     }
     return {
         "realm": REALM,

@@ -180,3 +180,15 @@ def test_without_java_21_the_error_says_what_is_missing(monkeypatch: pytest.Monk
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(StackError, match="needs Java >= 21"):
         keycloak.java_home()
+
+
+def test_a_changed_realm_is_imported_again(tmp_path: Path, secrets: dict[str, str]) -> None:
+    cfg = StackConfig(home=tmp_path, base_port=18000)
+    assert keycloak.write_realm(cfg, secrets) is False  # first import: no database yet
+    keycloak.database_dir(cfg).mkdir(parents=True)
+    assert keycloak.write_realm(cfg, secrets) is False  # unchanged: Keycloak keeps its database
+    assert keycloak.realm_file(cfg).stat().st_mode & 0o077 == 0  # it holds passwords
+
+    assert keycloak.write_realm(StackConfig(home=tmp_path, base_port=19000), secrets) is True
+    keycloak.reset(cfg)
+    assert not keycloak.database_dir(cfg).exists()
