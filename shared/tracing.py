@@ -2,9 +2,11 @@
 
 `setup(service)` at start: OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else JSON lines in
 `$TRACE_DIR/<service>.jsonl` when TRACE_DIR is set, else nothing (no provider; every hook returns at once).
-Sampling is the SDK's own (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, parent-based by default). Every
-exporter sees spans through `ALLOWED`: URL paths and queries (a receipt code in a GET path), SQL and exception
-texts never leave the process.
+Sampling (`sampler`): the standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, read from the same environment,
+parentbased_always_on when unset; a name or ratio it does not know stops the start. Parent-based samplers keep
+whole traces: the decision taken at the trace's root (intake's POST) rides in the traceparent's sampled flag
+through the outbox rows and Kafka headers, and every later hop follows it. Every exporter sees spans through
+`ALLOWED`: URL paths and queries (a receipt code in a GET path), SQL and exception texts never leave the process.
 
 Across Kafka the W3C `traceparent` rides in the record headers (the CloudEvents distributed-tracing extension);
 outbox rows and notify's deliveries keep the one of the span current when they were written (`bind`).
@@ -54,6 +56,41 @@ def enabled() -> bool:
     return bool(_state)
 
 
+SAMPLERS = (
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+    "always_on",
+    "always_off",
+    "traceidratio",
+)
+"""The OTEL_TRACES_SAMPLER values understood (the SDK's built-in ones); the first is the default."""
+
+
+def sampler(env: Mapping[str, str] = os.environ) -> Any:
+    """The sampler OTEL_TRACES_SAMPLER names (OTEL_TRACES_SAMPLER_ARG: the ratio of *traceidratio, default 1.0).
+
+    Use a parentbased_* sampler, the same in every service: a plain traceidratio or always_* one decides again
+    at each hop. ValueError for a name or ratio it does not know (the SDK would fall back to tracing all)."""
+    from opentelemetry.sdk.trace import sampling
+
+    name = (env.get("OTEL_TRACES_SAMPLER") or SAMPLERS[0]).strip().lower()
+    if name not in SAMPLERS:
+        raise ValueError(f"OTEL_TRACES_SAMPLER={name!r} is not one of {', '.join(SAMPLERS)}")
+    if name.endswith("traceidratio"):
+        arg = (env.get("OTEL_TRACES_SAMPLER_ARG") or "1.0").strip()
+        try:
+            ratio = float(arg)
+        except ValueError:
+            ratio = -1.0
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"OTEL_TRACES_SAMPLER_ARG={arg!r} is no ratio between 0 and 1")
+        root: Any = sampling.TraceIdRatioBased(ratio)
+    else:
+        root = sampling.ALWAYS_ON if name.endswith("always_on") else sampling.ALWAYS_OFF
+    return sampling.ParentBased(root) if name.startswith("parentbased_") else root
+
+
 def setup(service: str, env: Mapping[str, str] = os.environ) -> bool:
     """Install the provider the environment asks for (once per process); False (nothing installed) when off."""
     if enabled():
@@ -67,6 +104,7 @@ def setup(service: str, env: Mapping[str, str] = os.environ) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+    chosen = sampler(env)  # before anything is installed: a wrong setting stops the start
     exporter: SpanExporter
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -74,7 +112,7 @@ def setup(service: str, env: Mapping[str, str] = os.environ) -> bool:
         exporter = OTLPSpanExporter()  # endpoint, headers and timeout from the OTEL_* environment
     else:
         exporter = JsonLinesExporter(Path(str(trace_dir)) / f"{service}.jsonl", service)
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))  # sampler from the environment
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=chosen)
     provider.add_span_processor(BatchSpanProcessor(AllowListExporter(exporter)))
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
@@ -101,7 +139,9 @@ def instrument_app(app: Any) -> None:
 
 
 def traceparent() -> str | None:
-    """The W3C traceparent of the current span (None when off or no span is recording)."""
+    """The W3C traceparent of the current span (None when off or no span is current).
+
+    An unsampled span has one too (flags 00): what continues from it stays unsampled, as its trace's root decided."""
     if not enabled():
         return None
     from opentelemetry.propagate import inject

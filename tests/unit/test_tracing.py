@@ -27,13 +27,19 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _on(env: dict[str, str] | None = None) -> tuple[dict, InMemorySpanExporter]:
+    """A private provider (not the global one) sampling as `env` says, as `setup` builds it; spans kept in memory."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=tracing.sampler(env or {}))
+    provider.add_span_processor(SimpleSpanProcessor(tracing.AllowListExporter(exporter)))
+    return {"tracer": provider.get_tracer("test"), "provider": provider}, exporter
+
+
 @pytest.fixture
 def exported(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    """Tracing on in this process with a private provider (not the global one), spans kept in memory."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(tracing.AllowListExporter(exporter)))
-    monkeypatch.setattr(tracing, "_state", {"tracer": provider.get_tracer("test"), "provider": provider})
+    """Tracing on in this process with the default sampler, spans kept in memory."""
+    state, exporter = _on()
+    monkeypatch.setattr(tracing, "_state", state)
     return exporter
 
 
@@ -190,3 +196,120 @@ def test_setup_from_trace_dir_writes_json_lines_without_the_receipt_code(tmp_pat
     assert span["name"] == "GET /receipts/{code}" and span["kind"] == "SERVER" and span["service"] == "intake"
     assert span["attributes"]["http.route"] == "/receipts/{code}"
     assert "RC-7QX4-SECRET" not in text and "lang=da" not in text
+
+
+RATIO = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio"}
+
+
+def test_the_default_sampler_is_parent_based_always_on_and_a_wrong_setting_is_refused() -> None:
+    def root(env: dict[str, str]) -> str:
+        return tracing.sampler(env).get_description().partition(",")[0]
+
+    assert root({}) == "ParentBased{root:AlwaysOnSampler"
+    assert root({"OTEL_TRACES_SAMPLER": "parentbased_always_off"}) == "ParentBased{root:AlwaysOffSampler"
+    assert root({**RATIO, "OTEL_TRACES_SAMPLER_ARG": "0.25"}) == "ParentBased{root:TraceIdRatioBased{0.25}"
+    assert tracing.sampler({"OTEL_TRACES_SAMPLER": "traceidratio"}).get_description() == "TraceIdRatioBased{1.0}"
+    for wrong in ({"OTEL_TRACES_SAMPLER": "sometimes"}, {**RATIO, "OTEL_TRACES_SAMPLER_ARG": "10%"}):
+        with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER"):
+            tracing.sampler(wrong)
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG"):
+        tracing.sampler({**RATIO, "OTEL_TRACES_SAMPLER_ARG": "1.5"})
+
+
+@pytest.mark.parametrize(("ratio", "kept"), [("0", 0), ("1", 50)])
+def test_a_ratio_of_0_exports_no_span_and_1_every_one(monkeypatch: pytest.MonkeyPatch, ratio: str, kept: int) -> None:
+    state, exporter = _on({**RATIO, "OTEL_TRACES_SAMPLER_ARG": ratio})
+    monkeypatch.setattr(tracing, "_state", state)
+    for _ in range(50):
+        with tracing.span("POST /v1/concerns", kind="SERVER"), tracing.span("accept"):
+            pass
+    spans = exporter.get_finished_spans()
+    assert len({s.context.trace_id for s in spans}) == kept
+    assert len(spans) == 2 * kept
+
+
+async def _hop(monkeypatch: pytest.MonkeyPatch, stored: str | None, consumer_state: dict) -> str | None:
+    """One outbox row (its stored traceparent) through KafkaSender's headers into the next service's Pipeline,
+    whose provider is `consumer_state`'s; the traceparent the handler's own outbox rows would carry."""
+    producer = _Producer()
+    row = OutboxRow(1, "concern.reported.v1", "k", "e-1", "concern.reported.v1", b"{}", traceparent=stored)
+    await KafkaSender(producer, {"concern.reported.v1": "p.concern.reported.v1"}).send([row])
+    headers = tuple(producer.batches[0].records[0]["headers"])
+    monkeypatch.setattr(tracing, "_state", consumer_state)
+    seen: list[str | None] = []
+
+    async def apply(events: list) -> None:
+        seen.append(tracing.traceparent())
+
+    pipeline = Pipeline(
+        consumer="routing",
+        decoder=lambda raw: SimpleNamespace(type="concern.reported.v1", data=SimpleNamespace(concern_id="c-1")),
+        apply=apply,
+        handles={"concern.reported.v1"},
+        dead_letters=InMemoryDeadLetters(),
+    )
+    assert (await pipeline.process([_message("p.concern.reported.v1", headers, "c-1")])).applied == 1
+    (handed_on,) = seen
+    return handed_on
+
+
+@pytest.mark.parametrize(
+    ("root_sampled", "downstream"),
+    [(True, {**RATIO, "OTEL_TRACES_SAMPLER_ARG": "0"}), (False, {"OTEL_TRACES_SAMPLER": "parentbased_always_on"})],
+    ids=["sampled-root-downstream-ratio-0", "unsampled-root-downstream-always-on"],
+)
+async def test_the_root_s_decision_holds_across_the_kafka_hop(
+    monkeypatch: pytest.MonkeyPatch, root_sampled: bool, downstream: dict
+) -> None:
+    """Intake decides at the POST; its relay and routing, whatever their own ratio, follow that decision."""
+    root_env = {**RATIO, "OTEL_TRACES_SAMPLER_ARG": "1" if root_sampled else "0"}
+    (intake, intake_spans), (routing, routing_spans) = _on(root_env), _on(downstream)
+    monkeypatch.setattr(tracing, "_state", intake)
+    with tracing.span("POST /v1/concerns", kind="SERVER") as request:
+        stored = tracing.traceparent()
+    trace_id = f"{request.get_span_context().trace_id:032x}"
+    assert stored is not None and stored.startswith(f"00-{trace_id}-")
+    handed_on = await _hop(monkeypatch, stored, routing)
+
+    assert handed_on is not None and handed_on.startswith(f"00-{trace_id}-")  # the same trace either way
+    assert bool(int(handed_on[-2:], 16) & 0x01) is root_sampled  # the flags' sampled bit
+    names = [s.name for s in intake_spans.get_finished_spans() + routing_spans.get_finished_spans()]
+    expected = ["POST /v1/concerns", "p.concern.reported.v1 publish", "p.concern.reported.v1 process"]
+    assert sorted(names) == (sorted(expected) if root_sampled else [])
+
+
+async def test_a_ratio_keeps_whole_traces_never_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two services at a ratio of 0.5: each concern's trace is all there (request, publish, process) or not at all."""
+    half = {**RATIO, "OTEL_TRACES_SAMPLER_ARG": "0.5"}
+    (intake, intake_spans), (routing, routing_spans) = _on(half), _on(half)
+    for _ in range(200):
+        monkeypatch.setattr(tracing, "_state", intake)
+        with tracing.span("POST /v1/concerns", kind="SERVER"):
+            stored = tracing.traceparent()
+        await _hop(monkeypatch, stored, routing)
+    per_trace: dict[int, int] = {}
+    for s in intake_spans.get_finished_spans() + routing_spans.get_finished_spans():
+        per_trace[s.context.trace_id] = per_trace.get(s.context.trace_id, 0) + 1
+    assert set(per_trace.values()) == {3}  # no trace lost a hop
+    assert 40 < len(per_trace) < 160  # and about half the concerns were traced
+
+
+def test_setup_samples_as_its_environment_says(tmp_path: Path) -> None:
+    """`setup` takes the sampler from the environment it is given: at a ratio of 0 no span reaches the file."""
+    script = textwrap.dedent(
+        """
+        import os
+        from shared import tracing
+
+        env = {"TRACE_DIR": os.environ["DIR"], "OTEL_TRACES_SAMPLER": "parentbased_traceidratio"}
+        for ratio in ("0", "1"):
+            tracing.setup(ratio, env={**env, "OTEL_TRACES_SAMPLER_ARG": ratio})
+            for _ in range(5):
+                with tracing.span("POST /v1/concerns", kind="SERVER"):
+                    pass
+            tracing.shutdown()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={"DIR": str(tmp_path), "PATH": "/usr/bin"}, check=True)
+    assert not (tmp_path / "0.jsonl").exists()
+    assert len((tmp_path / "1.jsonl").read_text().splitlines()) == 5
