@@ -106,3 +106,18 @@ async def test_the_report_form_asks_for_login_first(page: Page, portal_url: str)
     await page.goto(f"{portal_url}/bekymringer/ny")
     await page.wait_for_selector("#username")
     assert "/realms/" in page.url
+
+
+async def test_logout_ends_the_session_on_the_server_and_at_the_provider(page: Page, login, portal_url: str) -> None:
+    await login(page, "vicevaert")
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "portal_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    await page.get_by_role("button", name="Log ud").click()
+    await expect(page.get_by_role("link", name="Log ind").first).to_be_visible()
+    assert page.url.startswith(portal_url)
+
+    # The old cookie opens nothing: the session is gone server-side, and Keycloak asks for the password again.
+    await page.context.add_cookies([cookie])
+    await page.goto(f"{portal_url}/bekymringer/ny")
+    await page.wait_for_selector("#username")
+    assert "/realms/" in page.url

@@ -10,11 +10,12 @@ A request without a session is sent to the login (and back afterwards); a person
 403 page; a POST whose form lacks the session's CSRF token gets the Danish 403 page and changes nothing.
 """
 
+import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Request
@@ -23,7 +24,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from services.portal.adapters.oidc import OidcProvider, RefreshFailed, token_expiry
-from services.portal.adapters.services_api import NotAuthenticated, ServiceApi, ServicesClient
+from services.portal.adapters.services_api import ApiError, NotAuthenticated, ServiceApi, ServicesClient
 from services.portal.adapters.sessions import Session, SessionStore
 from services.portal.domain.person import Person
 from services.portal.entrypoints.nav import nav_for
@@ -103,6 +104,7 @@ class Viewer:
     request: Request
     context: PortalContext
     session: Session
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def person(self) -> Person:
@@ -113,27 +115,34 @@ class Viewer:
     def role(self) -> str | None:
         return self.person.role
 
-    async def token(self, *, force_refresh: bool = False) -> str:
-        """The person's access token; refreshed with the refresh token when it is (nearly) expired."""
-        tokens = self.session.tokens
-        if force_refresh or float(tokens.get("expires_at") or 0) - REFRESH_MARGIN_S <= time.time():
-            refresh_token = tokens.get("refresh_token")
-            if not refresh_token:
-                await self._end()
-            try:
-                fresh = await self.context.oidc.refresh(refresh_token)
-            except RefreshFailed:
-                await self._end()
-            tokens.update(
-                access_token=fresh["access_token"],
-                refresh_token=fresh.get("refresh_token") or refresh_token,
-                id_token=fresh.get("id_token") or tokens.get("id_token"),
-                expires_at=token_expiry(fresh),
-            )
-            await self.context.sessions.save(self.session)
-        return str(tokens["access_token"])
+    async def token(self, *, stale: str | None = None) -> str:
+        """The person's access token; refreshed with the refresh token when it is (nearly) expired, or when it is
+        `stale` (a service refused it). Calls made side by side on one page refresh once."""
+        async with self._refreshing:
+            tokens = self.session.tokens
+            expired = float(tokens.get("expires_at") or 0) - REFRESH_MARGIN_S <= time.time()
+            if expired or (stale is not None and tokens.get("access_token") == stale):
+                await self._refresh()
+            return str(tokens["access_token"])
 
-    async def _end(self) -> None:
+    async def _refresh(self) -> None:
+        tokens = self.session.tokens
+        refresh_token = tokens.get("refresh_token")
+        if not refresh_token:
+            await self._end()
+        try:
+            fresh = await self.context.oidc.refresh(refresh_token)
+        except RefreshFailed:
+            await self._end()
+        tokens.update(
+            access_token=fresh["access_token"],
+            refresh_token=fresh.get("refresh_token") or refresh_token,
+            id_token=fresh.get("id_token") or tokens.get("id_token"),
+            expires_at=token_expiry(fresh),
+        )
+        await self.context.sessions.save(self.session)
+
+    async def _end(self) -> NoReturn:
         await self.context.sessions.delete(self.session.raw_id)
         self.request.state.session = None
         raise LoginRequired(_path_with_query(self.request) if self.request.method == "GET" else "/")
@@ -141,14 +150,21 @@ class Viewer:
     async def call(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
         """One of the four services' answers (JSON body) on the person's behalf.
 
-        A 401 gets one refresh and one more try, then the login. ApiError (a refusal with its problem+json) and
-        ServiceUnavailable propagate: a page catches the ones it can explain, the app's handlers the rest.
+        A 401 gets one refresh and one more try; a second 401 after a refresh the provider granted is the service
+        not trusting the provider (a 502 page, not another login, which would loop). ApiError (a refusal with its
+        problem+json) and ServiceUnavailable propagate: a page catches the ones it can explain, the app's handlers
+        the rest.
         """
         api: ServiceApi = getattr(self.context.services, service)
+        token = await self.token()
         try:
-            return (await api.request(method, path, await self.token(), **kwargs)).body
+            return (await api.request(method, path, token, **kwargs)).body
         except NotAuthenticated:
-            return (await api.request(method, path, await self.token(force_refresh=True), **kwargs)).body
+            pass
+        try:
+            return (await api.request(method, path, await self.token(stale=token), **kwargs)).body
+        except NotAuthenticated:
+            raise ApiError(401, {"detail": f"{service} refused the person's fresh access token"}) from None
 
     async def get(self, service: str, path: str, **kwargs: Any) -> Any:
         return await self.call(service, "GET", path, **kwargs)
