@@ -4,10 +4,8 @@ import functools
 import itertools
 from datetime import datetime
 
-import asyncpg
-
 from services.routing import metrics
-from services.routing.adapters import referral_store, subjects, suggestion_store, wire
+from services.routing.adapters import wire
 from services.routing.domain import ids
 from services.routing.domain.facts import ConcernFacts
 from services.routing.domain.referral import Referral, created_event, from_plan
@@ -15,7 +13,7 @@ from services.routing.domain.repeats import REPEAT_WINDOW, Window, in_window
 from services.routing.domain.routing import Unroutable
 from services.routing.domain.suggestions import SUGGESTING_HINTS, Suggestion, suggest, suggested_event
 from services.routing.handlers.deps import Deps
-from shared import outbox
+from services.routing.handlers.ports import UnitOfWork
 from shared.contracts.concerns import ConcernErased, ConcernReported
 from shared.contracts.envelope import Envelope, make_event
 from shared.kafka.errors import PermanentError
@@ -51,27 +49,14 @@ def facts_of(data: ConcernReported, *, repeated: bool) -> ConcernFacts:
     )
 
 
-async def _first_deliveries(conn: asyncpg.Connection, consumer: str, event_ids: list[str]) -> tuple[set[str], int]:
-    """The shared inbox, for a batch: the ids not applied before (recorded now, committed with the effect), and
-    the rules version in force (read in the same round trip; 0 when nothing is new)."""
-    rows = await conn.fetch(
-        "WITH fresh AS (INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[]) "
-        "ON CONFLICT DO NOTHING RETURNING event_id) "
-        "SELECT event_id, (SELECT coalesce(max(version), 0) FROM rules_versions) AS rules_version FROM fresh",
-        consumer,
-        event_ids,
-    )
-    return {r["event_id"] for r in rows}, (rows[0]["rules_version"] if rows else 0)
-
-
 async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
     """Apply a batch in one transaction; returns the 90-day windows of the subjects it touched."""
     unique = list({e.id: e for e in events}.values())
     generation = deps.windows.generation if deps.windows else 0
     working: dict[str, Window] = {}  # this batch's windows, by subject key (kept in the table after the commit)
     dropped: set[str] = set()
-    async with deps.pool.acquire() as conn, conn.transaction():
-        fresh, rules_version = await _first_deliveries(conn, deps.consumer, [e.id for e in unique])
+    async with deps.unit_of_work() as uow:
+        fresh, rules_version = await uow.first_deliveries([e.id for e in unique])
         touched: set[str] = set()
         created: list[Referral] = []
         suggested: list[Suggestion] = []
@@ -80,21 +65,21 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
             data = list(run)
             if kind is ConcernReported:
                 touched.update(d.subject_key for d in data)
-                referrals, suggestions = await _route(conn, deps, data, rules_version, working, dropped)
+                referrals, suggestions = await _route(uow, deps, data, rules_version, working, dropped)
                 created += referrals
                 suggested += suggestions
             elif kind is ConcernErased:
                 for erased in data:
-                    if key := await subjects.forget(conn, erased.concern_id):
+                    if key := await uow.subjects.forget(erased.concern_id):
                         touched.add(key)
                         if key in working:
                             working[key].concerns.pop(erased.concern_id, None)
                         else:
                             dropped.add(key)
-                    await referral_store.mark_concern_erased(conn, erased.concern_id, erased.erased_at)
+                    await uow.referrals.mark_concern_erased(erased.concern_id, erased.erased_at)
         now = deps.clock.now()
         unread = sorted(touched - working.keys())
-        found = await subjects.windows(conn, unread, now) if unread else {}
+        found = await uow.subjects.windows(unread, now) if unread else {}
     if deps.windows:
         deps.windows.keep(generation, working, dropped - working.keys())
     metrics.referrals_created(created)
@@ -105,15 +90,15 @@ async def apply_concern_events(deps: Deps, events: list[Envelope]) -> Windows:
 
 
 async def _route(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     deps: Deps,
     reported: list[ConcernReported],
     rules_version: int,
     working: dict[str, Window],
     dropped: set[str],
 ) -> tuple[list[Referral], list[Suggestion]]:
-    version, document = await deps.rules.get(conn, rules_version or None)
-    routed = await _windows(conn, deps, reported, working, dropped)
+    version, document = await uow.rules(rules_version or None)
+    routed = await _windows(uow, deps, reported, working, dropped)
     for data in reported:  # all of the run first: a concern counts the others of the run reported before it
         if data.concern_id not in routed:  # seen before: in its window already, or erased (it counts no more)
             working[data.subject_key].concerns[data.concern_id] = data.reported_at
@@ -135,20 +120,16 @@ async def _route(
         if facts.hints & SUGGESTING_HINTS.keys():  # the recipients a hint's category would add, for the consultant
             wider = functools.partial(deps.rules.decide, version, document)
             suggestions += suggest(facts, plans, wider, rules_version=version, now=now)
-    # The referrals, their events and the relay's wake-up in one statement.
-    records = [wire.created_record(r, deps.source) for r in referrals]
-    effect = (referral_store.insert_sql(), referral_store.insert_args(referrals)) if referrals else None
-    await outbox.enqueue(conn, deps.referral_topic, records, effect=effect)
+    await uow.referrals.add_created(referrals, [wire.created_record(r, deps.source) for r in referrals])
     if suggestions:
-        await suggestion_store.insert_many(conn, suggestions)
+        await uow.suggestions.add_many(suggestions)
         keys = {d.concern_id: d.subject_key for d in reported}
-        envelopes = [suggested_envelope(s, keys[s.concern_id], deps.source) for s in suggestions]
-        await outbox.enqueue(conn, deps.referral_topic, envelopes)
+        await uow.outbox.add([suggested_envelope(s, keys[s.concern_id], deps.source) for s in suggestions])
     return referrals, suggestions
 
 
 async def _windows(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     deps: Deps,
     reported: list[ConcernReported],
     working: dict[str, Window],
@@ -172,8 +153,8 @@ async def _windows(
     # The run's concerns are recorded in PostgreSQL (the durable truth) in the same round trip as the misses
     # are read; the read sees the table as before the statement, so the run's own concerns are added after.
     after = min(needed.values(), default=min(since.values())) - REPEAT_WINDOW
-    found, routed = await subjects.record_and_read(
-        conn, [(d.subject_key, d.concern_id, d.reported_at) for d in reported], sorted(needed), after
+    found, routed = await uow.subjects.record_and_read(
+        [(d.subject_key, d.concern_id, d.reported_at) for d in reported], sorted(needed), after
     )
     for key in needed:
         working[key] = Window(after, found.get(key, {}))

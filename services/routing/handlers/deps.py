@@ -107,4 +107,4 @@ class Deps:
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work: one transaction, used once with `async with`."""
-        return self.uow() if self.uow else PostgresUnitOfWork(self.pool, self.rules, self.referral_topic)
+        return self.uow() if self.uow else PostgresUnitOfWork(self.pool, self.rules, self.referral_topic, self.consumer)

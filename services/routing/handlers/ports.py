@@ -10,10 +10,12 @@ from typing import Any, Literal, Protocol
 
 from services.routing.domain.document import RulesDocument
 from services.routing.domain.referral import Referral
+from services.routing.domain.repeats import REPEAT_WINDOW
 from services.routing.domain.suggestions import Suggestion
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, decode
 from shared.contracts.vocabulary import ReferralStatus
 from shared.db.unit_of_work import InMemoryUnit, Unit
+from shared.outbox import OutboxRecord
 
 
 class ReferralRepository(Protocol):
@@ -28,6 +30,12 @@ class ReferralRepository(Protocol):
 
     async def add(self, referrals: list[Referral]) -> None:
         """New referrals; an id that exists already is left as it is (ids are deterministic)."""
+
+    async def add_created(self, referrals: list[Referral], records: list[OutboxRecord]) -> None:
+        """New referrals (as `add`) and their referral.created.v1 outbox records, in one statement."""
+
+    async def mark_concern_erased(self, concern_id: str, at: datetime) -> int:
+        """Flag the concern's referrals (its personal details are gone from intake); returns how many."""
 
     async def save_move(self, referral: Referral) -> None:
         """The state a move produced: status, moves so far, outcome, reject reason."""
@@ -47,6 +55,26 @@ class SuggestionRepository(Protocol):
 
     async def save_decision(self, suggestion: Suggestion) -> None:
         """A decision (who, when, why, the referral that carries a confirmation), only on an open suggestion."""
+
+    async def add_many(self, suggestions: list[Suggestion]) -> None:
+        """New suggestions; one recorded before (a redelivery) is left as it is."""
+
+
+class Subjects(Protocol):
+    """Each subject's concerns (subject_concerns): the durable truth of the repeat rule's 90-day windows."""
+
+    async def record_and_read(
+        self, concerns: list[tuple[str, str, datetime]], subject_keys: list[str], after: datetime
+    ) -> tuple[dict[str, dict[str, datetime]], set[str]]:
+        """Remember the (subject_key, concern_id, reported_at) of applied concerns and read the concerns (id ->
+        reported_at) of `subject_keys` reported after `after` as they were before; also which of `concerns` were
+        recorded before (routed already) or belong to an erased concern (never recorded again)."""
+
+    async def windows(self, subject_keys: list[str], since: datetime) -> dict[str, list[datetime]]:
+        """Each subject's concern times from 90 days before `since` on, oldest first."""
+
+    async def forget(self, concern_id: str) -> str | None:
+        """Erasure: the concern no longer counts towards its subject's repeats; returns its subject key."""
 
 
 DueClock = Literal["reminder", "escalation", "receipt"]
@@ -99,11 +127,17 @@ class UnitOfWork(Unit, Protocol):
 
     referrals: ReferralRepository
     suggestions: SuggestionRepository
+    subjects: Subjects
     clocks: Clocks
     outbox: Outbox
 
-    async def rules(self) -> tuple[int, RulesDocument]:
-        """The rules version in force and its document (with the reference directory's recipients)."""
+    async def rules(self, version: int | None = None) -> tuple[int, RulesDocument]:
+        """The rules version in force and its document (with the reference directory's recipients); `version`:
+        the version in force when the unit read it already (`first_deliveries`)."""
+
+    async def first_deliveries(self, event_ids: list[str]) -> tuple[set[str], int]:
+        """Record the events as applied by this service (the inbox): the ids not applied before, and the rules
+        version in force (read in the same round trip; 0 when nothing is new)."""
 
 
 @dataclass
@@ -113,6 +147,9 @@ class _Tables:
     suggestions: dict[str, Suggestion] = field(default_factory=dict)
     outbox: list[Envelope[Any]] = field(default_factory=list)
     demo_shifts: dict[str, timedelta] = field(default_factory=dict)
+    subjects: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    """(subject_key, concern_id) -> reported_at"""
+    processed: set[str] = field(default_factory=set)
 
 
 class InMemoryReferrals:
@@ -131,6 +168,15 @@ class InMemoryReferrals:
     async def add(self, referrals: list[Referral]) -> None:
         for referral in referrals:
             self._t.referrals.setdefault(referral.referral_id, referral)
+
+    async def add_created(self, referrals: list[Referral], records: list[OutboxRecord]) -> None:
+        await self.add(referrals)
+        self._t.outbox.extend(decode(record.payload) for record in records)
+
+    async def mark_concern_erased(self, concern_id: str, at: datetime) -> int:
+        marked = [r for r in self._t.referrals.values() if r.concern_id == concern_id and r.concern_erased_at is None]
+        self._t.referrals.update({r.referral_id: replace(r, concern_erased_at=at) for r in marked})
+        return len(marked)
 
     async def save_move(self, referral: Referral) -> None:
         stored = self._t.referrals[referral.referral_id]
@@ -179,6 +225,47 @@ class InMemorySuggestions:
         stored = self._t.suggestions.get(suggestion.suggestion_id)
         if stored is not None and stored.status.value == "open":
             self._t.suggestions[suggestion.suggestion_id] = suggestion
+
+    async def add_many(self, suggestions: list[Suggestion]) -> None:
+        for suggestion in suggestions:
+            self._t.suggestions.setdefault(suggestion.suggestion_id, suggestion)
+
+
+class InMemorySubjects:
+    """The in-memory fake of Subjects, with the same rules as the SQL."""
+
+    def __init__(self, tables: _Tables):
+        self._t = tables
+
+    async def record_and_read(
+        self, concerns: list[tuple[str, str, datetime]], subject_keys: list[str], after: datetime
+    ) -> tuple[dict[str, dict[str, datetime]], set[str]]:
+        keys = set(subject_keys)
+        found: dict[str, dict[str, datetime]] = {}
+        for (key, concern_id), at in self._t.subjects.items():  # as before the statement
+            if key in keys and at > after:
+                found.setdefault(key, {})[concern_id] = at
+        erased = {r.concern_id for r in self._t.referrals.values() if r.concern_erased_at is not None}
+        fresh = set()
+        for key, concern_id, at in concerns:
+            if concern_id not in erased and (key, concern_id) not in self._t.subjects:
+                self._t.subjects[(key, concern_id)] = at
+                fresh.add(concern_id)
+        return found, {concern_id for _, concern_id, _ in concerns} - fresh
+
+    async def windows(self, subject_keys: list[str], since: datetime) -> dict[str, list[datetime]]:
+        found: dict[str, list[datetime]] = {}
+        for (key, _), at in sorted(self._t.subjects.items(), key=lambda item: item[1]):
+            if key in subject_keys and at > since - REPEAT_WINDOW:
+                found.setdefault(key, []).append(at)
+        return found
+
+    async def forget(self, concern_id: str) -> str | None:
+        for key, stored_id in list(self._t.subjects):
+            if stored_id == concern_id:
+                del self._t.subjects[(key, stored_id)]
+                return key
+        return None
 
 
 def _span(span: str) -> timedelta:
@@ -261,11 +348,17 @@ class InMemoryUnitOfWork(InMemoryUnit):
         self._rules = rules
         self.referrals = InMemoryReferrals(self.tables)
         self.suggestions = InMemorySuggestions(self.tables)
+        self.subjects = InMemorySubjects(self.tables)
         self.clocks = InMemoryClocks(self.tables)
         self.outbox = InMemoryOutbox(self.tables)
 
-    async def rules(self) -> tuple[int, RulesDocument]:
+    async def rules(self, version: int | None = None) -> tuple[int, RulesDocument]:
         return self._rules
+
+    async def first_deliveries(self, event_ids: list[str]) -> tuple[set[str], int]:
+        fresh = set(event_ids) - self.tables.processed
+        self.tables.processed |= fresh
+        return fresh, (self._rules[0] if fresh else 0)
 
 
 def moves_of(uow: InMemoryUnitOfWork, referral_id: str) -> list[tuple[ReferralStatus, ReferralStatus, datetime]]:
