@@ -96,12 +96,18 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_up_serves_every_service_and_creates_demo_clients(home: Path) -> None:
     assert all(_readyz(service) == 200 for service in SERVICES)
-    clients = json.loads((home / "credentials.json").read_text())["clients"]
+    credentials = json.loads((home / "credentials.json").read_text())
+    clients = credentials["clients"]
     assert {client["role"] for client in clients} == ROLES
     assert all(client["token"] for client in clients)
+    assert {person["role"] for person in credentials["people"].values()} == ROLES  # who logs in through Keycloak
+    assert all(person["password"] for person in credentials["people"].values())
     assert (home / "credentials.json").stat().st_mode & 0o777 == 0o600
     env = dict(line.split("=", 1) for line in (home / "stack.env").read_text().splitlines())
     assert env["INTAKE_URL"] == f"http://127.0.0.1:{PORTS['intake']}"
+    issuer = f"http://127.0.0.1:{BASE_PORT + 80}/realms/bekymring"
+    assert env["OIDC_ISSUER"] == issuer
+    assert httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()["issuer"] == issuer
 
 
 def test_second_up_is_harmless(home: Path) -> None:
