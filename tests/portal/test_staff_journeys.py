@@ -70,7 +70,7 @@ async def report(api: dict, department: str, categories: list[str], severity: st
         "department_id": department,
         "categories": categories,
         "severity": severity,
-        "description": "Portaltest: beboeren har ikke været set i opgangen i en uge, og der lugter fra døren.",
+        "description": "Portaltest: en opdigtet bekymring, meldt af testen.",
         "observed_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
         "reporter": {"role": "caretaker", "name": "Portaltest Vicevært", "contact": "portaltest@example.dk"},
         "resident": {"name": resident},
