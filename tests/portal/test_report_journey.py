@@ -1,9 +1,13 @@
 """Journeys 1 and 2 as a caretaker does them: report a concern by clicking and typing, meet the field errors
 beside their fields with nothing typed lost, get the receipt code and the guidance, follow the concern by code."""
 
+import json
+import os
 import re
 import uuid
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -121,3 +125,41 @@ async def test_logout_ends_the_session_on_the_server_and_at_the_provider(page: P
     await page.goto(f"{portal_url}/bekymringer/ny")
     await page.wait_for_selector("#username")
     assert "/realms/" in page.url
+
+
+def _admin_token() -> str:
+    clients = json.loads(Path(os.environ["CREDENTIALS_FILE"]).read_text())
+    clients = clients["clients"] if isinstance(clients, dict) else clients
+    return next(c["token"] for c in clients if c["role"] == "admin")
+
+
+async def _report(page: Page, portal_url: str, resident: str) -> str:
+    """A complete report through the form; returns the receipt code."""
+    await page.goto(f"{portal_url}/bekymringer/ny")
+    await page.get_by_label("Afdeling").select_option("holbaek-1")
+    await page.get_by_role("checkbox", name="Ensomhed").check()
+    await page.get_by_role("radio", name="Lav").check()
+    await page.get_by_role("textbox", name=re.compile("^Hvad har du set eller hørt")).fill("Beboeren ses aldrig ude.")
+    await page.get_by_label("Beboerens navn").fill(resident)
+    await page.get_by_role("radio", name=re.compile("^Beboeren er ikke spurgt")).check()
+    await page.get_by_role("button", name="Send bekymringen").click()
+    return (await page.locator("#kvitteringskode").inner_text()).strip()
+
+
+async def test_after_erasure_the_reporter_sees_nothing_of_it(page: Page, login, shoot, portal_url: str) -> None:
+    resident = f"Planted Slettet {uuid.uuid4().hex[:6]}"
+    await login(page, "vicevaert")
+    code = await _report(page, portal_url, resident)
+    assert CODE.match(code), code
+    headers = {"Authorization": f"Bearer {_admin_token()}"}
+    async with httpx.AsyncClient(base_url=os.environ["INTAKE_URL"], headers=headers, timeout=10) as intake:
+        concern = (await intake.get(f"/v1/concerns/{code}")).raise_for_status().json()
+        (await intake.post(f"/v1/concerns/{concern['id']}/erasure")).raise_for_status()
+
+    await page.goto(f"{portal_url}/bekymringer/{code}")
+    content = await page.content()
+    assert resident not in content
+    assert "Beboeren ses aldrig ude" not in content
+    await expect(page.get_by_text(re.compile("slettet"))).not_to_have_count(0)
+    await expect(page.get_by_role("heading", name="Hvem har bekymringen")).to_have_count(0)
+    await shoot(page, "follow-erased")
