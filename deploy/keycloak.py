@@ -265,7 +265,16 @@ def realm(cfg: StackConfig, secrets: dict[str, str], reference_file: Path | None
         "resetPasswordAllowed": False,
         "rememberMe": False,
         "loginWithEmailAllowed": False,
+        # Locks a person out for a minute after 10 wrong passwords (or two within a second), up to 15 minutes; the
+        # import leaves every number it is not given at 0, which would lock them out after one typo.
         "bruteForceProtected": True,
+        "permanentLockout": False,
+        "failureFactor": 10,
+        "waitIncrementSeconds": 60,
+        "maxFailureWaitSeconds": 900,
+        "maxDeltaTimeSeconds": 43200,
+        "quickLoginCheckMilliSeconds": 1000,
+        "minimumQuickLoginWaitSeconds": 60,
         "defaultSignatureAlgorithm": "RS256",
         "accessTokenLifespan": ACCESS_TOKEN_LIFESPAN_S,
         "internationalizationEnabled": True,

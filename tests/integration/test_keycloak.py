@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -183,6 +184,18 @@ def test_a_wrong_password_gets_no_code(discovery: dict, people: dict) -> None:
     assert answer.status_code == 200  # the login page again, with an error
     assert "location" not in answer.headers
     assert 'id="kc-form-login"' in answer.text
+
+
+def test_one_wrong_password_does_not_lock_the_person_out(discovery: dict, people: dict) -> None:
+    with httpx.Client(timeout=15, follow_redirects=False) as http:
+        _log_in(http, discovery, "vicevaert", people["vicevaert"]["password"] + "-typo")
+    time.sleep(1.5)  # two failures within a second would (Keycloak's quick-login check)
+
+    claims = _login_claims(discovery, people, "vicevaert")
+
+    assert claims["crp_role"] == "reporter"
+    assert claims["departments"] == ["holbaek-1"]
+    assert claims["organisation"] == people["vicevaert"]["organisation"]
 
 
 def test_a_login_without_pkce_is_refused(discovery: dict) -> None:

@@ -192,3 +192,9 @@ def test_a_changed_realm_is_imported_again(tmp_path: Path, secrets: dict[str, st
     assert keycloak.write_realm(StackConfig(home=tmp_path, base_port=19000), secrets) is True
     keycloak.reset(cfg)
     assert not keycloak.database_dir(cfg).exists()
+
+
+def test_brute_force_protection_does_not_lock_out_after_one_typo(realm: dict) -> None:
+    assert realm["bruteForceProtected"] is True and realm["permanentLockout"] is False
+    assert realm["failureFactor"] >= 5  # the import's default, 0, locks a person out after one wrong password
+    assert 0 < realm["waitIncrementSeconds"] <= realm["maxFailureWaitSeconds"]
