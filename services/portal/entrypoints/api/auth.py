@@ -1,6 +1,7 @@
 """Login, callback and logout: OpenID Connect authorization code + PKCE through the provider's own pages."""
 
 import hmac
+import re
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -13,13 +14,16 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/auth", include_in_schema=False)
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
+"""A path (and query) of this origin: no scheme, no backslash, no whitespace or control characters (a browser drops
+tabs and newlines from a URL, so `/\t/evil.example` would become `//evil.example`)."""
 LOGIN_COOKIE = "portal_login"
 """Holds the id of the login in progress (its own short session row), only on /auth paths."""
 
 
 def safe_next(value: str | None) -> str:
     """A path on this origin to return to after login; anything else (another origin, `//x`) is the front page."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
+    if not value or not SAFE_PATH.match(value) or value.startswith("//"):
         return "/"
     return value
 
