@@ -10,6 +10,7 @@ through the outbox rows and Kafka headers, and every later hop follows it. Every
 
 Across Kafka the W3C `traceparent` rides in the record headers (the CloudEvents distributed-tracing extension);
 outbox rows and notify's deliveries keep the one of the span current when they were written (`bind`).
+No asyncpg or aiokafka instrumentation: docs/operations.md ("Tracing") says why.
 """
 
 import contextlib

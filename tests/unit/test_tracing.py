@@ -1,4 +1,5 @@
-"""Tracing (shared/tracing.py): off costs nothing, only allowed attributes leave, traceparent survives each hop."""
+"""Tracing (shared/tracing.py): off costs nothing, only allowed attributes leave, traceparent survives each hop,
+the sampler keeps whole traces."""
 
 import asyncio
 import json
