@@ -218,6 +218,16 @@ def test_prometheus_scrapes_every_service_on_its_port(compose: dict) -> None:
     assert all(s in compose["services"] for s in scraped)
 
 
+def test_prometheus_loads_the_one_set_of_alert_rules_the_local_stack_and_promtool_use(compose: dict) -> None:
+    prometheus = compose["services"]["prometheus"]
+    mount = next(v for v in prometheus["volumes"] if v.endswith("/etc/prometheus/prometheus.yml:ro"))
+    config = yaml.safe_load((ROOT / mount.split(":")[0]).read_text())
+    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in prometheus["volumes"] if v.startswith("./"))
+    rules_dir = next(inside for outside, inside in mounts.items() if outside.rstrip("/") == "./deploy/prometheus/rules")
+    assert config["rule_files"] == [f"{rules_dir}/*.yml"]
+    assert list((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml")), "no rule files to load"
+
+
 def test_grafana_is_provisioned_with_the_datasource_and_the_dashboards_folder(compose: dict) -> None:
     grafana = compose["services"]["grafana"]
     mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"] if v.startswith("./")}
