@@ -199,6 +199,71 @@ def test_setup_from_trace_dir_writes_json_lines_without_the_receipt_code(tmp_pat
     assert "RC-7QX4-SECRET" not in text and "lang=da" not in text
 
 
+def test_setup_with_an_otlp_endpoint_exports_the_allowed_spans_to_a_real_otlp_http_receiver(tmp_path: Path) -> None:
+    """A fresh process with OTEL_EXPORTER_OTLP_ENDPOINT: its spans arrive as OTLP/HTTP protobuf at a real HTTP server
+    in this test, under the service's name, with the path's receipt code dropped as in the JSON-lines files."""
+    import http.server
+    import threading
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = textwrap.dedent(
+        """
+        from fastapi import FastAPI
+        from fastapi.testclient import TestClient
+        from shared import tracing
+
+        app = FastAPI()
+
+        @app.get("/receipts/{code}")
+        def receipt(code: str) -> dict:
+            return {}
+
+        assert tracing.setup("notify")
+        tracing.instrument_app(app)
+        with TestClient(app) as client:
+            client.get("/receipts/RC-7QX4-SECRET")
+        tracing.shutdown()
+        """
+    )
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "PATH": "/usr/bin"},
+            check=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+    assert [path for path, _ in received] == ["/v1/traces"]
+    body = received[0][1]
+    assert b"RC-7QX4-SECRET" not in body
+    request = ExportTraceServiceRequest.FromString(body)
+    (resource_spans,) = request.resource_spans
+    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
+    spans = [span for scope in resource_spans.scope_spans for span in scope.spans]
+    assert service == "notify"
+    assert [span.name for span in spans] == ["GET /receipts/{code}"]
+    assert "url.path" not in {a.key for a in spans[0].attributes}
+
+
 RATIO = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio"}
 
 
