@@ -6,6 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from services.notify.adapters.deliveries import ClaimedDelivery
+from services.notify.adapters.sticky import StickyConnection
 from services.notify.domain.model import AttemptResult, Decision, DeliveryState
 from shared.outbox import OutboxRecord, insert_sql
 
@@ -88,3 +89,18 @@ async def record_outcomes(conn: asyncpg.Connection, owner: str, outcomes: list[O
             column.append(value)
     rows = await conn.fetch(_RECORD, owner, *columns)
     return {str(row["id"]) for row in rows}
+
+
+class PostgresOutcomes:
+    """OutcomeStore on PostgreSQL: `record_outcomes` over one kept connection (the recorder writes all the time)."""
+
+    def __init__(self, pool: asyncpg.Pool, owner: str):
+        self._kept = StickyConnection(pool)
+        self._owner = owner
+
+    async def write(self, outcomes: list[Outcome]) -> set[str]:
+        async with self._kept.connection() as conn:
+            return await record_outcomes(conn, self._owner, outcomes)
+
+    async def close(self) -> None:
+        await self._kept.close()

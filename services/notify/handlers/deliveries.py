@@ -11,11 +11,12 @@ from typing import Protocol
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from services.notify.adapters.deliveries import ClaimedDelivery, DeliveryQueue
+from services.notify.adapters.deliveries import ClaimedDelivery
 from services.notify.adapters.outcomes import Outcome
 from services.notify.domain.model import AttemptKind, AttemptResult, Channel, Decision, DeliveryState
 from services.notify.domain.retry import RetryPolicy, decide
 from services.notify.handlers.outcomes import outcome_event
+from services.notify.handlers.ports import DeliveryLeases
 from services.notify.handlers.recorder import OutcomeRecorder
 from services.notify.handlers.slots import Slots
 from services.notify.metrics import (
@@ -44,7 +45,7 @@ class DeliveryWorkers:
 
     def __init__(
         self,
-        queue: DeliveryQueue,
+        queue: DeliveryLeases,
         recorder: OutcomeRecorder,
         senders: dict[Channel, Sender],
         policy: RetryPolicy,

@@ -1,15 +1,20 @@
-"""The port notify's event handlers reach the database through: a unit of work with its repositories.
+"""The ports notify's handlers reach the database through: the event unit of work with its repositories, and the
+delivery workers' leases and outcome store.
 
-Small Protocols, with the in-memory fake beside them (as intake's and routing's): `apply_batch`'s unit tests run
-against `InMemoryEventUnit`, production against `adapters/unit_of_work.py`'s `PostgresEventUnit`.
+Small Protocols, with the in-memory fakes beside them (as intake's and routing's): `apply_batch`'s unit tests run
+against `InMemoryEventUnit`, production against `adapters/unit_of_work.py`'s `PostgresEventUnit`; the workers'
+against `InMemoryLeases` and `InMemoryOutcomes`, production against `adapters/deliveries.py`'s `DeliveryQueue`
+and `adapters/outcomes.py`'s `PostgresOutcomes`.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from services.notify.adapters.deliveries import ClaimedDelivery
 from services.notify.adapters.delivery_log import CancelledDelivery
 from services.notify.adapters.feed import FeedEntry
+from services.notify.adapters.outcomes import Outcome
 from services.notify.domain.fanout import REPORTER, SubscriptionView
 from services.notify.domain.model import PlannedDelivery
 from shared.db.unit_of_work import InMemoryUnit, Unit
@@ -71,6 +76,32 @@ class EventUnitOfWork(Unit, Protocol):
 
     async def first_deliveries(self, event_ids: list[str]) -> set[str]:
         """Record the ids as applied by this service (the inbox); returns those not recorded before."""
+
+
+class DeliveryLeases(Protocol):
+    """The delivery queue as the workers use it: due deliveries claimed with a lease held by this process."""
+
+    async def claim(
+        self, *, limit: int, per_target: int, email_limit: int, busy: dict[str, int], lease_s: float
+    ) -> list[ClaimedDelivery]:
+        """Up to `limit` due deliveries, oldest first per target, at most `per_target` per target (e-mail:
+        `email_limit`) counting the `busy` ones this process holds; leased for `lease_s`."""
+
+    async def extend_leases(self, lease_s: float) -> None:
+        """Keep this process's leases alive."""
+
+    async def release(self) -> None:
+        """Give back this process's leases (on shutdown)."""
+
+
+class OutcomeStore(Protocol):
+    """Where attempts' outcomes are recorded, with their events, a batch at a time."""
+
+    async def write(self, outcomes: list[Outcome]) -> set[str]:
+        """Store the outcomes (each with its event); the delivery ids applied (one missing: its lease was lost)."""
+
+    async def close(self) -> None:
+        """Give back what the store holds (its kept connection)."""
 
 
 @dataclass
@@ -180,3 +211,51 @@ class InMemoryEventUnit(InMemoryUnit):
     def delivery_states(self) -> dict[str, str]:
         """Each queued delivery's state (pending or cancelled)."""
         return {id_: state for id_, (_, state) in self.tables.deliveries.items()}
+
+
+class InMemoryLeases:
+    """The in-memory fake of DeliveryLeases: `due` hands out in order, at most `limit` a claim; records calls."""
+
+    def __init__(self, due: list[ClaimedDelivery]):
+        self.due = list(due)
+        self.claims: list[dict[str, object]] = []
+        self.extended = 0
+        self.released = False
+
+    async def claim(
+        self, *, limit: int, per_target: int, email_limit: int, busy: dict[str, int], lease_s: float
+    ) -> list[ClaimedDelivery]:
+        self.claims.append({"limit": limit, "busy": dict(busy)})
+        taken, self.due = self.due[:limit], self.due[limit:]
+        return taken
+
+    async def extend_leases(self, lease_s: float) -> None:
+        self.extended += 1
+
+    async def release(self) -> None:
+        self.released = True
+
+
+class InMemoryOutcomes:
+    """The in-memory fake of OutcomeStore: the batches written; `lost` names deliveries whose lease is gone, and
+    `failing` is raised by the next write (a database away)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Outcome]] = []
+        self.lost: set[str] = set()
+        self.failing: Exception | None = None
+        self.closed = False
+
+    @property
+    def recorded(self) -> list[Outcome]:
+        return [outcome for batch in self.batches for outcome in batch if outcome.delivery.id not in self.lost]
+
+    async def write(self, outcomes: list[Outcome]) -> set[str]:
+        if self.failing is not None:
+            error, self.failing = self.failing, None
+            raise error
+        self.batches.append(list(outcomes))
+        return {o.delivery.id for o in outcomes} - self.lost
+
+    async def close(self) -> None:
+        self.closed = True

@@ -5,18 +5,28 @@ import contextlib
 
 import asyncpg
 
-from services.notify.adapters.outcomes import Outcome, record_outcomes
-from services.notify.adapters.sticky import StickyConnection
+from services.notify.adapters.outcomes import Outcome, PostgresOutcomes
+from services.notify.handlers.ports import OutcomeStore
 
 Pending = tuple[Outcome, asyncio.Future[bool]]
 
 
 class OutcomeRecorder:
-    """`await record(outcome)` resolves once the outcome is stored (True) or the lease was lost (False)."""
+    """`await record(outcome)` resolves once the outcome is stored (True) or the lease was lost (False).
 
-    def __init__(self, pool: asyncpg.Pool, owner: str, *, max_batch: int = 200, linger_s: float = 0.01):
-        self._kept = StickyConnection(pool)
-        self._owner = owner
+    `store`: where the outcomes go (a fake in unit tests); None: PostgreSQL on `pool`, as `owner`."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool | None,
+        owner: str,
+        *,
+        max_batch: int = 200,
+        linger_s: float = 0.01,
+        store: OutcomeStore | None = None,
+    ):
+        assert store is not None or pool is not None, "an outcome store or a pool"
+        self._store: OutcomeStore = store or PostgresOutcomes(pool, owner)  # type: ignore[arg-type]
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._pending: list[Pending] = []
@@ -42,12 +52,11 @@ class OutcomeRecorder:
         finally:
             for _, future in self._pending:
                 future.cancel()
-            await self._kept.close()
+            await self._store.close()
 
     async def _write(self, batch: list[Pending]) -> None:
         try:
-            async with self._kept.connection() as conn:
-                applied = await record_outcomes(conn, self._owner, [outcome for outcome, _ in batch])
+            applied = await self._store.write([outcome for outcome, _ in batch])
         except Exception as error:
             for _, future in batch:
                 if not future.done():
