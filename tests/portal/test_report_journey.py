@@ -163,3 +163,21 @@ async def test_after_erasure_the_reporter_sees_nothing_of_it(page: Page, login, 
     await expect(page.get_by_text(re.compile("slettet"))).not_to_have_count(0)
     await expect(page.get_by_role("heading", name="Hvem har bekymringen")).to_have_count(0)
     await shoot(page, "follow-erased")
+
+
+async def test_a_consultant_may_report_too(page: Page, login, portal_url: str) -> None:
+    await login(page, "konsulent")
+    code = await _report(page, portal_url, f"Planted Konsulent {uuid.uuid4().hex[:6]}")
+    assert CODE.match(code), code
+    await page.goto(f"{portal_url}/bekymringer")
+    await expect(page.get_by_role("link", name=code)).to_be_visible()
+
+
+async def test_other_roles_are_not_shown_the_report_form(page: Page, login, portal_url: str) -> None:
+    await login(page, "kommune-0316")
+    answer = await page.goto(f"{portal_url}/bekymringer/ny")
+    assert answer is not None and answer.status == 403
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Du har ikke adgang til siden")
+    await expect(
+        page.get_by_role("navigation", name="Hovedmenu").get_by_role("link", name="Meld en bekymring")
+    ).to_have_count(0)

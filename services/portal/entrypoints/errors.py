@@ -2,6 +2,7 @@
 
 from urllib.parse import quote
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -80,5 +81,8 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> Response:
+        if isinstance(error, (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+            log.warning("portal_session_database_unavailable", error=type(error).__name__)
+            return error_page(request, 503)
         log.error("portal_unhandled_error", error=type(error).__name__)
         return error_page(request, 500)
