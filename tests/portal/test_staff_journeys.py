@@ -21,6 +21,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.portal.support.axe import assert_accessible
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.portal
@@ -120,6 +121,7 @@ async def test_the_consultant_works_one_referral_to_completion_and_rejects_anoth
     await expect(page.get_by_role("heading", level=1)).to_have_text("Arbejdsliste")
     await expect(page.locator(f'[data-referral-id="{to_work["referral_id"]}"]')).to_be_visible()
     await shoot(page, "worklist-consultant")
+    await assert_accessible(page, "worklist-consultant")
 
     await open_referral(page, portal_url, "/arbejdsliste", to_work["referral_id"])
     status = page.locator("#status")
@@ -143,6 +145,7 @@ async def test_the_consultant_works_one_referral_to_completion_and_rejects_anoth
     await expect(page.get_by_role("heading", name="Historik")).to_be_visible()
     await expect(page.locator(".history").first).to_contain_text("Boligen er bragt i orden")
     await shoot(page, "referral-completed")
+    await assert_accessible(page, "referral-completed")
     stored = (await api["routing"].get(f"/v1/referrals/{to_work['referral_id']}", headers=_as("admin"))).json()
     assert stored["status"] == "completed" and stored["outcome"] == "dwelling_restored"
     assert [h["to_status"] for h in stored["history"]] == ["received", "accepted", "in_progress", "completed"]
@@ -161,6 +164,7 @@ async def test_the_consultant_works_one_referral_to_completion_and_rejects_anoth
     successor = (await api["routing"].get(f"/v1/referrals/{next_id}", headers=_as("admin"))).json()
     await expect(went).to_contain_text(successor["recipient_id"])
     await shoot(page, "referral-rejected-rerouted")
+    await assert_accessible(page, "referral-rejected-rerouted")
 
 
 async def test_the_consultant_reads_the_consent_task_in_the_guidance_words_and_a_disclosed_case_audited(
@@ -181,6 +185,7 @@ async def test_the_consultant_reads_the_consent_task_in_the_guidance_words_and_a
     await expect(page.locator(".guidance-text").first).to_have_text(wording)
     assert resident not in await page.content()
     await shoot(page, "referral-obtain-consent")
+    await assert_accessible(page, "referral-obtain-consent")
 
     await open_referral(page, portal_url, "/arbejdsliste", disclosed["referral_id"])
     await expect(page.get_by_role("heading", name="Personoplysninger")).to_be_visible()
@@ -188,6 +193,7 @@ async def test_the_consultant_reads_the_consent_task_in_the_guidance_words_and_a
     audit = (await api["intake"].get(f"/v1/concerns/{consented}/audit", headers=_as("admin"))).json()
     assert any(a["client_id"] == "person:konsulent" and a["action"] == "read_details" for a in audit), audit
     await shoot(page, "referral-disclosed")
+    await assert_accessible(page, "referral-disclosed")
 
 
 async def test_holbaek_sees_its_referral_and_the_suggested_function_and_not_kalundborgs(
@@ -207,6 +213,7 @@ async def test_holbaek_sees_its_referral_and_the_suggested_function_and_not_kalu
     await expect(page.locator(f'[data-referral-id="{theirs["referral_id"]}"]')).to_have_count(0)
     await expect(page.get_by_role("heading", name="Kommunens svartider")).to_be_visible()
     await shoot(page, "inbox-0316")
+    await assert_accessible(page, "inbox-0316")
 
     await item.get_by_role("link").click()
     await expect(page.locator("#foreslaaet-funktion")).to_have_text("Demenskoordinator / ældreområdet")
@@ -215,6 +222,7 @@ async def test_holbaek_sees_its_referral_and_the_suggested_function_and_not_kalu
     await page.get_by_role("button", name="Kvittér for modtagelsen").click()
     await expect(page.locator("#status")).to_have_text("Modtaget")
     await shoot(page, "inbox-referral-0316")
+    await assert_accessible(page, "inbox-referral-0316")
 
     # Kalundborg's referral is not Holbæk's to see or to move, by any page.
     seen = await page.goto(f"{portal_url}/indbakke/{theirs['referral_id']}")
@@ -259,6 +267,7 @@ async def test_the_admin_diffs_two_rules_versions_and_simulates_a_concern(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Regler for henvisning")
     await expect(page.locator(f'tr[data-version="{newest}"]')).to_be_visible()
     await shoot(page, "admin-rules")
+    await assert_accessible(page, "admin-rules")
     await page.locator(f'tr[data-version="{newest}"]').get_by_role("link", name=re.compile("^Forskel")).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Forskel på version {newest - 1} og version {newest}"
@@ -269,6 +278,7 @@ async def test_the_admin_diffs_two_rules_versions_and_simulates_a_concern(
         await expect(page.get_by_role("main")).to_contain_text(name)
     await expect(page.locator("pre.code")).to_contain_text(f"version {newest}")
     await shoot(page, "admin-rules-diff")
+    await assert_accessible(page, "admin-rules-diff")
 
     await page.goto(f"{portal_url}/admin/regler")
     await page.get_by_role("link", name="simulér en bekymring").click()
@@ -284,3 +294,4 @@ async def test_the_admin_diffs_two_rules_versions_and_simulates_a_concern(
     await expect(result.locator('tr[data-target="municipality"]')).to_contain_text("Demenskoordinator")
     await expect(result.locator('tr[data-target="consultant"]')).to_contain_text("Indhente samtykke fra beboeren")
     await shoot(page, "admin-simulation")
+    await assert_accessible(page, "admin-simulation")
