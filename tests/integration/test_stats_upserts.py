@@ -62,22 +62,12 @@ def _writes(rng: random.Random) -> list[tuple[str, tuple, dict]]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_live_statements_and_the_fold_end_with_the_same_rows(fresh_database, seed: int) -> None:  # noqa: ANN001
-    writes = _writes(random.Random(seed))
-    fold = ProjectionFold()
     async with fresh_database("stats") as url:
-        conn = await asyncpg.connect(url)
-        try:
-            live = PostgresProjectionWriter(conn)
-            for method, args, kwargs in writes:
-                await getattr(live, method)(*args, **kwargs)
-                await getattr(fold, method)(*args, **kwargs)
-            folded = fold.rows()
-            for table in TABLES:
-                stored = await conn.fetch(f"SELECT {', '.join(table.columns)} FROM {table.name}")  # noqa: S608
-                assert sorted(tuple(r) for r in stored) == sorted(folded[table.name]), table.name
-                assert stored, table.name
-        finally:
-            await conn.close()
+        live, folded = await _live_and_folded(url, _writes(random.Random(seed)))
+
+    for table in TABLES:
+        assert live[table.name] == folded[table.name], table.name
+        assert live[table.name], table.name
 
 
 async def _live_and_folded(url: str, writes: list[tuple[str, tuple, dict]]) -> tuple[dict, dict]:
