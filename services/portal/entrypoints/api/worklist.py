@@ -71,6 +71,24 @@ async def guidance(viewer: Viewer, category: str) -> dict[str, Any] | None:
     return await viewer.context.cached(f"guidance:{category}", GUIDANCE_TTL_S, load)
 
 
+CONSENT_ROUTE = "/v1/concerns/{concern_id}/consent"
+"""Intake's route for a resident's consent given (or refused) after the report; the form shows once intake has it."""
+PATHS_TTL_S = 300.0
+
+
+async def intake_offers(viewer: Viewer, path: str) -> bool:
+    """True when intake's OpenAPI document has `path` (checked every few minutes, the same for everyone)."""
+
+    async def load() -> frozenset[str]:
+        try:
+            document = await viewer.get("intake", "/openapi.json")
+        except ApiError:
+            return frozenset()
+        return frozenset((document or {}).get("paths") or {})
+
+    return path in await viewer.context.cached("intake:paths", PATHS_TTL_S, load)
+
+
 async def category_titles(viewer: Viewer, referrals: list[dict[str, Any]]) -> dict[str, str]:
     """The categories' Danish titles, as intake's guidance names them."""
     wanted = sorted({c for r in referrals for c in r.get("categories") or []})
@@ -174,6 +192,7 @@ async def detail_page(
             "next_referral": await _next_referral(viewer, referral),
             "moves": staff.moves_for(referral.get("status", "")),
             "consent_guidance": consent_guidance,
+            "consent_registrable": bool(consent_guidance) and await intake_offers(viewer, CONSENT_ROUTE),
             "departments": await department_names(viewer),
             "categories": categories,
             "labels": labels(),
@@ -238,8 +257,9 @@ async def register_consent(viewer: Viewer, desk: Desk, referral_id: str, form: A
             viewer, desk, referral_id, errors={"consent": "Vælg, hvad beboeren svarede."}, status_code=422
         )
     referral = await viewer.get("routing", f"/v1/referrals/{quote(referral_id)}")
+    path = CONSENT_ROUTE.format(concern_id=quote(referral["concern_id"]))
     try:
-        await viewer.post("intake", f"/v1/concerns/{quote(referral['concern_id'])}/consent", json={"consent": answer})
+        await viewer.post("intake", path, json={"consent": answer})
     except ApiError as error:
         if error.status in (404, 405, 409, 422):
             message = error.detail if error.status in (409, 422) else (
