@@ -107,7 +107,7 @@ def build_app(settings: PortalSettings) -> FastAPI:
     for router in api.routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(SecurityHeaders, issuer_origin=settings.issuer_origin)
+    app.add_middleware(SecurityHeaders, issuer_origin=settings.issuer_origin, https=settings.secure_cookies)
     return app
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, NoReturn
 from urllib.parse import parse_qsl, quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -200,7 +200,7 @@ async def posted_form(request: Request) -> FormData:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM_BYTES:
-                raise CsrfFailed()
+                raise HTTPException(413)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         pairs = (
             parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)

@@ -6,8 +6,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class SecurityHeaders:
     """Pure ASGI middleware (it sees every answer, errors included)."""
 
-    def __init__(self, app: ASGIApp, *, issuer_origin: str) -> None:
+    def __init__(self, app: ASGIApp, *, issuer_origin: str, https: bool = False) -> None:
         self.app = app
+        self.https = https
         self.csp = (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"frame-ancestors 'none'; form-action 'self' {issuer_origin}; base-uri 'none'; object-src 'none'"
@@ -30,6 +31,8 @@ class SecurityHeaders:
                     (b"cross-origin-opener-policy", b"same-origin"),
                     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
                 ]
+                if self.https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 if not static:
                     # Pages carry personal data: never stored by the browser or a proxy.
                     headers.append((b"cache-control", b"no-store"))
