@@ -301,3 +301,32 @@ async def test_the_admin_diffs_two_rules_versions_and_simulates_a_concern(
     await expect(result.locator('tr[data-target="consultant"]')).to_contain_text("Indhente samtykke fra beboeren")
     await shoot(page, "admin-simulation")
     await assert_accessible(page, "admin-simulation")
+
+
+async def test_the_admin_sees_a_webhook_subscription_and_stops_it(page: Page, login, shoot, portal_url: str) -> None:
+    municipality = {"Authorization": f"Bearer {_token('municipality', '0316')}"}
+    async with httpx.AsyncClient(base_url=_env("NOTIFY_URL"), timeout=10) as notify:
+        created = await notify.post(
+            "/v1/subscriptions",
+            json={"url": "http://127.0.0.1:9/portaltest", "event_types": ["referral.escalated.v1"],
+                  "description": f"Portaltest {uuid.uuid4().hex[:6]}"},
+            headers=municipality,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        subscription = created.json()
+        try:
+            await login(page, "admin", "/admin/webhooks")
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks og fejlede leveringer")
+            record = page.locator(f'[data-subscription-id="{subscription["id"]}"]')
+            await expect(record).to_contain_text(subscription["description"])
+            await expect(record).to_contain_text("Eskaleret")
+            await expect(page.get_by_role("heading", name="Fejlede leveringer", exact=True)).to_be_visible()
+            await shoot(page, "admin-webhooks")
+            await assert_accessible(page, "admin-webhooks")
+            await record.get_by_role("button", name=re.compile("^Stop abonnementet")).click()
+            await expect(page.get_by_role("status")).to_contain_text("Abonnementet er stoppet")
+            await expect(page.locator(f'[data-subscription-id="{subscription["id"]}"]')).to_have_count(0)
+            gone = await notify.get(f"/v1/subscriptions/{subscription['id']}", headers=municipality)
+            assert gone.status_code == 404
+        finally:
+            await notify.delete(f"/v1/subscriptions/{subscription['id']}", headers=municipality)
