@@ -22,6 +22,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.portal.support.axe import assert_accessible
+from tests.portal.support.keyboard import focused
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.portal
@@ -330,3 +331,37 @@ async def test_the_admin_sees_a_webhook_subscription_and_stops_it(page: Page, lo
             assert gone.status_code == 404
         finally:
             await notify.delete(f"/v1/subscriptions/{subscription['id']}", headers=municipality)
+
+
+async def tab_to(page: Page, what: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused control's label or text starts with `what` (its focus drawn and in view)."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        now = await focused(page)
+        if now is not None and (now.label.startswith(what) or now.text.startswith(what)):
+            assert now.indicator_visible and now.in_view, now.describe()
+            return
+    raise AssertionError(f"Tab never reached {what!r}")
+
+
+async def test_the_municipality_acknowledges_and_rejects_with_the_keyboard_alone(
+    page: Page, login, portal_url: str, api: dict
+) -> None:
+    concern = await report(api, "holbaek-2", ["substance_abuse"], "medium", "not_asked", "Planted Beboer")
+    ours = await referral_of(api, concern, "municipality")
+    await login(page, "kommune-0316", f"/indbakke/{ours['referral_id']}")
+    await expect(page.locator("#status")).to_have_text("Ny – ikke kvitteret")
+    await tab_to(page, "Kvittér for modtagelsen")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_have_text("Modtaget")
+    await tab_to(page, "Begrundelse")
+    await page.keyboard.press("ArrowDown")  # the first reason; a closed select changes with the arrow keys
+    await tab_to(page, "Note til historikken")
+    await page.keyboard.type("Ikke kommunens opgave; konsulenten tager den.")
+    await tab_to(page, "Afvis henvisningen")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#status")).to_have_text("Afvist")
+    await expect(page.locator("#sendt-videre")).to_be_visible()
+    stored = (await api["routing"].get(f"/v1/referrals/{ours['referral_id']}", headers=_as("admin"))).json()
+    assert stored["status"] == "rejected" and stored["reject_reason"] == "not_our_responsibility"
+    assert stored["history"][-1]["note"] == "Ikke kommunens opgave; konsulenten tager den."
