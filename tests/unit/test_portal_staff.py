@@ -15,7 +15,7 @@ def referral(rid: str, status: str, ack: str, escalate: str = "2026-12-20T10:00:
             "created_at": "2026-12-01T10:00:00Z", "overdue": False, **extra}  # fmt: skip
 
 
-def test_overdue_referrals_come_first_then_the_soonest_due_and_closed_ones_last() -> None:
+def test_overdue_referrals_come_first_then_the_unacknowledged_by_due_time_then_the_rest_and_closed_ones_last() -> None:
     items = [
         referral("closed", "completed", "2026-12-01T11:00:00Z"),
         referral("late", "requested", "2026-12-09T10:00:00Z"),
@@ -23,14 +23,14 @@ def test_overdue_referrals_come_first_then_the_soonest_due_and_closed_ones_last(
         referral("soon", "requested", "2026-12-05T10:00:00Z"),
         referral("working", "in_progress", "2026-12-02T10:00:00Z", escalate="2026-12-06T10:00:00Z"),
     ]
-    assert [r["referral_id"] for r in staff.worklist_order(items)] == ["overdue", "soon", "working", "late", "closed"]
+    assert [r["referral_id"] for r in staff.worklist_order(items)] == ["overdue", "soon", "late", "working", "closed"]
 
 
-def test_the_due_time_is_the_acknowledgement_while_it_waits_and_the_escalation_after() -> None:
+def test_a_referral_is_due_only_while_it_waits_for_its_acknowledgement() -> None:
     waiting = referral("a", "requested", "2026-12-05T10:00:00Z")
     accepted = referral("b", "accepted", "2026-12-05T10:00:00Z", escalate="2026-12-09T10:00:00Z")
     assert staff.due_of(waiting).isoformat() == "2026-12-05T10:00:00+00:00"
-    assert staff.due_of(accepted).isoformat() == "2026-12-09T10:00:00+00:00"
+    assert staff.due_of(accepted) is None
     assert staff.due_of(referral("c", "rejected", "2026-12-05T10:00:00Z")) is None
 
 

@@ -148,23 +148,23 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def due_of(referral: dict[str, Any]) -> datetime | None:
-    """The time that matters next: the acknowledgement while it waits for one, else the escalation time."""
+    """When the referral must be acknowledged, while it waits for that (routing's clocks run only then)."""
     if referral.get("status") == "requested":
         return parse_time(referral.get("ack_due_at"))
-    if referral.get("status") in OPEN:
-        return parse_time(referral.get("escalate_at"))
     return None
 
 
 def worklist_order(referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Open referrals first: overdue, then by due time (soonest first); closed ones after, newest first."""
+    """Overdue first, then the unacknowledged by due time, then the rest being worked (by their original due
+    time), closed ones last (newest first)."""
     far = datetime.max.replace(tzinfo=UTC)
 
     def key(referral: dict[str, Any]) -> tuple:
         is_open = referral.get("status") in OPEN
-        due = due_of(referral) or far
+        waiting = referral.get("status") == "requested"
+        due = parse_time(referral.get("ack_due_at")) or far
         created = parse_time(referral.get("created_at")) or far
-        return (not is_open, not referral.get("overdue"), due if is_open else far, -created.timestamp())
+        return (not is_open, not referral.get("overdue"), not waiting, due if is_open else far, -created.timestamp())
 
     return sorted(referrals, key=key)
 
