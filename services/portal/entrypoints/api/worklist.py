@@ -18,11 +18,10 @@ from fastapi.responses import RedirectResponse, Response
 from services.portal.adapters.services_api import ApiError
 from services.portal.domain import staff
 from services.portal.entrypoints.deps import CheckedForm, Viewer, require_person
+from services.portal.entrypoints.guidance import guidance_library
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-GUIDANCE_TTL_S = 3600.0
-"""The guidance texts are the same for everyone and change only with intake's release."""
 LIST_LIMIT = 500
 ReferralId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
@@ -58,17 +57,8 @@ def labels() -> dict[str, Any]:
 
 
 async def guidance(viewer: Viewer, category: str) -> dict[str, Any] | None:
-    """Intake's guidance for a category (its one owner), kept an hour; None when intake has none for it."""
-
-    async def load() -> dict[str, Any] | None:
-        try:
-            return await viewer.get("intake", f"/v1/guidance/{quote(category)}")
-        except ApiError as error:
-            if error.status in (404, 422):
-                return None
-            raise
-
-    return await viewer.context.cached(f"guidance:{category}", GUIDANCE_TTL_S, load)
+    """Intake's guidance for a category (its one owner; the portal keeps the library a while), or None."""
+    return (await guidance_library(viewer)).get(category)
 
 
 CONSENT_ROUTE = "/v1/concerns/{concern_id}/consent"
