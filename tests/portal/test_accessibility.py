@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.portal.support.axe import axe_violations, describe
-from tests.portal.support.concerns import one, referrals_of, report_concern
+from tests.portal.support.concerns import one, referral, referrals_of, report_concern
 from tests.portal.support.keyboard import Focus, focused, follows_visually
 
 pytestmark = pytest.mark.portal
@@ -359,3 +359,36 @@ async def test_the_follow_form_works_with_the_keyboard_alone(page: Page, login, 
     await expect(page.locator("input[name=kode]")).to_have_attribute("aria-invalid", "true")
     assert field.name == "kode"
     assert not walk.problems, "keyboard problems on the follow form:\n" + "\n".join(walk.problems)
+
+
+async def test_a_consultant_works_a_referral_to_completion_with_the_keyboard_alone(
+    page: Page, login, portal_url: str
+) -> None:
+    """The referral page's move forms: each button reached with Tab and pressed with Enter, the outcome picked from
+    its list with the arrow keys and a note typed, until the referral is completed."""
+    concern = await report_concern(
+        department="holbaek-1", categories=["hoarding"], resident_name=f"Tastatur Sag {uuid.uuid4().hex[:6]}"
+    )
+    consultant = one(await referrals_of(concern["id"], targets={"consultant"}), "consultant")
+    url = f"{portal_url}/arbejdsliste/{consultant['referral_id']}"
+    await login(page, "konsulent")
+    problems: list[str] = []
+    for button, plan, status in (
+        ("Kvittér for modtagelsen", {}, "received"),
+        ("Acceptér henvisningen", {}, "accepted"),
+        ("Start arbejdet", {}, "in_progress"),
+        ("Afslut med et resultat", {"outcome": "support_established", "note": "Aftale om bostøtte er på plads."},
+         "completed"),
+    ):  # fmt: skip
+        await page.goto(url)
+        await page.locator("body").focus()
+        walk = KeyboardWalk(page)
+        await walk.until(lambda f, b=button: f.tag == "button" and f.text == b, plan)
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(re.compile(re.escape(url) + r"\?flyttet="))
+        await expect(page.get_by_role("status")).to_contain_text("Gemt")
+        problems += walk.problems
+        moved = await referral(consultant["referral_id"])
+        assert moved["status"] == status, f"after {button!r}: {moved['status']}"
+    assert moved["outcome"] == "support_established"
+    assert not problems, "keyboard problems on the referral page:\n" + "\n".join(problems)
