@@ -90,20 +90,26 @@ def axe_source() -> str:
     return fetch_axe().read_text(encoding="utf-8")
 
 
-_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
-  return result.violations.map((v) => ({
+_RUN = """async ([tags, types]) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: types});
+  const brief = (v) => ({
     id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
     nodes: v.nodes.map((n) => ({target: n.target, html: n.html, summary: n.failureSummary})),
-  }));
+  });
+  return {violations: result.violations.map(brief), incomplete: result.incomplete.map(brief)};
 }"""
+
+
+async def axe_results(page, tags: tuple[str, ...] = WCAG_TAGS) -> dict[str, list[dict]]:  # noqa: ANN001
+    """axe's violations and its "needs review" results (incomplete) of `tags` on the page as it is now."""
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        await page.evaluate(axe_source())
+    return await page.evaluate(_RUN, [list(tags), ["violations", "incomplete"]])
 
 
 async def axe_violations(page, tags: tuple[str, ...] = WCAG_TAGS) -> list[dict]:  # noqa: ANN001 - a Playwright Page
     """axe's violations of `tags` on the page as it is now (axe injected when the page has none yet)."""
-    if not await page.evaluate("() => typeof window.axe === 'object'"):
-        await page.evaluate(axe_source())
-    return await page.evaluate(_RUN, list(tags))
+    return (await axe_results(page, tags))["violations"]
 
 
 def describe(violations: list[dict]) -> str:
