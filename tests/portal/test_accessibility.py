@@ -141,11 +141,12 @@ async def test_the_staff_desks_have_no_violations(page: Page, login, portal_url:
     await audit.visit(f"{portal_url}/arbejdsliste", "the consultant's worklist")
     await audit.visit(f"{portal_url}/arbejdsliste?vis=alle", "the consultant's worklist, all referrals")
     await audit.visit(f"{portal_url}/arbejdsliste/{consultant['referral_id']}", "a consultant's referral")
-    reject = page.locator("#handling-rejected")
-    if await reject.count():
-        await reject.get_by_role("button").click()
-        await expect(page.locator("#fejl")).to_be_visible()
-        await audit.check("a consultant's referral, a rejection without its reason")
+    await page.locator("#handling-received").get_by_role("button").click()
+    await expect(page.get_by_role("status")).to_contain_text("Gemt")
+    await audit.check("a consultant's referral, acknowledged (a notice)")
+    await page.locator("#handling-rejected").get_by_role("button").click()
+    await expect(page.locator("#fejl")).to_be_visible()
+    await audit.check("a consultant's referral, a rejection without its reason (field errors)")
     await page.set_viewport_size(DESKTOP)
     await audit.visit(f"{portal_url}/arbejdsliste/{consultant['referral_id']}", "a consultant's referral, desktop")
 
