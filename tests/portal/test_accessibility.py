@@ -94,6 +94,9 @@ async def _fill_report_form(page: Page, resident: str, description: str = "") ->
 async def test_every_page_a_reporter_meets_has_no_violations(page: Page, login, portal_url: str) -> None:
     audit = Audit(page)
     await audit.visit(f"{portal_url}/", "the front page, logged out")
+    await page.goto(f"{portal_url}/auth/login")
+    await page.wait_for_selector("#username")
+    await audit.check("Keycloak's login page (realm bekymring)")
     await login(page, "vicevaert")
     await audit.check("the front page of a caretaker")
 
