@@ -26,6 +26,7 @@ FLOWS: Final = (
     ("notify", "send", NOTIFICATION_EVENTS),
     ("stats", "receive", NOTIFICATION_EVENTS),
     ("crp-cli", "send", API_CLIENTS),
+    ("intake", "send", API_CLIENTS),
     *((service, "receive", API_CLIENTS) for service in SERVICES),
     ("intake", "send", REFERENCE_DATA),
     *((service, "receive", REFERENCE_DATA) for service in ("routing", "notify", "stats")),

@@ -2,8 +2,9 @@
 
 The broker authenticates every client (SASL/SCRAM-SHA-512) and authorises it with these ACLs
 (StandardAuthorizer, nothing allowed without an ACL). The operator's principal (`admin`, the `crp` CLI and
-the stack's own setup) is the broker's super user: it alone writes `api-clients`. Each service reads and
-writes only its own topics and groups; a housing system may only write `concern-inbound`.
+the stack's own setup) is the broker's super user. Besides it only intake writes `api-clients` (its admin-only
+`/v1/clients` routes create and revoke clients there). Each service reads and writes only its own topics and
+groups; a housing system may only write `concern-inbound`.
 
 Topics carry a deployment prefix (tests give each test its own): the ACLs name the prefixed topics
 literally and the service's groups, transactional ids and Faust's internal topics by prefix
@@ -125,7 +126,7 @@ WRITES = (Operation.WRITE, Operation.DESCRIBE)
 SERVICE_TOPICS: dict[str, dict[str, tuple[str, ...]]] = {
     "intake": {
         "read": (CONCERN_INBOUND, REFERRAL_EVENTS, API_CLIENTS, REFERENCE_DATA),
-        "write": (CONCERN_EVENTS, REFERENCE_DATA, dlq(CONCERN_INBOUND), dlq(REFERRAL_EVENTS)),
+        "write": (CONCERN_EVENTS, REFERENCE_DATA, API_CLIENTS, dlq(CONCERN_INBOUND), dlq(REFERRAL_EVENTS)),
     },
     "routing": {
         "read": (CONCERN_EVENTS, REFERRAL_EVENTS, API_CLIENTS, REFERENCE_DATA),
@@ -140,7 +141,10 @@ SERVICE_TOPICS: dict[str, dict[str, tuple[str, ...]]] = {
         "write": (dlq(CONCERN_EVENTS), dlq(REFERRAL_EVENTS), dlq(NOTIFICATION_EVENTS)),
     },
 }
-"""The topics each service consumes (with `api-clients` and `reference-data` it follows) and produces to."""
+"""The topics each service consumes (with `api-clients` and `reference-data` it follows) and produces to.
+
+intake writes `api-clients` for its admin-only `/v1/clients` routes (an admin person creates and revokes clients
+in the portal); no other service does."""
 
 STATS_OBSERVES = ("intake-service", "intake-service-referrals", "routing-service", "notify-service")
 """Groups whose lag stats reports (their committed offsets: DESCRIBE only, never their records)."""

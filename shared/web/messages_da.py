@@ -86,6 +86,11 @@ DANISH: dict[str, str] = {
     # intake
     "Reference data is still loading; try again shortly.": "Stamdata indlæses stadig; prøv igen om lidt.",
     "The database is unavailable; try again shortly.": "Databasen er ikke tilgængelig; prøv igen om lidt.",
+    # intake's API clients (/v1/clients).
+    "The change did not reach the broker; try again shortly.": "Ændringen nåede ikke frem; prøv igen om lidt.",
+    "a municipality client needs its municipality code (4 digits)": "en kommuneklient skal have kommunekoden (4 cifre)",
+    "a reporter client needs its organisation": "en indberetterklient skal have sin boligorganisation",
+    "a client of role {role} needs at least one department": "en klient med rollen {role} skal have mindst én afdeling",
     "The request body exceeds the limit of {limit} bytes.": (
         "Forespørgslens indhold er større end grænsen på {limit} bytes."
     ),

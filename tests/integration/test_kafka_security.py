@@ -115,8 +115,9 @@ async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(
         await _produce(broker, "routing", prefix + CONCERN_INBOUND, password="not-the-password")
 
 
-async def test_only_the_admin_principal_writes_the_token_registry(broker: SaslBroker, prefix: str) -> None:
-    """`crp clients create --role admin` as any other local process: no broker, no admin token."""
+async def test_only_the_admin_principal_and_intake_write_the_token_registry(broker: SaslBroker, prefix: str) -> None:
+    """`crp clients create --role admin` as any other local process: no broker, no admin token. intake may: its
+    admin-only /v1/clients routes publish there."""
     now = datetime.now(UTC)
     record = ApiClientRecord(
         client_id=f"cli_{uuid.uuid4().hex[:16]}", name="x", role="admin", token_sha256=token_hash(new_token()),
@@ -124,11 +125,12 @@ async def test_only_the_admin_principal_writes_the_token_registry(broker: SaslBr
     )  # fmt: skip
     with pytest.raises(KafkaConnectionError):  # no credentials at all
         await publish_record(broker.bootstrap, record, topic_prefix=prefix)
-    for principal in (*security.SERVICE_PRINCIPALS, HOUSING):
+    for principal in (*(s for s in security.SERVICE_PRINCIPALS if s != "intake"), HOUSING):
         with broker.acting_as(principal), pytest.raises(TopicAuthorizationFailedError):
             await publish_record(broker.bootstrap, record, topic_prefix=prefix)
-    with broker.acting_as(security.ADMIN_PRINCIPAL):
-        await publish_record(broker.bootstrap, record, topic_prefix=prefix)
+    for principal in (security.ADMIN_PRINCIPAL, "intake"):
+        with broker.acting_as(principal):
+            await publish_record(broker.bootstrap, record, topic_prefix=prefix)
 
 
 @pytest.mark.parametrize("service", security.SERVICE_PRINCIPALS)

@@ -55,11 +55,12 @@ def test_one_principal_per_service_and_per_housing_system_with_a_password_each(t
     assert broker.client_env(StackConfig(home=tmp_path), secrets, "intake") == {}  # no SASL: no credentials
 
 
-def test_no_service_but_intake_reads_concern_inbound_and_none_writes_the_token_registry() -> None:
+def test_no_service_but_intake_reads_concern_inbound_or_writes_the_token_registry() -> None:
     acls = security.planned_acls("p.")
     readers = {a.principal for a in acls if a.name == "p.concern-inbound" and a.operation is security.Operation.READ}
     assert readers == {"intake"}
-    assert not [a for a in acls if a.name == "p.api-clients" and a.operation is security.Operation.WRITE]
+    writers = {a.principal for a in acls if a.name == "p.api-clients" and a.operation is security.Operation.WRITE}
+    assert writers == {"intake"}  # its admin-only /v1/clients routes; the admin principal is the super user
     housing = {a for a in acls if a.principal.startswith(security.HOUSING_PREFIX)}
     assert {(a.name, a.operation) for a in housing} == {
         ("p.concern-inbound", security.Operation.WRITE),

@@ -3,10 +3,10 @@
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from services.intake.entrypoints.api import concerns, reference
+from services.intake.entrypoints.api import clients, concerns, reference
 from shared.web.errors import problem
 
-routers = [concerns.router, reference.router]
+routers = [concerns.router, reference.router, clients.router]
 """One router per resource, mounted by bootstrap."""
 
 
