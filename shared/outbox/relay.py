@@ -6,7 +6,7 @@ unpublished rows in id order, sends them (each partition's rows in order, see ka
 broker's acknowledgements and only then marks them published. A crash in between leaves them unpublished:
 the next leader sends them again. A database failure in between is different: the broker has the rows, and this
 relay remembers their ids and marks them first when it leads again, so a PostgreSQL outage does not publish a
-batch twice (another process that took the lead meanwhile does, once). Consumers are idempotent (their inboxes),
+batch twice (another process that took the lead meanwhile does, once; so does this one when that mark fails too). Consumers are idempotent (their inboxes),
 so a repeat is harmless, and the
 order per key holds for the first copy of each event: every relay sends a key's rows in id order and marks
 them only once acknowledged, so a row is first sent only after every earlier row of its key was sent, even
@@ -128,9 +128,11 @@ class OutboxRelay:
 
     async def _lead(self, session: Session, sender: Sender) -> None:
         if self._unmarked:  # published before the database went away: mark, do not send again
-            await session.mark(self._unmarked)
-            log.info("outbox_relay_marked_after_failure", service=self._service, rows=len(self._unmarked))
-            self._unmarked = []
+            # Tried once: a mark refused on a working connection is no outage, and the rows are sent again instead
+            # (at least once), so a relay that cannot mark never stops publishing what is committed after them.
+            unmarked, self._unmarked = self._unmarked, []
+            await session.mark(unmarked)
+            log.info("outbox_relay_marked_after_failure", service=self._service, rows=len(unmarked))
         try:
             await self._publish_while_leading(session, sender)
         except asyncio.CancelledError:

@@ -111,10 +111,11 @@ async def test_the_run_loop_survives_failures_and_publishes_what_is_queued_later
 
 
 class DatabaseAway(InMemoryOutbox):
-    """An outbox whose database goes away at the first mark: the broker has the rows, the mark is lost."""
+    """An outbox whose database refuses the first `refusals` marks: the broker has the rows, the marks are lost."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: int = 1) -> None:
         super().__init__()
+        self.refusals = refusals
         self.failed_marks = 0
 
     @contextlib.asynccontextmanager
@@ -123,7 +124,7 @@ class DatabaseAway(InMemoryOutbox):
             original = session.mark
 
             async def mark(ids: list[int]) -> None:
-                if not self.failed_marks:
+                if self.failed_marks < self.refusals:
                     self.failed_marks += 1
                     raise ConnectionError("database away")
                 await original(ids)
@@ -150,6 +151,34 @@ async def test_a_database_outage_after_the_send_marks_the_batch_on_the_next_lead
     assert outbox.failed_marks == 1, "the fault did not happen"
     assert outbox.pending_ids() == []
     assert [r.id for r in sender.sent] == list(range(1, 7)), "each row sent once, in id order"
+
+
+async def test_a_relay_whose_marks_keep_failing_still_publishes_what_is_committed_after_them() -> None:
+    """A database that refuses every mark (no outage: reads work) never stops the relay: the remembered batch is
+    marked once on the next lead, then sent again, and rows committed meanwhile go out too."""
+    outbox, sender = DatabaseAway(refusals=10**6), RecordingSender()
+    r = relay(outbox, sender, batch_size=10)
+    for k in range(2):
+        outbox.add("concern-events", f"sk_{k}")
+    task = asyncio.create_task(r.run())
+    try:
+        for _ in range(100):
+            if outbox.failed_marks >= 2:
+                break
+            await asyncio.sleep(0.01)
+        later = outbox.add("concern-events", "sk_0")
+        r.wake()
+        for _ in range(300):
+            if later in sender.sent:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert outbox.failed_marks >= 2, "the fault did not happen"
+    assert later in sender.sent, "the row committed while marks failed was never published"
+    assert first_copies(sender.sent) == {"sk_0": [1, 3], "sk_1": [2]}
 
 
 async def test_only_one_of_two_relays_leads_and_the_leader_gauge_says_which() -> None:
