@@ -180,6 +180,7 @@ async def create_client(
 @router.post(
     "/clients/{client_id}/revoke",
     summary="Revoke an API client: its token stops working in every service within seconds.",
+    response_model=ApiClient,
     responses=problem_responses(404),
 )
 async def revoke_client(
