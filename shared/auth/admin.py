@@ -112,7 +112,7 @@ async def publish_record(
         await producer.start()
     try:
         async for attempt in AsyncRetrying(
-            wait=wait_exponential_jitter(initial=0.2, max=2),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2),
             stop=stop_after_delay(retry_for_s),
             retry=retry_if_exception(_retriable),
             reraise=True,
