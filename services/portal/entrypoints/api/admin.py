@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.portal.adapters.services_api import ApiError
 from services.portal.domain import staff
+from services.portal.domain.person import ROLE_NAMES, ROLES
 from services.portal.entrypoints.api.worklist import guidance, labels
 from services.portal.entrypoints.deps import CheckedForm, Viewer, require_person
 from shared.contracts.vocabulary import Category, Consent, Severity
@@ -187,10 +188,34 @@ async def simulate(viewer: Admin, form: CheckedForm) -> Response:
 
 # API clients ---------------------------------------------------------------------------------------------------------
 
+CLIENT_FIELDS = {"name": "name", "role": "role", "municipality_code": "municipality_code",
+                 "department_ids": "department_ids", "organisation_id": "organisation_id",
+                 "expires_in_days": "expires_in_days"}  # fmt: skip
+"""intake's POST /v1/clients fields (the first part of a 422's field path) -> the form's fields."""
+ROLE_HINTS = {
+    "reporter": "Et boligsystem, der indberetter bekymringer. Kræver en boligorganisation.",
+    "consultant": "Et værktøj for boligsociale konsulenter. Kræver mindst én afdeling.",
+    "municipality": "En kommunes integration. Kræver kommunekoden.",
+    "association": "En frivillig forening. Kræver mindst én afdeling.",
+    "ops": "Driftens værktøjer. Hele platformen.",
+    "admin": "Alt, også at oprette klienter og ændre regler. Hele platformen.",
+}
+CLIENT_NOTICES = {"tilbagekaldt": "Klienten er tilbagekaldt. Dens nøgle virker ikke længere nogen steder."}
 
-@router.get("/admin/klienter")
-async def clients(viewer: Admin) -> Response:
-    """The API clients (intake's registry): create one (its token is shown once), revoke one."""
+
+async def _client_choices(viewer: Viewer) -> dict[str, Any]:
+    departments = await viewer.get("intake", "/v1/departments")
+    organisations = sorted({d["organisation_id"] for d in departments if d.get("organisation_id")})
+    return {
+        "roles": [{"value": r, "label": ROLE_NAMES[r], "hint": ROLE_HINTS[r]} for r in ROLES],
+        "departments": [{"value": d["id"], "label": f"{d['name']} ({d['municipality_code']})"} for d in departments],
+        "organisations": [{"value": o, "label": o} for o in organisations],
+    }
+
+
+async def _clients_page(
+    viewer: Viewer, typed: dict, errors: dict, created: dict | None, status: int, notice: str | None = None
+) -> Response:
     listing, unavailable = None, False
     try:
         listing = await viewer.get("intake", "/v1/clients")
@@ -201,9 +226,73 @@ async def clients(viewer: Admin) -> Response:
     items = listing.get("items") if isinstance(listing, dict) else listing
     return viewer.render(
         "admin_clients.html",
-        {"title": "API-klienter", "clients": items or [], "unavailable": unavailable, "created": None,
-         "errors": {}, "typed": {}},
+        {"title": "API-klienter", "clients": items or [], "unavailable": unavailable, "created": created,
+         "errors": errors, "typed": typed, "notice": notice, "role_names": ROLE_NAMES,
+         **(await _client_choices(viewer))},
+        status,
     )  # fmt: skip
+
+
+@router.get("/admin/klienter")
+async def clients(viewer: Admin, besked: str | None = None) -> Response:
+    """The API clients (intake's registry): create one (its token is shown once), revoke one."""
+    typed = {"department_ids": []}
+    return await _clients_page(viewer, typed, {}, None, 200, CLIENT_NOTICES.get(besked or ""))
+
+
+@router.post("/admin/klienter")
+async def create_client(viewer: Admin, form: CheckedForm) -> Response:
+    """Create a client in intake (which checks the scope its role needs) and show its token, this once."""
+    typed = {
+        "name": str(form.get("name") or "").strip(),
+        "role": str(form.get("role") or ""),
+        "municipality_code": str(form.get("municipality_code") or "").strip(),
+        "department_ids": [str(d) for d in form.getlist("department_ids")],
+        "organisation_id": str(form.get("organisation_id") or ""),
+        "expires_in_days": str(form.get("expires_in_days") or "").strip(),
+    }
+    errors = {}
+    if not typed["name"]:
+        errors["name"] = "Skriv, hvem klienten er."
+    if typed["role"] not in ROLES:
+        errors["role"] = "Vælg klientens rolle."
+    days = typed["expires_in_days"]
+    if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+        errors["expires_in_days"] = "Skriv et helt antal dage fra 1 til 3650, eller lad feltet stå tomt."
+    if errors:
+        return await _clients_page(viewer, typed, errors, None, 422)
+    role = typed["role"]
+    body: dict[str, Any] = {"name": typed["name"], "role": role}
+    if role == "municipality" and typed["municipality_code"]:
+        body["municipality_code"] = typed["municipality_code"]
+    if role in ("reporter", "consultant", "association") and typed["department_ids"]:
+        body["department_ids"] = typed["department_ids"]
+    if role == "reporter" and typed["organisation_id"]:
+        body["organisation_id"] = typed["organisation_id"]
+    if days:
+        body["expires_in_days"] = int(days)
+    try:
+        created = await viewer.post("intake", "/v1/clients", json=body)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        found = {}
+        for field, problem in error.field_errors:
+            found[CLIENT_FIELDS.get(field.split(".")[0], "_form")] = problem
+        return await _clients_page(viewer, typed, found or {"_form": error.detail}, None, 422)
+    return await _clients_page(viewer, {"department_ids": []}, {}, created, 200)
+
+
+@router.post("/admin/klienter/{client_id}/tilbagekald")
+async def revoke_client(viewer: Admin, client_id: EntityId, form: CheckedForm) -> Response:
+    """Revoke a client in intake: its token stops working in every service within seconds."""
+    try:
+        await viewer.post("intake", f"/v1/clients/{quote(client_id)}/revoke")
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return viewer.render("error.html", {"title": "Klienten findes ikke", "message": error.detail}, 404)
+    return RedirectResponse("/admin/klienter?besked=tilbagekaldt", status_code=303)
 
 
 # Webhooks and failed deliveries -------------------------------------------------------------------------------------
