@@ -40,7 +40,7 @@ _COLUMNS = """
     c.id::text AS id, receipt_code, organisation_id, department_id, municipality_code, subject_key, categories,
     severity, consent, legal_basis, observed_at, received_at, reporter_role, channel, source_system,
     reporter_client_id, request_hash, has_reporter_contact, has_resident_details, sealed, erased_at,
-    k.wrapped_key, external_system, external_id
+    k.wrapped_key, external_system, external_id, consent_registered_by, consent_registered_at
 """
 _SELECT = f"SELECT {_COLUMNS} FROM concerns c LEFT JOIN concern_keys k ON k.concern_id = c.id"  # noqa: S608
 """A concern with its wrapped data key (null once erased)."""
@@ -74,6 +74,9 @@ class StoredConcern:
     wrapped_key: bytes | None
     external_system: str | None = None
     external_id: str | None = None
+    consent_registered_by: str | None = None
+    """Who registered the resident's consent after the report (`consent` then holds their answer)."""
+    consent_registered_at: datetime | None = None
 
 
 async def insert_concern(
@@ -234,3 +237,20 @@ async def shred(conn: asyncpg.Connection, concern_id: str, erased_at: datetime) 
     """Destroy the data key and drop the ciphertext: the details are unreadable from now on."""
     await conn.execute("DELETE FROM concern_keys WHERE concern_id = $1::uuid", concern_id)
     await conn.execute("UPDATE concerns SET sealed = NULL, erased_at = $2 WHERE id = $1::uuid", concern_id, erased_at)
+
+
+async def register_consent(
+    conn: asyncpg.Connection, concern_id: str, consent: str, registered_by: str, at: datetime
+) -> bool:
+    """Store the resident's answer on consent (who, when); False when the concern is erased or another answer was
+    registered meanwhile (the conditions checked again in the statement, so a race cannot overwrite one)."""
+    done = await conn.fetchval(
+        "UPDATE concerns SET consent = $2, consent_registered_by = $3, consent_registered_at = $4 "
+        "WHERE id = $1::uuid AND erased_at IS NULL AND (consent_registered_at IS NULL OR consent = $2) "
+        "RETURNING true",
+        concern_id,
+        consent,
+        registered_by,
+        at,
+    )
+    return bool(done)

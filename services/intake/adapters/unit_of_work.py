@@ -57,6 +57,9 @@ class PostgresConcerns:
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         await concern_store.shred(self._conn, concern_id, erased_at)
 
+    async def register_consent(self, concern_id: str, consent: str, registered_by: str, at: datetime) -> bool:
+        return await concern_store.register_consent(self._conn, concern_id, consent, registered_by, at)
+
 
 class PostgresReference:
     """ReferenceStore on `reference_directory` and the organisation and department tables."""

@@ -127,3 +127,42 @@ def _basis(referral: ReferralFacts) -> str:
     if referral.legal_basis in SHARING_BASES:
         return referral.legal_basis.value
     return "housing_social_task"  # the organisation's own consultant, handling "the ability to live"
+
+
+CONSENT_REACHES = frozenset({ReferralTarget.MUNICIPALITY, ReferralTarget.CONSULTANT})
+"""The recipients a resident's registered consent opens the details to (never an association)."""
+
+
+def gains_consent(target: ReferralTarget, legal_basis: LegalBasis, registered_consent: str | None) -> bool:
+    """Whether a referral routed without a legal basis has one now: the consultant registered the resident's
+    consent after the report (POST /v1/concerns/{id}/consent), so its basis becomes `consent`."""
+    return registered_consent == "given" and legal_basis is LegalBasis.NONE and target in CONSENT_REACHES
+
+
+def may_register_consent(principal: Principal, concern: ConcernFacts) -> bool:
+    """Whether the caller may register the resident's consent: an admin, or a consultant whose departments cover
+    the concern (the one who asks the resident; DESIGN.md, "Legal basis per recipient")."""
+    if principal.role is Role.ADMIN:
+        return True
+    return principal.role is Role.CONSULTANT and concern.department_id in principal.department_ids
+
+
+class ConsentConflict(Exception):
+    """The consent cannot be registered: the concern is erased, or another answer is already on record."""
+
+
+def check_consent(answer: str, *, reported: str, registered: bool, erased: bool) -> bool:
+    """Whether registering `answer` changes anything (False: the same answer is already registered, a replay).
+
+    Raises ConsentConflict for an erased concern (nothing left to disclose), for an answer other than one already
+    registered, and for `refused` over consent given in the report (a withdrawal: the referrals routed on that
+    consent are routing's to change, not this registration's)."""
+    if erased:
+        raise ConsentConflict("the concern is erased: there are no personal details left to disclose")
+    if registered:
+        if reported != answer:
+            raise ConsentConflict(f"the resident's consent is already registered as {reported!r}")
+        return False
+    if reported == "given" and answer != "given":
+        raise ConsentConflict("consent was given in the report; withdrawing it is not a registration")
+    return True

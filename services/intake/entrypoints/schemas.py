@@ -38,6 +38,25 @@ class ErasureResult(_Body):
     erased_at: datetime
 
 
+class ConsentAnswer(_Body):
+    """The resident's answer when the consultant asked for consent to share their details."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="forbid")
+    consent: Literal["given", "refused"]
+    """`given`: the municipality's referral discloses the details from now on (basis `consent`); `refused`: they
+    stay withheld."""
+
+
+class ConsentRegistered(_Body):
+    """The consent on record for the concern."""
+
+    id: str
+    consent: Literal["given", "refused"]
+    registered_by: str
+    """The person or API client that registered it."""
+    registered_at: datetime
+
+
 class DepartmentView(_Body):
     """A department (afdeling) the caller may report on."""
 
@@ -55,7 +74,7 @@ class AuditView(_Body):
 
     client_id: str
     role: str
-    action: Literal["read_details", "read_reporter_contact", "erasure"]
+    action: Literal["read_details", "read_reporter_contact", "erasure", "register_consent"]
     basis: str
     at: datetime
 

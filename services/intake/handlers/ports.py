@@ -57,6 +57,10 @@ class ConcernRepository(Protocol):
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         """Destroy the data key and drop the ciphertext: the details are unreadable from now on."""
 
+    async def register_consent(self, concern_id: str, consent: str, registered_by: str, at: datetime) -> bool:
+        """Store the resident's answer on consent, who registered it and when; False (nothing stored) when the
+        concern is erased or another answer is registered."""
+
 
 class ReferenceStore(Protocol):
     """The stored reference directory (intake owns it) and the department tables derived from it."""
@@ -205,6 +209,16 @@ class InMemoryConcerns:
     async def shred(self, concern_id: str, erased_at: datetime) -> None:
         found = self._t.concerns[concern_id]
         self._t.concerns[concern_id] = replace(found, sealed=None, wrapped_key=None, erased_at=erased_at)
+
+    async def register_consent(self, concern_id: str, consent: str, registered_by: str, at: datetime) -> bool:
+        found = self._t.concerns.get(concern_id)
+        if found is None or found.erased_at is not None:
+            return False
+        if found.consent_registered_at is not None and found.consent != consent:
+            return False
+        changed = replace(found, consent=consent, consent_registered_by=registered_by, consent_registered_at=at)
+        self._t.concerns[concern_id] = changed
+        return True
 
 
 class InMemoryReference:

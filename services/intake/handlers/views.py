@@ -1,10 +1,12 @@
 """Reading a concern as the caller may see it: access rules, decryption and the audit row, together."""
 
+from dataclasses import replace
+
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.concern_store import StoredConcern
 from services.intake.adapters.referral_store import HistoryEntry, StoredReferral
 from services.intake.adapters.sealing import UnreadableDetails
-from services.intake.domain.access import Access, ConcernFacts, decide_access, sees_receipt_code
+from services.intake.domain.access import Access, ConcernFacts, decide_access, gains_consent, sees_receipt_code
 from services.intake.entrypoints.schemas import (
     ConcernView,
     ContactView,
@@ -17,7 +19,7 @@ from services.intake.handlers.deps import Deps
 from services.intake.handlers.ports import UnitOfWork
 from services.intake.metrics import DETAIL_READS
 from shared.auth.principal import Principal
-from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure
+from shared.contracts.vocabulary import DISCLOSURE_ERASED, Disclosure, LegalBasis, ReferralTarget
 
 
 async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> ConcernView | None:
@@ -31,7 +33,7 @@ async def view_concern(deps: Deps, concern_id: str, principal: Principal) -> Con
 
 async def view_stored(deps: Deps, uow: UnitOfWork, concern: StoredConcern, principal: Principal) -> ConcernView | None:
     """A stored concern as `principal` may see it, or None when it does not exist for them (404)."""
-    referrals = await uow.referrals.of_concern(concern.id)
+    referrals = _with_registered_consent(concern, await uow.referrals.of_concern(concern.id))
     access = decide_access(principal, facts_of(concern), [r.facts() for r in referrals])
     if access is None:
         return None
@@ -40,6 +42,18 @@ async def view_stored(deps: Deps, uow: UnitOfWork, concern: StoredConcern, princ
         details = await _open_audited(deps, uow, concern, principal, access.basis or "unspecified")
     history = await uow.referrals.history_of(concern.id)
     return _shape(concern, access, referrals, history, details, principal)
+
+
+def _with_registered_consent(concern: StoredConcern, referrals: list[StoredReferral]) -> list[StoredReferral]:
+    """The referrals with the basis the resident's registered consent gives them (routing's events carry the basis
+    at routing time; a consent registered later is intake's to apply, as the owner of the details)."""
+    registered = concern.consent if concern.consent_registered_at is not None else None
+    return [
+        replace(r, legal_basis=LegalBasis.CONSENT.value, disclosure=Disclosure.FULL.value)
+        if gains_consent(ReferralTarget(r.target), LegalBasis(r.legal_basis), registered)
+        else r
+        for r in referrals
+    ]
 
 
 def facts_of(concern: StoredConcern) -> ConcernFacts:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from services.intake.domain.access import ConsentConflict
 from services.intake.domain.concern import ConcernRefused
 from services.intake.domain.guidance import Guidance, guidance_for, hint_guidance_for
 from services.intake.domain.receipts import PATTERN, normalise_receipt_code
@@ -17,12 +18,15 @@ from services.intake.entrypoints.schemas import (
     ConcernPage,
     ConcernReceipt,
     ConcernView,
+    ConsentAnswer,
+    ConsentRegistered,
     ContactView,
     DepartmentView,
     ErasureResult,
 )
 from services.intake.handlers import lookups, views
 from services.intake.handlers.concerns import ConcernConflict, Receipt, accept_concern, erase_concern
+from services.intake.handlers.consent import register_consent
 from services.intake.handlers.deps import Deps
 from services.intake.metrics import CONCERNS_REFUSED
 from shared.auth.principal import Principal, Role
@@ -197,6 +201,31 @@ async def erase(concern_id: uuid.UUID, principal: Admin, deps: DepsDep) -> Erasu
     if erased_at is None:
         raise HTTPException(404, "Not found.")
     return ErasureResult(id=str(concern_id), status="erased", erased_at=erased_at)
+
+
+Consulting = Annotated[Principal, Depends(require_roles(Role.CONSULTANT, Role.ADMIN))]
+
+
+@router.post(
+    "/concerns/{concern_id}/consent",
+    summary="Register the resident's consent (given or refused), asked by the consultant after the report.",
+    responses=_problems(404, 409, 422),
+)
+async def post_consent(
+    concern_id: uuid.UUID, answer: ConsentAnswer, principal: Consulting, deps: DepsDep
+) -> ConsentRegistered:
+    """For the consultant whose departments cover the concern (and admins); 404 outside that scope. Given consent
+    lets a referral routed without a legal basis disclose the details from now on; the registration is audited.
+    409 when the concern is erased or another answer is on record; the same answer again changes nothing."""
+    try:
+        done = await register_consent(deps, str(concern_id), answer.consent, principal)
+    except ConsentConflict as error:
+        return problem(409, "Conflict", str(error), errors=[{"field": "consent", "problem": str(error)}])
+    if done is None:
+        raise HTTPException(404, "Not found.")
+    return ConsentRegistered(
+        id=done.concern_id, consent=done.consent, registered_by=done.registered_by, registered_at=done.registered_at
+    )
 
 
 @router.get(
