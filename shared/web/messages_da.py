@@ -112,6 +112,18 @@ DANISH: dict[str, str] = {
     ),
     "items must be unique": "elementerne skal være forskellige",
     "the instant is outside the representable range": "tidspunktet ligger uden for det mulige interval",
+    # intake's consent route (POST /v1/concerns/{id}/consent).
+    "the concern is erased: there are no personal details left to disclose": (
+        "bekymringen er slettet: der er ingen personoplysninger at videregive"
+    ),
+    "the resident's consent is already registered as given": "beboerens samtykke er allerede registreret",
+    "the resident's refusal of consent is already registered": "beboerens nej til samtykke er allerede registreret",
+    "consent was given in the report; withdrawing it is not a registration": (
+        "samtykket blev givet i indberetningen; en tilbagetrækning kan ikke registreres her"
+    ),
+    "the concern was erased or its consent registered meanwhile": (
+        "bekymringen blev slettet, eller samtykket blev registreret imens"
+    ),
     # routing
     "the referral is {status}; a closed referral cannot move": (
         "henvisningen er {status}; en afsluttet henvisning kan ikke flyttes"

@@ -107,3 +107,17 @@ async def test_an_erased_concern_takes_no_consent(intake) -> None:  # noqa: ANN0
 async def test_the_route_is_in_the_openapi_document(intake) -> None:  # noqa: ANN001
     paths = (await intake.client.get("/openapi.json")).json()["paths"]
     assert "post" in paths["/v1/concerns/{concern_id}/consent"]
+
+
+async def test_a_conflict_is_told_in_danish_when_asked(intake) -> None:  # noqa: ANN001
+    concern_id = await without_consent(intake)
+    assert (await consent(intake, concern_id, "consultant", {"consent": "refused"})).status_code == 200
+
+    changed = await intake.client.post(
+        f"/v1/concerns/{concern_id}/consent",
+        json={"consent": "given"},
+        headers=auth(intake, "consultant") | {"Accept-Language": "da"},
+    )
+
+    assert changed.status_code == 409
+    assert changed.json()["detail"] == "beboerens nej til samtykke er allerede registreret"

@@ -161,7 +161,11 @@ def check_consent(answer: str, *, reported: str, registered: bool, erased: bool)
         raise ConsentConflict("the concern is erased: there are no personal details left to disclose")
     if registered:
         if reported != answer:
-            raise ConsentConflict(f"the resident's consent is already registered as {reported!r}")
+            raise ConsentConflict(
+                "the resident's consent is already registered as given"
+                if reported == "given"
+                else "the resident's refusal of consent is already registered"
+            )
         return False
     if reported == "given" and answer != "given":
         raise ConsentConflict("consent was given in the report; withdrawing it is not a registration")
