@@ -7,6 +7,7 @@ id hash as associated data, so a sealed blob cannot be moved to another row). Se
 """
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -41,6 +42,13 @@ class Sealer:
             secret.encode()
         )
         self._aead = AESGCM(key)
+        self._tag_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"crp-portal-tag-v1").derive(
+            secret.encode()
+        )
+
+    def tag(self, *parts: str) -> str:
+        """An HMAC-SHA256 (hex) of `parts` with a key of its own: proves the portal wrote them (the draft check)."""
+        return hmac.new(self._tag_key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()
 
     def seal(self, data: dict[str, Any], aad: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
@@ -95,6 +103,7 @@ class SessionStore:
         tokens: dict[str, Any] | None = None,
         login: dict[str, Any] | None = None,
         lifetime: timedelta | None = None,
+        data: dict[str, Any] | None = None,
     ) -> Session:
         """A new session with a fresh id and CSRF token (a login always gets a new one: no fixation)."""
         now = _now()
@@ -106,6 +115,7 @@ class SessionStore:
             person=person,
             tokens=tokens or {},
             login=login,
+            data=data or {},
         )
         key = id_hash(session.raw_id)
         async with self._pool.acquire() as conn:
@@ -168,6 +178,9 @@ class SessionStore:
                 self._sealer.seal(session.sealed_content(), key),
                 _now(),
             )
+
+    def tag(self, *parts: str) -> str:
+        return self._sealer.tag(*parts)
 
     async def delete(self, raw_id: str) -> None:
         """End a session (logout, a failed refresh)."""
