@@ -508,16 +508,20 @@ async def test_a_planted_resident_name_reaches_only_those_with_a_legal_basis(chr
         assert not reporter.containing(name), f"a name on the caretaker's own pages: {reporter.containing(name)}"
 
 
-@pytest.mark.xfail(
-    reason="a consent given after the report cannot be registered yet: intake has no route for it, and the "
-    "referral's page says so instead of offering the form (issue 14, journey 3)",
-    strict=True,
-)
 async def test_once_the_consultant_registers_consent_the_municipality_sees_the_name(chromium: Browser, login) -> None:
     planted = f"Plantet Samtykkesen {uuid.uuid4().hex[:10]}"
-    concern = await report_concern(department="holbaek-1", categories=["mental_health"], resident_name=planted)
+    # A plain description: one that reads as a danger hint makes triage ask the consultant to call instead.
+    concern = await report_concern(
+        department="holbaek-1",
+        categories=["mental_health"],
+        resident_name=planted,
+        description="Portaltest: en opdigtet bekymring, meldt af testen.",
+    )
     referrals = await referrals_of(concern["id"], targets={"consultant", "municipality"})
     municipality, consultant = one(referrals, "municipality"), one(referrals, "consultant")
+    assert consultant["task"] == "obtain_consent", consultant
+    before = await _served_to(chromium, login, "kommune-0316", [f"/indbakke/{municipality['referral_id']}"])
+    assert not before.containing(planted), "the municipality saw the resident's name before any consent"
     context, page = await _person(chromium, login, "konsulent")
     try:
         await page.goto(f"{_env('PORTAL_URL')}/arbejdsliste/{consultant['referral_id']}")
