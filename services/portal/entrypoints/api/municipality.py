@@ -33,9 +33,10 @@ async def response_times(viewer: Viewer) -> dict[str, Any] | None:
     }
 
 
-async def inbox_page(viewer: Viewer, show_all: bool) -> Response:
-    """The inbox: the desk's list, with the municipality's response times above it."""
-    return await list_page(viewer, INBOX, show_all, {"times": await response_times(viewer), "hours": staff.hours})
+async def inbox_page(viewer: Viewer, show_all: bool, page: int = 1) -> Response:
+    """The inbox: the desk's list (page `page`), with the municipality's response times above it."""
+    extra = {"times": await response_times(viewer), "hours": staff.hours}
+    return await list_page(viewer, INBOX, show_all, extra, page=page)
 
 
 router = desk_router(INBOX, inbox_page)

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.portal.adapters.services_api import ApiError
 from services.portal.domain import staff
+from services.portal.domain.paging import page_number, paginate
 from services.portal.entrypoints.deps import CheckedForm, Viewer, require_person
 from services.portal.entrypoints.guidance import guidance_library
 from shared.logging import get_logger
@@ -62,21 +63,7 @@ async def guidance(viewer: Viewer, category: str) -> dict[str, Any] | None:
 
 
 CONSENT_ROUTE = "/v1/concerns/{concern_id}/consent"
-"""Intake's route for a resident's consent given (or refused) after the report; the form shows once intake has it."""
-PATHS_TTL_S = 300.0
-
-
-async def intake_offers(viewer: Viewer, path: str) -> bool:
-    """True when intake's OpenAPI document has `path` (checked every few minutes, the same for everyone)."""
-
-    async def load() -> frozenset[str]:
-        try:
-            document = await viewer.get("intake", "/openapi.json")
-        except ApiError:
-            return frozenset()
-        return frozenset((document or {}).get("paths") or {})
-
-    return path in await viewer.context.cached("intake:paths", PATHS_TTL_S, load)
+"""Intake's route for a resident's consent given (or refused) after the report."""
 
 
 async def category_titles(viewer: Viewer, referrals: list[dict[str, Any]]) -> dict[str, str]:
@@ -107,15 +94,19 @@ async def referrals_of(viewer: Viewer, *, show_all: bool) -> list[dict[str, Any]
     return staff.worklist_order(items)
 
 
-async def list_page(viewer: Viewer, desk: Desk, show_all: bool, extra: dict[str, Any] | None = None) -> Response:
-    """A desk's list page."""
-    referrals = await referrals_of(viewer, show_all=show_all)
+async def list_page(
+    viewer: Viewer, desk: Desk, show_all: bool, extra: dict[str, Any] | None = None, page: int = 1
+) -> Response:
+    """A desk's list page: page `page` of the list in worklist order."""
+    paged = paginate(await referrals_of(viewer, show_all=show_all), page)
+    referrals = paged.items
     return viewer.render(
         desk.list_template,
         {
-            "title": desk.title,
+            "title": desk.title if paged.number == 1 else f"{desk.title}, side {paged.number} af {paged.pages}",
             "desk": desk,
             "referrals": referrals,
+            "paging": paged,
             "show_all": show_all,
             "departments": await department_names(viewer),
             "categories": await category_titles(viewer, referrals),
@@ -182,7 +173,6 @@ async def detail_page(
             "next_referral": await _next_referral(viewer, referral),
             "moves": staff.moves_for(referral.get("status", "")),
             "consent_guidance": consent_guidance,
-            "consent_registrable": bool(consent_guidance) and await intake_offers(viewer, CONSENT_ROUTE),
             "departments": await department_names(viewer),
             "categories": categories,
             "labels": labels(),
@@ -251,27 +241,28 @@ async def register_consent(viewer: Viewer, desk: Desk, referral_id: str, form: A
     try:
         await viewer.post("intake", path, json={"consent": answer})
     except ApiError as error:
-        if error.status in (404, 405, 409, 422):
-            message = error.detail if error.status in (409, 422) else (
-                "Intake kan ikke registrere samtykket endnu. Notér beboerens svar i henvisningens note, og kontakt "
-                "en administrator."
-            )  # fmt: skip
-            return await detail_page(viewer, desk, referral_id, errors={"consent": message}, status_code=error.status)
+        if error.status in (409, 422):  # erased, or another answer registered already: intake's Danish reason
+            return await detail_page(
+                viewer, desk, referral_id, errors={"consent": error.detail}, status_code=error.status
+            )
         raise
     return RedirectResponse(f"{desk.prefix}/{quote(referral_id)}?samtykke={answer}", status_code=303)
 
 
-def desk_router(desk: Desk, list_page_of: Callable[[Viewer, bool], Awaitable[Response]] | None = None) -> APIRouter:
+def desk_router(
+    desk: Desk, list_page_of: Callable[[Viewer, bool, int], Awaitable[Response]] | None = None
+) -> APIRouter:
     """The routes of a desk: its list, a referral's page, a move, and registering consent."""
     router = APIRouter(include_in_schema=False)
     Staff = Annotated[Viewer, Depends(require_person(*desk.roles))]
 
     @router.get(desk.prefix)
-    async def desk_list(viewer: Staff, vis: str | None = None) -> Response:
+    async def desk_list(viewer: Staff, vis: str | None = None, side: str | None = None) -> Response:
         show_all = vis == "alle"
+        page = page_number(side)
         if list_page_of is not None:
-            return await list_page_of(viewer, show_all)
-        return await list_page(viewer, desk, show_all)
+            return await list_page_of(viewer, show_all, page)
+        return await list_page(viewer, desk, show_all, page=page)
 
     @router.get(desk.prefix + "/{referral_id}")
     async def desk_referral(
