@@ -96,6 +96,12 @@ class OutboxRelay:
 
     async def relay_batch(self, session: Session, sender: Sender) -> int:
         """Publish the oldest pending rows and mark them; returns how many."""
+        if self._unmarked:  # published, but the mark failed or was cancelled: mark them, do not send them again
+            # Tried once: a mark refused on a working connection is no outage, and the rows are sent again instead
+            # (at least once), so a relay that cannot mark never stops publishing what is committed after them.
+            unmarked, self._unmarked = self._unmarked, []
+            await session.mark(unmarked)
+            log.info("outbox_relay_marked_after_failure", service=self._service, rows=len(unmarked))
         started = time.perf_counter()
         rows = await session.pending(self._batch)
         if not rows:
@@ -127,12 +133,6 @@ class OutboxRelay:
                 metrics.LAG.labels(self._service).set(0)
 
     async def _lead(self, session: Session, sender: Sender) -> None:
-        if self._unmarked:  # published before the database went away: mark, do not send again
-            # Tried once: a mark refused on a working connection is no outage, and the rows are sent again instead
-            # (at least once), so a relay that cannot mark never stops publishing what is committed after them.
-            unmarked, self._unmarked = self._unmarked, []
-            await session.mark(unmarked)
-            log.info("outbox_relay_marked_after_failure", service=self._service, rows=len(unmarked))
         try:
             await self._publish_while_leading(session, sender)
         except asyncio.CancelledError:

@@ -281,3 +281,38 @@ async def test_a_stopping_relay_publishes_what_was_committed_before_it_goes() ->
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert outbox.pending_ids() == [] and [row.key for row in sender.sent] == ["sub-1"]
+
+
+class SlowFirstMark(InMemoryOutbox):
+    """An outbox whose first mark waits until the test lets it go (a stop arrives while the relay marks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marking = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def lead(self, retry_s: float):  # noqa: ANN201
+        async with super().lead(retry_s) as session:
+            original, calls = session.mark, []
+
+            async def mark(ids: list[int]) -> None:
+                calls.append(ids)
+                if len(calls) == 1:
+                    self.marking.set()
+                    await asyncio.sleep(3600)  # cancelled by the stop
+                await original(ids)
+
+            session.mark = mark
+            yield session
+
+
+async def test_a_stop_while_the_relay_marks_a_sent_batch_marks_it_in_the_drain_instead_of_sending_it_again() -> None:
+    outbox, sender = SlowFirstMark(), RecordingSender()
+    outbox.add("notification-events", "sub-1")
+    task = asyncio.create_task(relay(outbox, sender).run())
+    await asyncio.wait_for(outbox.marking.wait(), 5)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert [row.id for row in sender.sent] == [1], "sent once: the drain marked the batch the stop interrupted"
+    assert outbox.pending_ids() == []
