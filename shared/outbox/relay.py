@@ -4,10 +4,10 @@ One relay per service leads at a time (an advisory lock held by its own PostgreS
 process's session ends and a waiting relay of another process takes over). The leader reads the oldest
 unpublished rows in id order, sends them (each partition's rows in order, see kafka.py), waits for the
 broker's acknowledgements and only then marks them published. A crash in between leaves them unpublished:
-the next leader sends them again. A database failure in between is different: the broker has the rows, and this
-relay remembers their ids and marks them first when it leads again, so a PostgreSQL outage does not publish a
-batch twice (another process that took the lead meanwhile does, once; so does this one when that mark fails too). Consumers are idempotent (their inboxes),
-so a repeat is harmless, and the
+the next leader sends them again. A database failure (or a stop) in between is different: the broker has the
+rows, and this relay remembers their ids and marks them before its next batch, so a PostgreSQL outage or a stop
+while marking does not publish a batch twice (another process that took the lead meanwhile does, once; so does
+this one when that mark fails too). Consumers are idempotent (their inboxes), so a repeat is harmless, and the
 order per key holds for the first copy of each event: every relay sends a key's rows in id order and marks
 them only once acknowledged, so a row is first sent only after every earlier row of its key was sent, even
 while a deposed leader is still finishing its batch.
