@@ -531,13 +531,23 @@ async def test_api2_kafka_refuses_a_client_without_credentials(sasl: SaslBroker)
         await publish_record(sasl.bootstrap, intruder.record)
 
 
-@pytest.mark.parametrize("principal", [*security.SERVICE_PRINCIPALS, *map(security.housing_principal, HOUSING)])
-async def test_api5_only_the_admin_principal_writes_the_token_registry(sasl: SaslBroker, principal: str) -> None:
+# intake writes api-clients for its admin-only /v1/clients routes (the portal's admin page); no other principal may.
+REGISTRY_WRITERS = {security.ADMIN_PRINCIPAL, "intake"}
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [p for p in (*security.SERVICE_PRINCIPALS, *map(security.housing_principal, HOUSING)) if p not in REGISTRY_WRITERS],
+)
+async def test_api5_only_the_admin_principal_and_intake_write_the_token_registry(
+    sasl: SaslBroker, principal: str
+) -> None:
     intruder = new_client(name="owasp intruder", role=Role.ADMIN)
     with sasl.acting_as(principal), pytest.raises(TopicAuthorizationFailedError):
         await publish_record(sasl.bootstrap, intruder.record)
-    with sasl.acting_as(security.ADMIN_PRINCIPAL):  # the operator's own principal does
-        await publish_record(sasl.bootstrap, intruder.record)
+    for writer in sorted(REGISTRY_WRITERS):  # the operator's own principal does, and intake for its admin routes
+        with sasl.acting_as(writer):
+            await publish_record(sasl.bootstrap, new_client(name=f"registry {writer}", role=Role.ADMIN).record)
 
 
 async def test_api8_raw_inbound_payloads_stay_on_the_broker_a_week_at_most(platform: SimpleNamespace) -> None:
