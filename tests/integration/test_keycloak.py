@@ -4,13 +4,10 @@
 Needs the test stack's stack.env (OIDC_ISSUER, PORTAL_OIDC_CLIENT_ID/SECRET, PORTAL_URL, CREDENTIALS_FILE).
 """
 
-import base64
-import hashlib
 import json
 import os
 import secrets
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +15,8 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+
+from tests.support.oidc_login import LoginForm, pkce_pair
 
 pytestmark = pytest.mark.integration
 
@@ -52,25 +51,6 @@ def _redirect_uri() -> str:
     return f"{_env('PORTAL_URL')}/auth/callback"
 
 
-class _LoginForm(HTMLParser):
-    """The action of Keycloak's login form (id kc-form-login)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "form" and values.get("id") == "kc-form-login":
-            self.action = values.get("action")
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
 def _login_form(http: httpx.Client, discovery: dict, state: str, challenge: str | None) -> httpx.Response:
     """GET the authorization endpoint as a browser would: Keycloak's login page (or a redirect with an error)."""
     params = {
@@ -88,10 +68,10 @@ def _login_form(http: httpx.Client, discovery: dict, state: str, challenge: str 
 def _log_in(http: httpx.Client, discovery: dict, username: str, password: str) -> tuple[httpx.Response, str, str]:
     """Through the login page with a username and password: Keycloak's answer to the form, the state, the verifier."""
     state = secrets.token_urlsafe(16)
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce_pair()
     page = _login_form(http, discovery, state, challenge)
     assert page.status_code == 200, page.text[:500]
-    form = _LoginForm()
+    form = LoginForm()
     form.feed(page.text)
     assert form.action, "no login form (kc-form-login) on Keycloak's page"
     # Keycloak's login cookies are Secure: a browser sends them to http://127.0.0.1 (a trustworthy origin), httpx
@@ -209,7 +189,7 @@ def test_a_login_without_pkce_is_refused(discovery: dict) -> None:
 
 
 def test_a_redirect_uri_that_is_not_the_portals_exact_callback_is_refused(discovery: dict) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce_pair()
     params = {
         "client_id": _env("PORTAL_OIDC_CLIENT_ID"),
         "response_type": "code",

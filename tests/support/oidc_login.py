@@ -33,7 +33,7 @@ def people(env: dict[str, str]) -> dict[str, dict]:
     return json.loads(Path(env["CREDENTIALS_FILE"]).read_text())["people"]
 
 
-class _LoginForm(HTMLParser):
+class LoginForm(HTMLParser):
     """The action of Keycloak's login form (id kc-form-login)."""
 
     def __init__(self) -> None:
@@ -46,13 +46,18 @@ class _LoginForm(HTMLParser):
             self.action = values.get("action")
 
 
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE S256 code verifier and its challenge."""
+    verifier = secrets.token_urlsafe(48)
+    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
 async def access_token(env: dict[str, str], username: str, password: str | None = None) -> str:
     """The person's access token (a JWT for audience crp-api), after logging in with their password."""
     password = password if password is not None else people(env)[username]["password"]
     issuer = env["OIDC_ISSUER"]
     redirect_uri = env["PORTAL_URL"].rstrip("/") + "/auth/callback"
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(16)
     async with httpx.AsyncClient(timeout=20, follow_redirects=False) as http:
         discovery = (await http.get(f"{issuer}/.well-known/openid-configuration")).raise_for_status().json()
@@ -68,7 +73,7 @@ async def access_token(env: dict[str, str], username: str, password: str | None 
                 "code_challenge_method": "S256",
             },
         )
-        form = _LoginForm()
+        form = LoginForm()
         form.feed(page.text)
         if page.status_code != 200 or not form.action:
             raise LoginFailed(f"no login page for {username}: {page.status_code}")
