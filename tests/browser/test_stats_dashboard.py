@@ -13,22 +13,13 @@ from playwright.async_api import Page, async_playwright
 
 from shared.auth.principal import Role
 from shared.kafka.config import producer_config
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.polling import eventually
 from tests.support.services import ROOT, ServiceProcess
 from tests.support.stats_stream import generate
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 CHARTS = ["chart-days", "chart-departments", "chart-categories", "chart-severity", "chart-referrals", "chart-response"]
 CATEGORY_CHARTS = ["chart-departments", "chart-categories", "chart-referrals", "chart-response", "chart-outcomes"]
